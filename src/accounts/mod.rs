@@ -1,0 +1,72 @@
+//! Signing up and logging in: the rules around accounts, between the HTTP
+//! handlers and the `users` table.
+
+mod hashing;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::domain::{Email, Password, User, UserId};
+use crate::persistence::{StoreError, users};
+
+pub use hashing::{HashingError, hash_password, verify_password};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// Deliberately vague: unknown email and wrong password look the same.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    pool: PgPool,
+    /// Verified against when the email is unknown, so a miss costs as much as a hit.
+    dummy_hash: Arc<str>,
+}
+
+impl Accounts {
+    /// Hashes a random password once for the timing-equalising dummy.
+    pub async fn new(pool: PgPool) -> Result<Self, HashingError> {
+        let random = Password::unchecked(uuid::Uuid::new_v4().to_string());
+        let dummy_hash = hash_password(random).await?;
+        Ok(Self {
+            pool,
+            dummy_hash: dummy_hash.into(),
+        })
+    }
+
+    pub async fn signup(&self, email: Email, password: Password) -> Result<User, AccountError> {
+        let hash = hash_password(password).await?;
+        users::insert(&self.pool, UserId::new(), &email, &hash)
+            .await
+            .map_err(|error| match error {
+                StoreError::Duplicate(_) => AccountError::EmailTaken,
+                other => other.into(),
+            })
+    }
+
+    pub async fn login(&self, email: &Email, password: Password) -> Result<User, AccountError> {
+        let credentials = users::find_credentials(&self.pool, email).await?;
+        let (hash, user) = match credentials {
+            Some(found) => (Arc::from(found.password_hash), Some(found.user)),
+            None => (self.dummy_hash.clone(), None),
+        };
+        let verified = verify_password(password, hash).await?;
+        match (verified, user) {
+            (true, Some(user)) => Ok(user),
+            _ => Err(AccountError::InvalidCredentials),
+        }
+    }
+
+    pub async fn find(&self, id: UserId) -> Result<Option<User>, AccountError> {
+        Ok(users::find(&self.pool, id).await?)
+    }
+}

@@ -1,0 +1,172 @@
+//! `/api/v1/auth/*` and `/api/v1/me`: accounts and their browser sessions.
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::rate_limit::RateLimiters;
+use super::session::{self, CurrentUser};
+use crate::accounts::Accounts;
+use crate::domain::{Email, Password, Role, User, UserId};
+
+#[derive(Deserialize, ToSchema)]
+pub struct Credentials {
+    /// Trimmed and lower-cased before use.
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// 12 to 256 characters, not only whitespace.
+    #[schema(example = "correct horse battery staple", format = Password)]
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: UserId,
+    pub email: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            role: user.role,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// The signed-in user and the token to echo in `X-CSRF-Token` on state-changing requests.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub user: UserView,
+    pub csrf_token: String,
+}
+
+fn client_ip(request: &HttpRequest) -> Option<std::net::IpAddr> {
+    request.peer_addr().map(|addr| addr.ip())
+}
+
+/// Create an account and log it in.
+#[utoipa::path(
+    post, path = "/api/v1/auth/signup", tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Account created; the session cookie is set", body = SessionView),
+        (status = 400, description = "Body is not JSON", body = ErrorBody),
+        (status = 409, description = "Email already registered (`email_taken`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 422, description = "`invalid_email`, `invalid_password` or `invalid_body`", body = ErrorBody),
+        (status = 429, description = "Too many signups; see Retry-After", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn signup(
+    request: HttpRequest,
+    body: web::Json<Credentials>,
+    accounts: web::Data<Accounts>,
+    limits: web::Data<RateLimiters>,
+    session: Session,
+) -> Result<HttpResponse, ApiError> {
+    let Credentials { email, password } = body.into_inner();
+    let email = Email::parse(&email).map_err(|e| ApiError::new(ErrorCode::InvalidEmail, e.to_string()))?;
+    let password =
+        Password::parse(password).map_err(|e| ApiError::new(ErrorCode::InvalidPassword, e.to_string()))?;
+    limits.check_signup(client_ip(&request), &email)?;
+    let user = accounts.signup(email, password).await?;
+    tracing::info!(user_id = %user.id, "account created");
+    let csrf_token = session::log_in(&session, user.id)?;
+    Ok(HttpResponse::Created().json(SessionView {
+        user: user.into(),
+        csrf_token,
+    }))
+}
+
+/// Log in with email and password; rotates the session id.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Logged in; a new session cookie is set", body = SessionView),
+        (status = 400, description = "Body is not JSON", body = ErrorBody),
+        (status = 401, description = "Wrong email or password (`invalid_credentials`, always the same body)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    request: HttpRequest,
+    body: web::Json<Credentials>,
+    accounts: web::Data<Accounts>,
+    limits: web::Data<RateLimiters>,
+    session: Session,
+) -> Result<HttpResponse, ApiError> {
+    let Credentials { email, password } = body.into_inner();
+    let invalid = || ApiError::from(crate::accounts::AccountError::InvalidCredentials);
+    let email = Email::parse(&email).map_err(|_| invalid())?;
+    limits.check_login(client_ip(&request), &email)?;
+    let user = accounts.login(&email, Password::unchecked(password)).await?;
+    tracing::info!(user_id = %user.id, "logged in");
+    let csrf_token = session::log_in(&session, user.id)?;
+    Ok(HttpResponse::Ok().json(SessionView {
+        user: user.into(),
+        csrf_token,
+    }))
+}
+
+/// End this session on the server and clear its cookie.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth",
+    params(("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+    responses(
+        (status = 204, description = "Session destroyed"),
+        (status = 401, description = "No session", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-CSRF-Token (`csrf_failed`)", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn logout(user: CurrentUser, session: Session) -> HttpResponse {
+    session.purge();
+    tracing::info!("logged out");
+    HttpResponse::NoContent().finish()
+}
+
+/// The signed-in user and a CSRF token (for a page that was reloaded).
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "auth",
+    responses(
+        (status = 200, description = "The session's user", body = SessionView),
+        (status = 401, description = "Not logged in (`unauthenticated`)", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn me(
+    user: CurrentUser,
+    accounts: web::Data<Accounts>,
+    session: Session,
+) -> Result<HttpResponse, ApiError> {
+    let found = accounts.find(user.id).await?.ok_or_else(ApiError::unauthenticated)?;
+    let csrf_token = session::csrf_token(&session)?.ok_or_else(ApiError::unauthenticated)?;
+    Ok(HttpResponse::Ok().json(SessionView {
+        user: found.into(),
+        csrf_token,
+    }))
+}

@@ -1,0 +1,233 @@
+//! The one road from any failure to the user: a stable snake_case code, its
+//! HTTP status, and the JSON body `{"error": {"code", "message"}}`.
+
+use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::accounts::{AccountError, HashingError};
+use crate::persistence::StoreError;
+
+/// Every error code the API answers with, and its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    MalformedJson,
+    InvalidBody,
+    InvalidQuery,
+    InvalidEmail,
+    InvalidPassword,
+    Unauthenticated,
+    InvalidCredentials,
+    CsrfFailed,
+    NotFound,
+    MethodNotAllowed,
+    EmailTaken,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    NotReady,
+    InternalError,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            MalformedJson | InvalidQuery => StatusCode::BAD_REQUEST,
+            InvalidBody | InvalidEmail | InvalidPassword => StatusCode::UNPROCESSABLE_ENTITY,
+            Unauthenticated | InvalidCredentials => StatusCode::UNAUTHORIZED,
+            CsrfFailed => StatusCode::FORBIDDEN,
+            NotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            EmailTaken => StatusCode::CONFLICT,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            MalformedJson => "malformed_json",
+            InvalidBody => "invalid_body",
+            InvalidQuery => "invalid_query",
+            InvalidEmail => "invalid_email",
+            InvalidPassword => "invalid_password",
+            Unauthenticated => "unauthenticated",
+            InvalidCredentials => "invalid_credentials",
+            CsrfFailed => "csrf_failed",
+            NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            EmailTaken => "email_taken",
+            PayloadTooLarge => "payload_too_large",
+            UnsupportedMediaType => "unsupported_media_type",
+            RateLimited => "rate_limited",
+            NotReady => "not_ready",
+            InternalError => "internal_error",
+        }
+    }
+}
+
+/// An error on its way to the client.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", code.as_str())]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Seconds for `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            ErrorCode::Unauthenticated,
+            "log in first: this needs a session cookie or an API token",
+        )
+    }
+
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                ErrorCode::RateLimited,
+                format!("too many attempts; try again in {retry_after} seconds"),
+            )
+        }
+    }
+
+    /// Logs the cause once, with its chain, and hides it from the client.
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        let error = error.into();
+        tracing::error!(error = format!("{error:#}"), "request failed");
+        Self::new(
+            ErrorCode::InternalError,
+            "something went wrong on our side; try again, and report it if it persists",
+        )
+    }
+}
+
+/// The JSON error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code to branch on, e.g. `invalid_email`.
+    #[schema(example = "invalid_email")]
+    pub code: String,
+    /// A sentence for people, saying what to do next.
+    pub message: String,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
+        }
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code.as_str().to_owned(),
+                message: self.message.clone(),
+            },
+        })
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::EmailTaken => ApiError::new(
+                ErrorCode::EmailTaken,
+                "an account with this email already exists; log in instead",
+            ),
+            AccountError::InvalidCredentials => {
+                ApiError::new(ErrorCode::InvalidCredentials, "invalid email or password")
+            }
+            other @ (AccountError::Hashing(_) | AccountError::Store(_)) => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl From<HashingError> for ApiError {
+    fn from(error: HashingError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+/// JSON extractor failures: wrong content type, too large, not JSON, wrong shape.
+pub fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &error {
+        JsonPayloadError::ContentType => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than the {limit} bytes this endpoint accepts"),
+            )
+        }
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
+            ApiError::new(ErrorCode::InvalidBody, format!("the JSON body does not fit: {inner}"))
+        }
+        JsonPayloadError::Deserialize(inner) => {
+            ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {inner}"))
+        }
+        JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the body is larger than this endpoint accepts",
+        ),
+        other => ApiError::new(ErrorCode::MalformedJson, format!("the body could not be read: {other}")),
+    };
+    api.into()
+}
+
+pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::new(ErrorCode::InvalidQuery, format!("invalid query string: {error}")).into()
+}
+
+pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::new(ErrorCode::NotFound, format!("no such resource: {error}")).into()
+}
+
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ErrorCode::NotFound,
+        "no such endpoint; see /api/openapi.json for the API",
+    ))
+}
+
+pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not accept that method; see /api/openapi.json",
+    ))
+}

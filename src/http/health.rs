@@ -1,0 +1,51 @@
+//! `/health/*`: whether this process is up and whether it can do its work.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody, ErrorCode};
+use crate::persistence::{MigrationState, migration_state};
+
+/// A readiness probe must answer quickly even when the database hangs.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthView {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The process is up and serving HTTP.
+#[utoipa::path(get, path = "/health/live", tag = "health",
+    responses((status = 200, description = "Alive", body = HealthView)))]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(HealthView { status: "ok" })
+}
+
+/// The database answers and has every migration this binary expects.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve", body = HealthView),
+        (status = 503, description = "Not ready (`not_ready`), with the reason", body = ErrorBody),
+    ))]
+pub async fn ready(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
+    let not_ready = |reason: String| ApiError {
+        retry_after: Some(5),
+        ..ApiError::new(ErrorCode::NotReady, reason)
+    };
+    match tokio::time::timeout(READY_TIMEOUT, migration_state(&pool)).await {
+        Err(_) => Err(not_ready("the database did not answer within 3 s".into())),
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, "readiness check failed");
+            Err(not_ready("the database is unreachable".into()))
+        }
+        Ok(Ok(MigrationState::Behind { applied, expected })) => Err(not_ready(format!(
+            "database migrations are behind (applied {applied}, expected {expected}); run `prasaran migrate`"
+        ))),
+        Ok(Ok(MigrationState::Current)) => Ok(HttpResponse::Ok().json(HealthView { status: "ok" })),
+    }
+}

@@ -1,0 +1,68 @@
+//! The HTTP surface: handlers parse requests into domain values and call the
+//! layers below; every route is listed once in [`endpoints`], which both builds
+//! the app and is checked against the OpenAPI document.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod openapi;
+pub mod rate_limit;
+mod request_span;
+mod security_headers;
+pub mod session;
+
+use actix_web::http::Method;
+use actix_web::{Route, web};
+
+pub use request_span::{RequestSpan, request_id_header};
+pub use security_headers::security_headers;
+
+/// One route: method, path (actix and OpenAPI share the `{param}` syntax) and handler.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    handler: fn() -> Route,
+}
+
+impl Endpoint {
+    fn new(method: Method, path: &'static str, handler: fn() -> Route) -> Self {
+        Self {
+            method,
+            path,
+            handler,
+        }
+    }
+}
+
+/// Every route the server answers. Adding a route anywhere else would escape
+/// the OpenAPI check, so don't.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::POST, "/api/v1/auth/signup", || web::route().to(auth::signup)),
+        Endpoint::new(Method::POST, "/api/v1/auth/login", || web::route().to(auth::login)),
+        Endpoint::new(Method::POST, "/api/v1/auth/logout", || web::route().to(auth::logout)),
+        Endpoint::new(Method::GET, "/api/v1/me", || web::route().to(auth::me)),
+        Endpoint::new(Method::GET, "/api/openapi.json", || web::route().to(openapi::document)),
+        Endpoint::new(Method::GET, "/health/live", || web::route().to(health::live)),
+        Endpoint::new(Method::GET, "/health/ready", || web::route().to(health::ready)),
+    ]
+}
+
+/// Registers every endpoint, grouping methods by path so a wrong method gets
+/// a JSON 405 instead of actix's empty one.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let all = endpoints();
+    let mut paths: Vec<&'static str> = Vec::new();
+    for endpoint in &all {
+        if !paths.contains(&endpoint.path) {
+            paths.push(endpoint.path);
+        }
+    }
+    for path in paths {
+        let mut resource = web::resource(path).default_service(web::to(error::method_not_allowed));
+        for endpoint in all.iter().filter(|e| e.path == path) {
+            resource = resource.route((endpoint.handler)().method(endpoint.method.clone()));
+        }
+        cfg.service(resource);
+    }
+}

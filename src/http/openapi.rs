@@ -1,0 +1,37 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use actix_web::HttpResponse;
+use utoipa::OpenApi;
+
+use super::{auth, error, health};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Prasaran API",
+        description = "Write a post once, publish it to every connected platform. Errors are `{\"error\": {\"code\", \"message\"}}`; state-changing requests made with the session cookie must send `X-CSRF-Token`."
+    ),
+    paths(
+        auth::signup,
+        auth::login,
+        auth::logout,
+        auth::me,
+        health::live,
+        health::ready,
+        document,
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
+    tags(
+        (name = "auth", description = "Accounts and browser sessions"),
+        (name = "health", description = "Liveness and readiness probes"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

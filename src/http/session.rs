@@ -1,0 +1,115 @@
+//! Cookie sessions: the middleware configuration, and the extractor that
+//! requires a logged-in user and, for state-changing requests, the CSRF token.
+
+use std::future::{Ready, ready};
+use std::time::Duration;
+
+use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
+use actix_session::{Session, SessionExt, SessionMiddleware};
+use actix_web::cookie::{Key, SameSite};
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+
+use super::error::{ApiError, ErrorCode};
+use crate::domain::UserId;
+use crate::persistence::sessions::{PgSessionStore, USER_ID_KEY};
+use crate::settings::SessionSettings;
+
+const CSRF_KEY: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+pub fn middleware(
+    store: PgSessionStore,
+    key: &[u8],
+    settings: &SessionSettings,
+) -> SessionMiddleware<PgSessionStore> {
+    let idle = actix_web::cookie::time::Duration::minutes(i64::from(
+        settings.idle_timeout_minutes.get(),
+    ));
+    SessionMiddleware::builder(store, Key::from(key))
+        .cookie_name(settings.cookie_name.clone())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(settings.cookie_secure)
+        .cookie_path("/".into())
+        .cookie_content_security(CookieContentSecurity::Private)
+        // Extending on every request is what makes the idle timeout an idle timeout.
+        .session_lifecycle(
+            PersistentSession::default()
+                .session_ttl(idle)
+                .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+        )
+        .build()
+}
+
+pub fn absolute_lifetime(settings: &SessionSettings) -> Duration {
+    Duration::from_secs(u64::from(settings.absolute_lifetime_hours.get()) * 3600)
+}
+
+/// Starts a fresh session for `user` (new id, so a planted id is useless) and
+/// returns its CSRF token.
+pub fn log_in(session: &Session, user: UserId) -> Result<String, ApiError> {
+    session.renew();
+    let token = new_csrf_token();
+    session
+        .insert(USER_ID_KEY, user)
+        .and_then(|()| session.insert(CSRF_KEY, &token))
+        .map_err(ApiError::internal)?;
+    Ok(token)
+}
+
+pub fn csrf_token(session: &Session) -> Result<Option<String>, ApiError> {
+    session.get::<String>(CSRF_KEY).map_err(ApiError::internal)
+}
+
+fn new_csrf_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The logged-in user of a cookie session. Rejects with 401 when there is no
+/// session, and with 403 `csrf_failed` when a state-changing request lacks the
+/// session's CSRF token in `X-CSRF-Token`.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentUser {
+    pub id: UserId,
+}
+
+impl CurrentUser {
+    fn from_session(request: &HttpRequest) -> Result<Self, ApiError> {
+        let session = request.get_session();
+        let user = session
+            .get::<UserId>(USER_ID_KEY)
+            .map_err(ApiError::internal)?
+            .ok_or_else(ApiError::unauthenticated)?;
+        if !request.method().is_safe() {
+            let expected = csrf_token(&session)?.unwrap_or_default();
+            let sent = request
+                .headers()
+                .get(CSRF_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            let matches = !expected.is_empty() && bool::from(sent.ct_eq(expected.as_bytes()));
+            if !matches {
+                return Err(ApiError::new(
+                    ErrorCode::CsrfFailed,
+                    "missing or wrong X-CSRF-Token header: send the csrf_token from login or GET /api/v1/me",
+                ));
+            }
+        }
+        Ok(Self { id: user })
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::from_session(request))
+    }
+}

@@ -1,0 +1,27 @@
+//! Prasaran: people connect their social platforms once, write a post once,
+//! and Prasaran publishes it to every connected platform.
+//!
+//! # Layout
+//!
+//! - [`cli`] — the command line (`serve`, `migrate`); `main.rs` only dispatches.
+//! - [`settings`] — typed configuration from `config/*.toml` and `PRASARAN__*` variables.
+//! - [`startup`] — builds the [`startup::Application`] that the binary and the tests run.
+//! - [`http`] — actix-web handlers, the route table, errors, sessions, the OpenAPI document.
+//! - [`actors`] — supervised actix actors that own background work.
+//! - [`accounts`] — signup and login rules, password hashing off the event loop.
+//! - [`domain`] — validated values (`Email`, `Password`, `UserId`).
+//! - [`adapters`] — platform code (Manch first); nothing platform-specific lives elsewhere.
+//! - [`persistence`] — all SQL, the migrations, and the embedded PostgreSQL cluster.
+//!
+//! Dependencies point one way: http → actors/accounts → adapters and persistence.
+
+pub mod accounts;
+pub mod actors;
+pub mod adapters;
+pub mod cli;
+pub mod domain;
+pub mod http;
+pub mod persistence;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

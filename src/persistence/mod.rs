@@ -1,0 +1,14 @@
+//! Everything that speaks SQL: the connection pool and migrations, one module
+//! per table family, and the embedded default cluster.
+
+mod database;
+pub mod embedded;
+mod error;
+pub mod sessions;
+pub mod users;
+
+pub use database::{
+    MIGRATOR, MigrationState, connect_url, ensure_database, drop_database, migrate,
+    migration_state, pool,
+};
+pub use error::StoreError;

@@ -1,0 +1,113 @@
+//! Layering the configuration sources and checking the result.
+
+use std::fmt;
+use std::str::FromStr;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+
+use super::Settings;
+
+/// The config files are compiled in so the binary runs from any directory;
+/// environment variables override them.
+const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+const DEV_TOML: &str = include_str!("../../config/dev.toml");
+const PRODUCTION_TOML: &str = include_str!("../../config/production.toml");
+
+/// Prefix of the environment variables that override file values,
+/// e.g. `PRASARAN__DATABASE__URL` sets `database.url`.
+pub const ENV_PREFIX: &str = "PRASARAN__";
+
+/// Which `config/<environment>.toml` applies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Environment {
+    #[default]
+    Dev,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Dev => "dev",
+            Environment::Production => "production",
+        }
+    }
+
+    fn overlay(self) -> &'static str {
+        match self {
+            Environment::Dev => DEV_TOML,
+            Environment::Production => PRODUCTION_TOML,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Environment {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "dev" | "development" => Ok(Environment::Dev),
+            "production" | "prod" => Ok(Environment::Production),
+            other => Err(format!(
+                "unknown environment `{other}`: use `dev` or `production`"
+            )),
+        }
+    }
+}
+
+/// Why the configuration cannot be used. Display is a single line naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration error: {0}")]
+    Invalid(String),
+    #[error("configuration error: `{key}` is required in {environment}: {hint}")]
+    MissingSecret {
+        key: &'static str,
+        environment: Environment,
+        hint: &'static str,
+    },
+}
+
+/// Loads the settings for `environment` from the compiled-in files and the process environment.
+pub fn load(environment: Environment) -> Result<Settings, SettingsError> {
+    let figment = Figment::new()
+        .merge(Toml::string(DEFAULT_TOML))
+        .merge(Toml::string(environment.overlay()))
+        .merge(Env::prefixed(ENV_PREFIX).split("__"));
+    let mut settings: Settings = figment.extract().map_err(|error| {
+        // figment may collect several problems; keep them on one line.
+        let all: Vec<String> = error.into_iter().map(|e| e.to_string()).collect();
+        SettingsError::Invalid(all.join("; "))
+    })?;
+    settings.environment = environment;
+    check_production_secrets(&settings)?;
+    Ok(settings)
+}
+
+fn check_production_secrets(settings: &Settings) -> Result<(), SettingsError> {
+    if settings.environment != Environment::Production {
+        return Ok(());
+    }
+    if settings.session.key.is_none() && settings.session.key_file.is_none() {
+        return Err(SettingsError::MissingSecret {
+            key: "session.key",
+            environment: Environment::Production,
+            hint: "set PRASARAN__SESSION__KEY to the base64 of 64 random bytes, or PRASARAN__SESSION__KEY_FILE to a file holding it",
+        });
+    }
+    if settings.database.url.is_none() {
+        return Err(SettingsError::MissingSecret {
+            key: "database.url",
+            environment: Environment::Production,
+            hint: "set PRASARAN__DATABASE__URL (the embedded database is for development only)",
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Typed configuration: what every key means and which values it accepts.
+//!
+//! Values come from `config/default.toml`, then `config/<environment>.toml`, then
+//! `PRASARAN__SECTION__KEY` environment variables (see [`load`]). Every struct
+//! rejects unknown keys so a typo stops start-up instead of being ignored.
+
+mod load;
+mod secrets;
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+pub use load::{Environment, SettingsError, load};
+pub use secrets::{SessionKeyError, load_or_create_session_key};
+
+/// The whole configuration of one `prasaran` process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Directory for the embedded default's state: the private PostgreSQL cluster
+    /// and, in dev, generated keys. Relative paths are taken from the working directory.
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub session: SessionSettings,
+    pub rate_limits: RateLimitSettings,
+    pub log: LogSettings,
+    /// Which environment these settings were loaded for; set by the loader, not by files.
+    #[serde(skip, default)]
+    pub environment: Environment,
+}
+
+/// The HTTP listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on; port 0 picks a free port (tests use that).
+    pub bind: SocketAddr,
+    /// actix-web worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Largest JSON request body accepted, in bytes; larger bodies get 413.
+    pub json_body_limit_bytes: NonZeroU32,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// PostgreSQL connection URL. Unset means the embedded default: a private
+    /// cluster started from the machine's PostgreSQL server binaries.
+    #[serde(default)]
+    pub url: Option<SecretString>,
+    /// File holding the database password, for URLs that carry none. Kept out of
+    /// the URL so the password can live in a secrets mount.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Upper bound of pooled connections per process.
+    pub max_connections: NonZeroU32,
+    /// How long a request may wait for a pooled connection before failing.
+    pub acquire_timeout_secs: NonZeroU32,
+    pub embedded: EmbeddedDatabaseSettings,
+}
+
+/// The private cluster used when no database URL is configured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedDatabaseSettings {
+    /// Directory with `initdb`, `pg_ctl` and `postgres`. Unset: searched on PATH,
+    /// then under /usr/lib/postgresql/*/bin (newest version first).
+    #[serde(default)]
+    pub bin_dir: Option<PathBuf>,
+    /// Unprivileged OS user that owns and runs the cluster when prasaran runs as
+    /// root (PostgreSQL refuses to run as root).
+    pub os_user: String,
+    /// Database created inside the cluster for prasaran's tables.
+    pub database_name: String,
+    /// How long to wait for the cluster to accept connections.
+    pub start_timeout_secs: NonZeroU32,
+}
+
+/// Browser sessions (cookie + server-side row).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Name of the session cookie.
+    pub cookie_name: String,
+    /// Mark the cookie `Secure` (HTTPS only) and send HSTS. Only dev on plain
+    /// loopback HTTP turns this off.
+    pub cookie_secure: bool,
+    /// A session unused for this long ends.
+    pub idle_timeout_minutes: NonZeroU32,
+    /// A session ends this long after login however active it is.
+    pub absolute_lifetime_hours: NonZeroU32,
+    /// Base64 of the 64-byte key that signs and encrypts the cookie. Secret: set
+    /// it through PRASARAN__SESSION__KEY, never in a file in the repository.
+    #[serde(default)]
+    pub key: Option<SecretString>,
+    /// File holding the base64 key, as an alternative to `key`. In dev, when
+    /// neither is set, a key is generated into `<data_dir>/session.key`.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// Brute-force protection on the account endpoints. Each limit is a burst that
+/// refills evenly over its period.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Login attempts per client IP per minute.
+    pub login_per_ip_per_minute: NonZeroU32,
+    /// Login attempts per email address per minute, whichever IP they come from.
+    pub login_per_account_per_minute: NonZeroU32,
+    /// Signups per client IP per hour.
+    pub signup_per_ip_per_hour: NonZeroU32,
+    /// Signup attempts per email address per hour.
+    pub signup_per_account_per_hour: NonZeroU32,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// Default filter (tracing `EnvFilter` syntax); `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
