@@ -38,7 +38,10 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             if let Some(dir) = data_dir {
                 settings.data_dir = dir;
             }
-            Application::build(settings).await?.run_until_stopped().await
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
         }
         Command::Migrate { data_dir } => {
             if let Some(dir) = data_dir {

@@ -32,7 +32,9 @@ impl Actor for SessionReaper {
                     match sessions::delete_expired(&pool).await {
                         Ok(0) => {}
                         Ok(n) => tracing::debug!(deleted = n, "expired sessions removed"),
-                        Err(error) => tracing::warn!(error = %error, "removing expired sessions failed"),
+                        Err(error) => {
+                            tracing::warn!(error = %error, "removing expired sessions failed")
+                        }
                     }
                 }
                 .into_actor(reaper),

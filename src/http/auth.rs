@@ -84,9 +84,10 @@ pub async fn signup(
     session: Session,
 ) -> Result<HttpResponse, ApiError> {
     let Credentials { email, password } = body.into_inner();
-    let email = Email::parse(&email).map_err(|e| ApiError::new(ErrorCode::InvalidEmail, e.to_string()))?;
-    let password =
-        Password::parse(password).map_err(|e| ApiError::new(ErrorCode::InvalidPassword, e.to_string()))?;
+    let email =
+        Email::parse(&email).map_err(|e| ApiError::new(ErrorCode::InvalidEmail, e.to_string()))?;
+    let password = Password::parse(password)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidPassword, e.to_string()))?;
     limits.check_signup(client_ip(&request), &email)?;
     let user = accounts.signup(email, password).await?;
     tracing::info!(user_id = %user.id, "account created");
@@ -123,7 +124,9 @@ pub async fn login(
     let invalid = || ApiError::from(crate::accounts::AccountError::InvalidCredentials);
     let email = Email::parse(&email).map_err(|_| invalid())?;
     limits.check_login(client_ip(&request), &email)?;
-    let user = accounts.login(&email, Password::unchecked(password)).await?;
+    let user = accounts
+        .login(&email, Password::unchecked(password))
+        .await?;
     tracing::info!(user_id = %user.id, "logged in");
     let csrf_token = session::log_in(&session, user.id)?;
     Ok(HttpResponse::Ok().json(SessionView {
@@ -163,7 +166,10 @@ pub async fn me(
     accounts: web::Data<Accounts>,
     session: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let found = accounts.find(user.id).await?.ok_or_else(ApiError::unauthenticated)?;
+    let found = accounts
+        .find(user.id)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
     let csrf_token = session::csrf_token(&session)?.ok_or_else(ApiError::unauthenticated)?;
     Ok(HttpResponse::Ok().json(SessionView {
         user: found.into(),

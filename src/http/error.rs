@@ -165,7 +165,9 @@ impl From<AccountError> for ApiError {
             AccountError::InvalidCredentials => {
                 ApiError::new(ErrorCode::InvalidCredentials, "invalid email or password")
             }
-            other @ (AccountError::Hashing(_) | AccountError::Store(_)) => ApiError::internal(other),
+            other @ (AccountError::Hashing(_) | AccountError::Store(_)) => {
+                ApiError::internal(other)
+            }
         }
     }
 }
@@ -189,29 +191,37 @@ pub fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error 
             ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json`",
         ),
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("the body is larger than the {limit} bytes this endpoint accepts"),
-            )
-        }
-        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
-            ApiError::new(ErrorCode::InvalidBody, format!("the JSON body does not fit: {inner}"))
-        }
-        JsonPayloadError::Deserialize(inner) => {
-            ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {inner}"))
-        }
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than the {limit} bytes this endpoint accepts"),
+        ),
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("the JSON body does not fit: {inner}"),
+        ),
+        JsonPayloadError::Deserialize(inner) => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {inner}"),
+        ),
         JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::new(
             ErrorCode::PayloadTooLarge,
             "the body is larger than this endpoint accepts",
         ),
-        other => ApiError::new(ErrorCode::MalformedJson, format!("the body could not be read: {other}")),
+        other => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("the body could not be read: {other}"),
+        ),
     };
     api.into()
 }
 
 pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::new(ErrorCode::InvalidQuery, format!("invalid query string: {error}")).into()
+    ApiError::new(
+        ErrorCode::InvalidQuery,
+        format!("invalid query string: {error}"),
+    )
+    .into()
 }
 
 pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {

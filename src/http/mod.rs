@@ -38,13 +38,25 @@ impl Endpoint {
 /// the OpenAPI check, so don't.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::POST, "/api/v1/auth/signup", || web::route().to(auth::signup)),
-        Endpoint::new(Method::POST, "/api/v1/auth/login", || web::route().to(auth::login)),
-        Endpoint::new(Method::POST, "/api/v1/auth/logout", || web::route().to(auth::logout)),
+        Endpoint::new(Method::POST, "/api/v1/auth/signup", || {
+            web::route().to(auth::signup)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/auth/login", || {
+            web::route().to(auth::login)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/auth/logout", || {
+            web::route().to(auth::logout)
+        }),
         Endpoint::new(Method::GET, "/api/v1/me", || web::route().to(auth::me)),
-        Endpoint::new(Method::GET, "/api/openapi.json", || web::route().to(openapi::document)),
-        Endpoint::new(Method::GET, "/health/live", || web::route().to(health::live)),
-        Endpoint::new(Method::GET, "/health/ready", || web::route().to(health::ready)),
+        Endpoint::new(Method::GET, "/api/openapi.json", || {
+            web::route().to(openapi::document)
+        }),
+        Endpoint::new(Method::GET, "/health/live", || {
+            web::route().to(health::live)
+        }),
+        Endpoint::new(Method::GET, "/health/ready", || {
+            web::route().to(health::ready)
+        }),
     ]
 }
 

@@ -23,7 +23,6 @@ impl RootSpanBuilder for RequestSpan {
             method = %request.method(),
             path = %request.path(),
             request_id = %request_id,
-            status = tracing::field::Empty,
         )
     }
 
@@ -32,7 +31,6 @@ impl RootSpanBuilder for RequestSpan {
             Ok(response) => response.status().as_u16(),
             Err(error) => error.as_response_error().status_code().as_u16(),
         };
-        span.record("status", status);
         span.in_scope(|| tracing::info!(status, "request finished"));
     }
 }
@@ -42,7 +40,10 @@ pub async fn request_id_header(
     request: ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let id = request.extensions().get::<RequestId>().map(|id| id.to_string());
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.to_string());
     let mut response = next.call(request).await?;
     if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         response

@@ -13,7 +13,10 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         // API answers are per user; static assets set their own caching.
         .add(("Cache-Control", "no-store"));
     if https {
-        headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+        headers.add((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+        ))
     } else {
         headers
     }

@@ -26,9 +26,8 @@ pub fn middleware(
     key: &[u8],
     settings: &SessionSettings,
 ) -> SessionMiddleware<PgSessionStore> {
-    let idle = actix_web::cookie::time::Duration::minutes(i64::from(
-        settings.idle_timeout_minutes.get(),
-    ));
+    let idle =
+        actix_web::cookie::time::Duration::minutes(i64::from(settings.idle_timeout_minutes.get()));
     SessionMiddleware::builder(store, Key::from(key))
         .cookie_name(settings.cookie_name.clone())
         .cookie_http_only(true)

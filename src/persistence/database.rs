@@ -22,12 +22,8 @@ pub fn connect_url(
         // The URL may carry a password: never echo it.
         .map_err(|_| "`database.url` is not a valid PostgreSQL URL".to_owned())?;
     if let Some(path) = password_file {
-        let password = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "`database.password_file` {}: {e}",
-                path.display()
-            )
-        })?;
+        let password = std::fs::read_to_string(path)
+            .map_err(|e| format!("`database.password_file` {}: {e}", path.display()))?;
         options = options.password(password.trim_end_matches(['\r', '\n']));
     }
     Ok(options)
@@ -56,7 +52,10 @@ pub async fn ensure_database(admin: &PgConnectOptions, name: &str) -> Result<(),
         .await?;
     if exists.is_none() {
         let statement = format!("CREATE DATABASE {}", quote_identifier(name));
-        match sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await {
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut connection)
+            .await
+        {
             Ok(_) => {}
             // Another process created it between our check and our CREATE.
             Err(error) if super::error::is_unique_violation(&error) => {}

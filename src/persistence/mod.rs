@@ -8,7 +8,7 @@ pub mod sessions;
 pub mod users;
 
 pub use database::{
-    MIGRATOR, MigrationState, connect_url, ensure_database, drop_database, migrate,
+    MIGRATOR, MigrationState, connect_url, drop_database, ensure_database, migrate,
     migration_state, pool,
 };
 pub use error::StoreError;

@@ -134,7 +134,11 @@ impl SessionStore for PgSessionStore {
         })
     }
 
-    async fn update_ttl(&self, session_key: &SessionKey, ttl: &CookieDuration) -> anyhow::Result<()> {
+    async fn update_ttl(
+        &self,
+        session_key: &SessionKey,
+        ttl: &CookieDuration,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE sessions SET expires_at = least(now() + $2, absolute_expires_at)
              WHERE key_hash = $1",

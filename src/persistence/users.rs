@@ -61,7 +61,10 @@ pub async fn insert(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn find_credentials(pool: &PgPool, email: &Email) -> Result<Option<Credentials>, StoreError> {
+pub async fn find_credentials(
+    pool: &PgPool,
+    email: &Email,
+) -> Result<Option<Credentials>, StoreError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]

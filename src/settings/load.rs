@@ -83,12 +83,27 @@ pub fn load(environment: Environment) -> Result<Settings, SettingsError> {
         .merge(Env::prefixed(ENV_PREFIX).split("__"));
     let mut settings: Settings = figment.extract().map_err(|error| {
         // figment may collect several problems; keep them on one line.
-        let all: Vec<String> = error.into_iter().map(|e| e.to_string()).collect();
+        let all: Vec<String> = error.into_iter().map(describe).collect();
         SettingsError::Invalid(all.join("; "))
     })?;
     settings.environment = environment;
     check_production_secrets(&settings)?;
     Ok(settings)
+}
+
+/// "`server.workers`: invalid type: … (from PRASARAN__ environment variables)".
+fn describe(error: figment::Error) -> String {
+    let key = error.path.join(".").to_lowercase();
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    if key.is_empty() {
+        format!("{}{source}", error.kind)
+    } else {
+        format!("`{key}`: {}{source}", error.kind)
+    }
 }
 
 fn check_production_secrets(settings: &Settings) -> Result<(), SettingsError> {

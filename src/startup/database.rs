@@ -79,8 +79,12 @@ impl OwnedCluster {
         let result = tokio::task::spawn_blocking(move || self.cluster.stop()).await;
         match result {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(error = %error, "stopping the embedded PostgreSQL failed"),
-            Err(error) => tracing::error!(error = %error, "stopping the embedded PostgreSQL failed"),
+            Ok(Err(error)) => {
+                tracing::error!(error = %error, "stopping the embedded PostgreSQL failed")
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "stopping the embedded PostgreSQL failed")
+            }
         }
     }
 }

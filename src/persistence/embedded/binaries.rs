@@ -46,7 +46,7 @@ impl ServerBinaries {
                 Some((version, entry.path().join("bin")))
             })
             .collect();
-        versions.sort_by(|a, b| b.0.cmp(&a.0));
+        versions.sort_by_key(|v| std::cmp::Reverse(v.0));
         versions.into_iter().find_map(|(_, dir)| Self::in_dir(&dir))
     }
 }

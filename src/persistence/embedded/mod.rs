@@ -89,15 +89,15 @@ impl EmbeddedCluster {
     pub fn start(config: &ClusterConfig) -> Result<Self, EmbeddedError> {
         let binaries = ServerBinaries::locate(config.bin_dir.as_deref())
             .ok_or(EmbeddedError::NoServerBinaries)?;
-        let owner = ClusterOwner::for_current_process(&config.os_user)
-            .map_err(EmbeddedError::NoOsUser)?;
+        let owner =
+            ClusterOwner::for_current_process(&config.os_user).map_err(EmbeddedError::NoOsUser)?;
         std::fs::create_dir_all(&config.data_dir)
             .map_err(io(format!("creating {}", config.data_dir.display())))?;
         let data_dir = std::fs::canonicalize(&config.data_dir)
             .map_err(io(format!("resolving {}", config.data_dir.display())))?;
         // Serialises initdb/start between processes sharing this data dir.
-        let _start_lock = DirLock::wait(&data_dir.join("pg.lock"))
-            .map_err(io("locking the data directory"))?;
+        let _start_lock =
+            DirLock::wait(&data_dir.join("pg.lock")).map_err(io("locking the data directory"))?;
 
         let pgdata = cluster_location(&data_dir, owner.as_ref())?;
         let mut cluster = Self {
@@ -130,6 +130,15 @@ impl EmbeddedCluster {
             .database(database)
     }
 
+    /// The same as a URL, for settings that take `database.url`.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}@localhost:{}/{database}?host={}",
+            self.port,
+            self.socket_dir.display()
+        )
+    }
+
     pub fn pgdata(&self) -> &Path {
         &self.pgdata
     }
@@ -137,7 +146,10 @@ impl EmbeddedCluster {
     /// Stops the cluster, letting open transactions roll back ("fast" mode). Blocking.
     pub fn stop(&self) -> Result<(), EmbeddedError> {
         let mut command = self.command(&self.binaries.pg_ctl);
-        command.arg("-D").arg(&self.pgdata).args(["-m", "fast", "-w", "stop"]);
+        command
+            .arg("-D")
+            .arg(&self.pgdata)
+            .args(["-m", "fast", "-w", "stop"]);
         run(command, "pg_ctl stop")?;
         tracing::info!(pgdata = %self.pgdata.display(), "embedded PostgreSQL stopped");
         Ok(())
@@ -152,7 +164,10 @@ impl EmbeddedCluster {
         let mut command = Command::new(program);
         // The owner may not be able to enter our working directory.
         command.current_dir("/");
-        command.env_remove("PGDATA").env_remove("PGPORT").env_remove("PGHOST");
+        command
+            .env_remove("PGDATA")
+            .env_remove("PGPORT")
+            .env_remove("PGHOST");
         if let Some(owner) = &self.owner {
             owner.apply(&mut command);
         }
@@ -231,7 +246,8 @@ impl EmbeddedCluster {
                 status,
                 output,
             } => {
-                let log = std::fs::read_to_string(self.pgdata.join("server.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.pgdata.join("server.log")).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(5).collect();
                 let tail: Vec<&str> = tail.into_iter().rev().collect();
                 EmbeddedError::Command {
@@ -261,7 +277,10 @@ impl EmbeddedCluster {
 
 /// `<data_dir>/pg`, unless a previous run recorded another place or the owner
 /// cannot reach the data dir (then a per-data-dir folder under FALLBACK_ROOT).
-fn cluster_location(data_dir: &Path, owner: Option<&ClusterOwner>) -> Result<PathBuf, EmbeddedError> {
+fn cluster_location(
+    data_dir: &Path,
+    owner: Option<&ClusterOwner>,
+) -> Result<PathBuf, EmbeddedError> {
     let pointer = data_dir.join("pg.location");
     if let Ok(recorded) = std::fs::read_to_string(&pointer) {
         return Ok(PathBuf::from(recorded.trim()));
@@ -311,9 +330,7 @@ fn free_port() -> Result<u16, EmbeddedError> {
 }
 
 fn run(mut command: Command, what: &'static str) -> Result<Output, EmbeddedError> {
-    let output = command
-        .output()
-        .map_err(io(format!("running {what}")))?;
+    let output = command.output().map_err(io(format!("running {what}")))?;
     if output.status.success() {
         return Ok(output);
     }

@@ -1,0 +1,224 @@
+//! Signup, login, logout and /me as a browser uses them.
+
+use prasaran::domain::Email;
+use prasaran::persistence::users;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{PASSWORD, TestApp, error_code};
+
+#[actix_web::test]
+async fn signup_me_logout_me() {
+    let app = TestApp::spawn().await;
+
+    let response = app.signup("  Ada@Example.com ", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["email"], "ada@example.com");
+    assert_eq!(body["user"]["role"], "user");
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+    assert!(csrf.len() >= 40);
+
+    let me = app.me().await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["user"]["id"], body["user"]["id"]);
+    assert_eq!(me["csrf_token"], csrf.as_str());
+
+    let logout = app.logout(Some(&csrf)).await;
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+
+    let me = app.me().await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(me).await, "unauthenticated");
+}
+
+#[actix_web::test]
+async fn duplicate_email_in_any_case_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    app.signed_up("grace@example.com").await;
+
+    let again = app.new_browser();
+    let response = again
+        .post(app.url("/api/v1/auth/signup"))
+        .json(&serde_json::json!({"email": "GRACE@Example.COM", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(response).await, "email_taken");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[actix_web::test]
+async fn wrong_password_and_unknown_email_look_the_same() {
+    let app = TestApp::spawn().await;
+    app.signed_up("linus@example.com").await;
+
+    let wrong = app
+        .login("linus@example.com", "not the right password")
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let wrong = wrong.bytes().await.unwrap();
+    let unknown = app.login("nobody@example.com", PASSWORD).await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    let unknown = unknown.bytes().await.unwrap();
+    assert_eq!(wrong, unknown);
+    let body: Value = serde_json::from_slice(&wrong).unwrap();
+    assert_eq!(body["error"]["code"], "invalid_credentials");
+}
+
+#[actix_web::test]
+async fn login_with_the_right_password_works_and_rotates_the_session() {
+    let app = TestApp::spawn().await;
+    let first_csrf = app.signed_up("ken@example.com").await;
+    let first_cookie: Vec<String> =
+        sqlx::query_scalar("SELECT encode(key_hash, 'hex') FROM sessions")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+
+    let response = app.login("KEN@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["email"], "ken@example.com");
+    assert_ne!(body["csrf_token"], first_csrf.as_str());
+
+    let sessions: Vec<String> = sqlx::query_scalar("SELECT encode(key_hash, 'hex') FROM sessions")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 1, "the old session is deleted on renew");
+    assert_ne!(sessions, first_cookie, "login issues a new session id");
+    assert_eq!(app.me().await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn stored_hash_is_argon2id_with_the_stated_parameters() {
+    let app = TestApp::spawn().await;
+    app.signed_up("hash@example.com").await;
+    let email = Email::parse("hash@example.com").unwrap();
+    let hash = users::password_hash(&app.pool, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains(PASSWORD));
+}
+
+#[actix_web::test]
+async fn bad_email_and_password_are_422_with_their_own_codes() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        ("not-an-email", PASSWORD, "invalid_email"),
+        ("", PASSWORD, "invalid_email"),
+        ("ok@example.com", "short", "invalid_password"),
+        ("ok@example.com", "              ", "invalid_password"),
+        ("ok@example.com", &"x".repeat(257), "invalid_password"),
+    ];
+    for (email, password, code) in cases {
+        let response = app.signup(email, password).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{email:?}"
+        );
+        assert_eq!(error_code(response).await, code, "{email:?} {password:?}");
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[actix_web::test]
+async fn login_rate_limit_trips_with_retry_after() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits.login_per_account_per_minute = 3.try_into().unwrap();
+    })
+    .await;
+    for _ in 0..3 {
+        let response = app.login("victim@example.com", "wrong password here").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = app.login("victim@example.com", "wrong password here").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(error_code(limited).await, "rate_limited");
+
+    // Another account from the same IP is still allowed (the per-IP limit is higher).
+    let other = app
+        .login("someone-else@example.com", "wrong password here")
+        .await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn login_rate_limit_per_ip_spans_accounts() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits.login_per_ip_per_minute = 2.try_into().unwrap();
+    })
+    .await;
+    assert_eq!(
+        app.login("a@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("b@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let limited = app.login("c@example.com", PASSWORD).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+}
+
+#[actix_web::test]
+async fn signup_rate_limit_per_ip() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits.signup_per_ip_per_hour = 2.try_into().unwrap();
+    })
+    .await;
+    for n in 0..2 {
+        let browser = app.new_browser();
+        let response = browser
+            .post(app.url("/api/v1/auth/signup"))
+            .json(&serde_json::json!({"email": format!("u{n}@example.com"), "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let limited = app.signup("u3@example.com", PASSWORD).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        retry_after > 60,
+        "an hourly limit waits more than a minute: {retry_after}"
+    );
+}

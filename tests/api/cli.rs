@@ -1,0 +1,65 @@
+//! The binary's own behaviour: help text and configuration errors.
+
+use std::process::Command;
+
+fn prasaran() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_prasaran"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PRASARAN") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+#[test]
+fn help_explains_each_command() {
+    let output = prasaran().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    for command in ["serve", "migrate"] {
+        assert!(text.contains(command), "{text}");
+    }
+    let serve = prasaran().args(["serve", "--help"]).output().unwrap();
+    let text = String::from_utf8(serve.stdout).unwrap();
+    assert!(
+        text.contains("--bind") && text.contains("--data-dir"),
+        "{text}"
+    );
+}
+
+fn start_error(envs: &[(&str, &str)]) -> String {
+    let mut command = prasaran();
+    command.args(["serve", "--data-dir", "/nonexistent/never-used"]);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    stderr
+}
+
+#[test]
+fn a_bad_value_stops_start_up_naming_the_key() {
+    let stderr = start_error(&[("PRASARAN__SERVER__WORKERS", "many")]);
+    assert!(stderr.contains("server.workers"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_key_stops_start_up() {
+    let stderr = start_error(&[("PRASARAN__SERVER__PORTT", "80")]);
+    assert!(stderr.contains("portt"), "{stderr}");
+}
+
+#[test]
+fn production_refuses_to_start_without_secrets() {
+    let stderr = start_error(&[("PRASARAN_ENV", "production")]);
+    assert!(stderr.contains("session.key"), "{stderr}");
+    let stderr = start_error(&[
+        ("PRASARAN_ENV", "production"),
+        ("PRASARAN__SESSION__KEY", "c2VjcmV0"),
+    ]);
+    assert!(stderr.contains("database.url"), "{stderr}");
+}

@@ -1,0 +1,157 @@
+//! Bad input of every kind gets a 4xx JSON error with a code, never a 500.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, error_code};
+
+async fn raw_post(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn text_plain_body_is_415() {
+    let app = TestApp::spawn().await;
+    let body = json!({"email": "a@example.com", "password": PASSWORD}).to_string();
+    let response = raw_post(&app, "/api/v1/auth/signup", "text/plain", body.into_bytes()).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(error_code(response).await, "unsupported_media_type");
+}
+
+#[actix_web::test]
+async fn one_mebibyte_body_is_413() {
+    let app = TestApp::spawn().await;
+    let padding = "x".repeat(1024 * 1024);
+    let body = json!({"email": "a@example.com", "password": padding}).to_string();
+    let response = raw_post(
+        &app,
+        "/api/v1/auth/signup",
+        "application/json",
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(response).await, "payload_too_large");
+}
+
+#[actix_web::test]
+async fn malformed_json_is_400() {
+    let app = TestApp::spawn().await;
+    let response = raw_post(
+        &app,
+        "/api/v1/auth/login",
+        "application/json",
+        b"{\"email\": ".to_vec(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(response).await, "malformed_json");
+}
+
+#[actix_web::test]
+async fn missing_fields_and_wrong_types_are_422() {
+    let app = TestApp::spawn().await;
+    for body in [
+        json!({"email": "a@example.com"}),
+        json!({"email": 5, "password": PASSWORD}),
+        json!([1, 2]),
+    ] {
+        let response = app.post_json("/api/v1/auth/signup", &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        assert_eq!(error_code(response).await, "invalid_body");
+    }
+}
+
+#[actix_web::test]
+async fn unknown_route_and_wrong_method_are_json_errors() {
+    let app = TestApp::spawn().await;
+    let missing = app.get("/api/v1/nothing-here").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(missing).await, "not_found");
+
+    let wrong_method = app.get("/api/v1/auth/login").await;
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(error_code(wrong_method).await, "method_not_allowed");
+}
+
+#[actix_web::test]
+async fn error_body_shape_is_pinned() {
+    let app = TestApp::spawn().await;
+    let response = app.login("nobody@example.com", PASSWORD).await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"error": {"code": "invalid_credentials", "message": "invalid email or password"}})
+    );
+}
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    for path in ["/health/live", "/api/v1/me", "/no/such/page"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        assert_eq!(
+            headers["content-security-policy"],
+            "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+            "{path}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(
+            headers["referrer-policy"],
+            "strict-origin-when-cross-origin"
+        );
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(headers.contains_key("x-request-id"));
+        // Dev settings serve plain HTTP, so no HSTS.
+        assert!(!headers.contains_key("strict-transport-security"));
+    }
+}
+
+#[actix_web::test]
+async fn secure_cookie_and_hsts_when_configured_for_https() {
+    let app = TestApp::spawn_with(|s| s.session.cookie_secure = true).await;
+    let response = app.signup("secure@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(response.headers().contains_key("strict-transport-security"));
+}
+
+#[actix_web::test]
+async fn health_endpoints_answer() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/health/live").await.status(), StatusCode::OK);
+    assert_eq!(app.get("/health/ready").await.status(), StatusCode::OK);
+
+    // A database that lost a migration is not ready, and says what to do.
+    sqlx::query("DELETE FROM _sqlx_migrations")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let response = app.get("/health/ready").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_ready");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("prasaran migrate")
+    );
+}

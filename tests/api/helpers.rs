@@ -1,0 +1,254 @@
+//! `TestApp`: the real Application on port 0 against a fresh database of its
+//! own, with methods that read like what a user does.
+//!
+//! The databases live in one PostgreSQL cluster per checkout: the server named
+//! by `PRASARAN_TEST_DATABASE_URL` if set, otherwise an embedded cluster under
+//! `target/tmp/prasaran-test-pg` that the first test process starts and the
+//! others attach to (the test script stops it when the run ends).
+
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use prasaran::persistence::embedded::{ClusterConfig, EmbeddedCluster};
+use prasaran::persistence::{drop_database, ensure_database};
+use prasaran::settings::{self, Environment, Settings};
+use prasaran::startup::Application;
+use reqwest::{Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Where per-test databases are created: admin connection + URL template.
+struct TestServer {
+    admin: PgConnectOptions,
+    /// Builds the URL of database `name` on this server.
+    url_for: Box<dyn Fn(&str) -> String + Send + Sync>,
+}
+
+static SERVER: OnceLock<TestServer> = OnceLock::new();
+
+fn test_server() -> &'static TestServer {
+    SERVER.get_or_init(|| match std::env::var("PRASARAN_TEST_DATABASE_URL") {
+        Ok(url) => {
+            let admin =
+                PgConnectOptions::from_str(&url).expect("PRASARAN_TEST_DATABASE_URL is not a URL");
+            let (base, query) = match url.split_once('?') {
+                Some((base, query)) => (base.to_owned(), format!("?{query}")),
+                None => (url.clone(), String::new()),
+            };
+            let (server, _) = base.rsplit_once('/').expect("URL has no database part");
+            let server = server.to_owned();
+            TestServer {
+                admin,
+                url_for: Box::new(move |name| format!("{server}/{name}{query}")),
+            }
+        }
+        Err(_) => {
+            let config = ClusterConfig {
+                data_dir: std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                    .join("prasaran-test-pg"),
+                bin_dir: None,
+                os_user: "postgres".into(),
+                start_timeout: Duration::from_secs(60),
+            };
+            let cluster =
+                EmbeddedCluster::start(&config).expect("starting the test PostgreSQL cluster");
+            let admin = cluster.connect_options("postgres");
+            TestServer {
+                admin,
+                url_for: Box::new(move |name| cluster.url(name)),
+            }
+        }
+    })
+}
+
+pub fn test_settings() -> Settings {
+    let mut settings = settings::load(Environment::Dev).expect("dev settings load");
+    settings.server.bind = "127.0.0.1:0".parse().expect("address");
+    settings.server.workers = 2;
+    settings.session.key = Some(SecretString::from(random_session_key()));
+    settings.log.level = "warn".into();
+    settings
+}
+
+fn random_session_key() -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = (0..64).map(|_| rand::random::<u8>()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+    pub settings: Settings,
+    db_name: String,
+    handle: Option<ServerHandle>,
+    running: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the app with settings adjusted by `tweak`, on a fresh database.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let server = tokio::task::spawn_blocking(test_server)
+            .await
+            .expect("test server");
+        let db_name = format!("prasaran_test_{}", uuid::Uuid::new_v4().simple());
+        ensure_database(&server.admin, &db_name)
+            .await
+            .expect("creating test database");
+        let mut settings = test_settings();
+        settings.database.url = Some(SecretString::from((server.url_for)(&db_name)));
+        tweak(&mut settings);
+        prasaran::telemetry::init(&settings.log);
+        let pool = PgPool::connect_with(server.admin.clone().database(&db_name))
+            .await
+            .expect("test pool");
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let mut app = Self {
+            address: String::new(),
+            client,
+            pool,
+            settings,
+            db_name,
+            handle: None,
+            running: None,
+        };
+        app.start().await;
+        app
+    }
+
+    async fn start(&mut self) {
+        let application = Application::build(self.settings.clone())
+            .await
+            .expect("app builds");
+        self.address = format!("http://127.0.0.1:{}", application.port());
+        self.handle = Some(application.handle());
+        self.running = Some(actix_web::rt::spawn(application.run_until_stopped()));
+    }
+
+    /// Stops the server gracefully and waits until it has shut down.
+    pub async fn stop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.stop(true).await;
+        }
+        if let Some(running) = self.running.take() {
+            running
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    /// Stops and starts the app again on the same database and settings; the
+    /// client keeps its cookies.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start().await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn signup(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/signup",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Signs up and returns the CSRF token of the new session.
+    pub async fn signed_up(&self, email: &str) -> String {
+        let response = self.signup(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        body["csrf_token"].as_str().expect("csrf token").to_owned()
+    }
+
+    pub async fn logout(&self, csrf: Option<&str>) -> Response {
+        let mut request = self.client.post(self.url("/api/v1/auth/logout"));
+        if let Some(token) = csrf {
+            request = request.header("X-CSRF-Token", token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn me(&self) -> Response {
+        self.get("/api/v1/me").await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A second browser: same server, its own cookie jar.
+    pub fn new_browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let admin = test_server().admin.clone();
+        let name = self.db_name.clone();
+        // Drop runs inside the test's runtime; do the async cleanup on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(drop_database(&admin, &name))
+        });
+        if let Ok(Err(error)) = cleanup.join() {
+            eprintln!("could not drop test database {}: {error}", self.db_name);
+        }
+    }
+}
+
+/// The JSON error code of a response.
+pub async fn error_code(response: Response) -> String {
+    let body: Value = response.json().await.expect("error body is JSON");
+    body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned()
+}

@@ -1,0 +1,10 @@
+//! HTTP-level tests of the whole application against a real PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod cli;
+mod embedded_database;
+mod errors;
+mod helpers;
+mod openapi;
+mod sessions;
