@@ -82,12 +82,56 @@ fn random_session_key() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// A fresh database on the test server, dropped when this value is.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let server = tokio::task::spawn_blocking(test_server)
+            .await
+            .expect("test server");
+        let name = format!("prasaran_test_{}", uuid::Uuid::new_v4().simple());
+        ensure_database(&server.admin, &name)
+            .await
+            .expect("creating test database");
+        let url = (server.url_for)(&name);
+        Self { name, url }
+    }
+
+    pub async fn pool(&self) -> PgPool {
+        PgPool::connect_with(test_server().admin.clone().database(&self.name))
+            .await
+            .expect("test pool")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin = test_server().admin.clone();
+        let name = self.name.clone();
+        // Drop may run inside the test's runtime; do the async cleanup on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(drop_database(&admin, &name))
+        });
+        if let Ok(Err(error)) = cleanup.join() {
+            eprintln!("could not drop test database {}: {error}", self.name);
+        }
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub pool: PgPool,
     pub settings: Settings,
-    db_name: String,
+    pub database: TestDatabase,
     handle: Option<ServerHandle>,
     running: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -99,20 +143,12 @@ impl TestApp {
 
     /// Starts the app with settings adjusted by `tweak`, on a fresh database.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
-        let server = tokio::task::spawn_blocking(test_server)
-            .await
-            .expect("test server");
-        let db_name = format!("prasaran_test_{}", uuid::Uuid::new_v4().simple());
-        ensure_database(&server.admin, &db_name)
-            .await
-            .expect("creating test database");
+        let database = TestDatabase::create().await;
         let mut settings = test_settings();
-        settings.database.url = Some(SecretString::from((server.url_for)(&db_name)));
+        settings.database.url = Some(SecretString::from(database.url.clone()));
         tweak(&mut settings);
         prasaran::telemetry::init(&settings.log);
-        let pool = PgPool::connect_with(server.admin.clone().database(&db_name))
-            .await
-            .expect("test pool");
+        let pool = database.pool().await;
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -123,7 +159,7 @@ impl TestApp {
             client,
             pool,
             settings,
-            db_name,
+            database,
             handle: None,
             running: None,
         };
@@ -223,24 +259,6 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .expect("client")
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let admin = test_server().admin.clone();
-        let name = self.db_name.clone();
-        // Drop runs inside the test's runtime; do the async cleanup on a thread of its own.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(drop_database(&admin, &name))
-        });
-        if let Ok(Err(error)) = cleanup.join() {
-            eprintln!("could not drop test database {}: {error}", self.db_name);
-        }
     }
 }
 

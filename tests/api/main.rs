@@ -6,5 +6,6 @@ mod cli;
 mod embedded_database;
 mod errors;
 mod helpers;
+mod logging;
 mod openapi;
 mod sessions;
