@@ -131,7 +131,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub pool: PgPool,
     pub settings: Settings,
-    pub database: TestDatabase,
+    /// Held for its Drop: the database goes when the app does.
+    _database: TestDatabase,
     handle: Option<ServerHandle>,
     running: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -159,7 +160,7 @@ impl TestApp {
             client,
             pool,
             settings,
-            database,
+            _database: database,
             handle: None,
             running: None,
         };
