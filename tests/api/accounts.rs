@@ -47,13 +47,10 @@ async fn duplicate_email_in_any_case_is_a_conflict() {
     let app = TestApp::spawn().await;
     app.signed_up("grace@example.com").await;
 
-    let again = app.new_browser();
-    let response = again
-        .post(app.url("/api/v1/auth/signup"))
-        .json(&serde_json::json!({"email": "GRACE@Example.COM", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let response = app
+        .new_browser()
+        .signup("GRACE@Example.COM", PASSWORD)
+        .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(response).await, "email_taken");
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
@@ -201,13 +198,10 @@ async fn signup_rate_limit_per_ip() {
     })
     .await;
     for n in 0..2 {
-        let browser = app.new_browser();
-        let response = browser
-            .post(app.url("/api/v1/auth/signup"))
-            .json(&serde_json::json!({"email": format!("u{n}@example.com"), "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
+        let response = app
+            .new_browser()
+            .signup(&format!("u{n}@example.com"), PASSWORD)
+            .await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     let limited = app.signup("u3@example.com", PASSWORD).await;

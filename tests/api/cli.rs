@@ -63,3 +63,26 @@ fn production_refuses_to_start_without_secrets() {
     ]);
     assert!(stderr.contains("database.url"), "{stderr}");
 }
+
+#[actix_web::test]
+async fn migrate_applies_the_migrations_and_exits() {
+    let database = crate::helpers::TestDatabase::create().await;
+    let output = prasaran()
+        .arg("migrate")
+        .env("PRASARAN__DATABASE__URL", &database.url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("migrations applied"));
+    let pool = database.pool().await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        tables.contains(&"users".to_owned()) && tables.contains(&"sessions".to_owned()),
+        "{tables:?}"
+    );
+}

@@ -127,8 +127,7 @@ impl Drop for TestDatabase {
 }
 
 pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+    browser: Browser,
     pub pool: PgPool,
     pub settings: Settings,
     /// Held for its Drop: the database goes when the app does.
@@ -150,14 +149,8 @@ impl TestApp {
         tweak(&mut settings);
         prasaran::telemetry::init(&settings.log);
         let pool = database.pool().await;
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
         let mut app = Self {
-            address: String::new(),
-            client,
+            browser: Browser::new(""),
             pool,
             settings,
             _database: database,
@@ -172,7 +165,7 @@ impl TestApp {
         let application = Application::build(self.settings.clone())
             .await
             .expect("app builds");
-        self.address = format!("http://127.0.0.1:{}", application.port());
+        self.browser.address = format!("http://127.0.0.1:{}", application.port());
         self.handle = Some(application.handle());
         self.running = Some(actix_web::rt::spawn(application.run_until_stopped()));
     }
@@ -191,10 +184,44 @@ impl TestApp {
     }
 
     /// Stops and starts the app again on the same database and settings; the
-    /// client keeps its cookies.
+    /// browser keeps its cookies.
     pub async fn restart(&mut self) {
         self.stop().await;
         self.start().await;
+    }
+
+    /// A second browser: same server, its own cookie jar.
+    pub fn new_browser(&self) -> Browser {
+        Browser::new(&self.browser.address)
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+
+    /// The app's own browser, so tests read `app.signup(…)`.
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+/// A user agent with its own cookie jar, doing what a user does.
+pub struct Browser {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl Browser {
+    fn new(address: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            address: address.to_owned(),
+            client,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -252,14 +279,6 @@ impl TestApp {
             .send()
             .await
             .expect("request")
-    }
-
-    /// A second browser: same server, its own cookie jar.
-    pub fn new_browser(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("client")
     }
 }
 

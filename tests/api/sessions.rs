@@ -123,19 +123,14 @@ async fn idle_and_absolute_expiry_are_enforced_by_the_server() {
     assert_eq!(app.me().await.status(), StatusCode::UNAUTHORIZED);
 
     let browser = app.new_browser();
-    let login = browser
-        .post(app.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": "expiry@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let login = browser.login("expiry@example.com", PASSWORD).await;
     assert_eq!(login.status(), StatusCode::OK);
     // Absolute lifetime passed: activity cannot extend past it.
     sqlx::query("UPDATE sessions SET absolute_expires_at = now() - interval '1 second' WHERE expires_at > now()")
         .execute(&app.pool)
         .await
         .unwrap();
-    let me = browser.get(app.url("/api/v1/me")).send().await.unwrap();
+    let me = browser.me().await;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -170,12 +165,7 @@ async fn all_sessions_of_a_user_can_be_ended() {
         .unwrap();
     let user: UserId = serde_json::from_value(body["user"]["id"].clone()).unwrap();
     let laptop = app.new_browser();
-    let login = laptop
-        .post(app.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": "many@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let login = laptop.login("many@example.com", PASSWORD).await;
     assert_eq!(login.status(), StatusCode::OK);
     assert_eq!(sessions::count_for_user(&app.pool, user).await.unwrap(), 2);
 
@@ -186,6 +176,6 @@ async fn all_sessions_of_a_user_can_be_ended() {
         2
     );
     assert_eq!(app.me().await.status(), StatusCode::UNAUTHORIZED);
-    let me = laptop.get(app.url("/api/v1/me")).send().await.unwrap();
+    let me = laptop.me().await;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
