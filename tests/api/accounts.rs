@@ -53,11 +53,7 @@ async fn duplicate_email_in_any_case_is_a_conflict() {
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(response).await, "email_taken");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 1);
+    assert_eq!(app.count_rows("users").await, 1);
 }
 
 #[actix_web::test]
@@ -138,11 +134,7 @@ async fn bad_email_and_password_are_422_with_their_own_codes() {
         );
         assert_eq!(error_code(response).await, code, "{email:?} {password:?}");
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(app.count_rows("users").await, 0);
 }
 
 #[actix_web::test]

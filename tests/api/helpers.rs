@@ -190,6 +190,14 @@ impl TestApp {
         self.start().await;
     }
 
+    /// Rows in `table` (a fixed name from the test, never user input).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
     /// A second browser: same server, its own cookie jar.
     pub fn new_browser(&self) -> Browser {
         Browser::new(&self.browser.address)

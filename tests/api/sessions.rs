@@ -61,11 +61,11 @@ async fn replaying_a_logged_out_cookie_is_refused() {
         app.logout(Some(csrf)).await.status(),
         StatusCode::NO_CONTENT
     );
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(rows, 0, "logout deletes the server-side session");
+    assert_eq!(
+        app.count_rows("sessions").await,
+        0,
+        "logout deletes the server-side session"
+    );
 
     let after = attacker
         .get(app.url("/api/v1/me"))
