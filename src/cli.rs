@@ -37,6 +37,9 @@ pub enum Command {
         /// Directory for the embedded database and dev keys [default: .prasaran].
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Where the dev-mode Manch sandbox listens [default: a free port on 127.0.0.1].
+        #[arg(long)]
+        sandbox_bind: Option<SocketAddr>,
     },
     /// Apply pending database migrations and exit (serve also applies them).
     Migrate {
@@ -44,4 +47,51 @@ pub enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Run a platform sandbox alone (a stand-in for the real platform).
+    Sandbox {
+        #[command(subcommand)]
+        platform: SandboxCommand,
+    },
+    /// Manage the keys that protect tokens at rest.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// The Manch sandbox: OAuth2 consent page, token endpoint, posting API and
+    /// /_sandbox/ controls, state in memory.
+    Manch {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        bind: SocketAddr,
+        /// The OAuth client id it accepts.
+        #[arg(long, default_value = "prasaran-dev")]
+        client_id: String,
+        /// The OAuth client secret it accepts.
+        #[arg(
+            long,
+            env = "MANCH_SANDBOX_CLIENT_SECRET",
+            default_value = "prasaran-dev-secret"
+        )]
+        client_secret: String,
+        /// Worker threads (1 keeps it to one core).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-wrap every stored data key under the current key (after making a new
+    /// master key current and listing the old one in keys.local.retired_key_files).
+    Rotate {
+        /// Directory of the embedded database, when no database URL is configured.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Print a new random master key (base64 of 32 bytes) for keys.local.master_key.
+    Generate,
 }

@@ -9,9 +9,12 @@
 //! - [`http`] — actix-web handlers, the route table, errors, sessions, the OpenAPI document.
 //! - [`actors`] — supervised actix actors that own background work.
 //! - [`accounts`] — signup and login rules, password hashing off the event loop.
+//! - [`connections`] — connecting platform accounts (OAuth2 + PKCE), key rotation.
+//! - [`crypto`] — envelope encryption of secrets at rest.
 //! - [`domain`] — validated values (`Email`, `Password`, `UserId`).
 //! - [`adapters`] — platform code (Manch first); nothing platform-specific lives elsewhere.
 //! - [`persistence`] — all SQL, the migrations, and the embedded PostgreSQL cluster.
+//! - [`sandbox`] — stand-in platform servers (the Manch sandbox) for dev, tests, benchmarks.
 //!
 //! Dependencies point one way: http → actors/accounts → adapters and persistence.
 
@@ -19,9 +22,12 @@ pub mod accounts;
 pub mod actors;
 pub mod adapters;
 pub mod cli;
+pub mod connections;
+pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod persistence;
+pub mod sandbox;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use prasaran::cli::{Cli, Command};
-use prasaran::settings::{self, Settings};
-use prasaran::startup::{Application, Database};
+use prasaran::cli::{Cli, Command, KeysCommand, SandboxCommand};
+use prasaran::connections::rotation;
+use prasaran::sandbox::manch::{SandboxConfig, SandboxServer};
+use prasaran::settings::{self, MASTER_KEY_LEN, Settings};
+use prasaran::startup::{Application, Database, keys};
 use prasaran::telemetry;
 
 #[actix_web::main]
@@ -31,12 +33,19 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Serve { bind, data_dir } => {
+        Command::Serve {
+            bind,
+            data_dir,
+            sandbox_bind,
+        } => {
             if let Some(bind) = bind {
                 settings.server.bind = bind;
             }
             if let Some(dir) = data_dir {
                 settings.data_dir = dir;
+            }
+            if let Some(bind) = sandbox_bind {
+                settings.sandbox.bind = bind;
             }
             Application::build(settings)
                 .await?
@@ -50,6 +59,50 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             let database = Database::open(&settings).await?;
             database.close().await;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Sandbox {
+            platform:
+                SandboxCommand::Manch {
+                    bind,
+                    client_id,
+                    client_secret,
+                    workers,
+                },
+        } => {
+            let config = SandboxConfig {
+                client_id,
+                client_secret,
+            };
+            let sandbox = SandboxServer::bind(bind, config, workers)?;
+            println!("Manch sandbox listening on {}", sandbox.base_url);
+            tokio::select! {
+                served = sandbox.run() => served?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysCommand::Generate,
+        } => {
+            println!("{}", settings::generate_key_text(MASTER_KEY_LEN));
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysCommand::Rotate { data_dir },
+        } => {
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            let keyring = keys::keyring(&settings)?;
+            let database = Database::open(&settings).await?;
+            let report = rotation::rotate(&database.pool, &keyring).await;
+            database.close().await;
+            let report = report?;
+            println!(
+                "re-wrapped {} data keys; {} were already under the current key",
+                report.rewrapped, report.current
+            );
             Ok(())
         }
     }

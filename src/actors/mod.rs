@@ -2,4 +2,4 @@
 //! They are started once under the actix System of `#[actix_web::main]`
 //! (or a test's own System) and talk to the rest through messages.
 
-pub mod session_reaper;
+pub mod janitor;

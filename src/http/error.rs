@@ -9,7 +9,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::accounts::{AccountError, HashingError};
+use crate::adapters::AdapterError;
+use crate::connections::ConnectError;
 use crate::persistence::StoreError;
+use crate::persistence::oauth_states::StateRefusal;
 
 /// Every error code the API answers with, and its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,17 +33,24 @@ pub enum ErrorCode {
     RateLimited,
     NotReady,
     InternalError,
+    UnknownPlatform,
+    OauthStateInvalid,
+    OauthStateExpired,
+    OauthCodeMissing,
+    OauthExchangeFailed,
+    PlatformUnavailable,
 }
 
 impl ErrorCode {
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
         match self {
-            MalformedJson | InvalidQuery => StatusCode::BAD_REQUEST,
+            MalformedJson | InvalidQuery | OauthStateInvalid | OauthStateExpired
+            | OauthCodeMissing | OauthExchangeFailed => StatusCode::BAD_REQUEST,
             InvalidBody | InvalidEmail | InvalidPassword => StatusCode::UNPROCESSABLE_ENTITY,
             Unauthenticated | InvalidCredentials => StatusCode::UNAUTHORIZED,
             CsrfFailed => StatusCode::FORBIDDEN,
-            NotFound => StatusCode::NOT_FOUND,
+            NotFound | UnknownPlatform => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             EmailTaken => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -48,6 +58,7 @@ impl ErrorCode {
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
             NotReady => StatusCode::SERVICE_UNAVAILABLE,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            PlatformUnavailable => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -70,6 +81,12 @@ impl ErrorCode {
             RateLimited => "rate_limited",
             NotReady => "not_ready",
             InternalError => "internal_error",
+            UnknownPlatform => "unknown_platform",
+            OauthStateInvalid => "oauth_state_invalid",
+            OauthStateExpired => "oauth_state_expired",
+            OauthCodeMissing => "oauth_code_missing",
+            OauthExchangeFailed => "oauth_exchange_failed",
+            PlatformUnavailable => "platform_unavailable",
         }
     }
 }
@@ -168,6 +185,66 @@ impl From<AccountError> for ApiError {
             other @ (AccountError::Hashing(_) | AccountError::Store(_)) => {
                 ApiError::internal(other)
             }
+        }
+    }
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(error: ConnectError) -> Self {
+        use ErrorCode::*;
+        let again = "start connecting again from Prasaran";
+        match error {
+            ConnectError::UnknownPlatform(id) => ApiError::new(
+                UnknownPlatform,
+                format!("no platform `{id}`; GET /api/v1/platforms lists them"),
+            ),
+            ConnectError::StateMissing => ApiError::new(
+                OauthStateInvalid,
+                format!(
+                    "the callback carries no state, so it cannot be matched to a connection attempt; {again}"
+                ),
+            ),
+            ConnectError::State(StateRefusal::Unknown) => ApiError::new(
+                OauthStateInvalid,
+                format!("this authorization is unknown or was already used; {again}"),
+            ),
+            ConnectError::State(StateRefusal::Expired) => ApiError::new(
+                OauthStateExpired,
+                format!("this authorization expired (you have 10 minutes to approve); {again}"),
+            ),
+            ConnectError::State(StateRefusal::OtherUser) => ApiError::new(
+                OauthStateInvalid,
+                format!(
+                    "this authorization was started by a different Prasaran account; log in as that account, or {again}"
+                ),
+            ),
+            ConnectError::State(StateRefusal::OtherPlatform) => ApiError::new(
+                OauthStateInvalid,
+                format!("this authorization was started for a different platform; {again}"),
+            ),
+            ConnectError::CodeMissing => ApiError::new(
+                OauthCodeMissing,
+                format!("the platform sent no authorization code; {again}"),
+            ),
+            ConnectError::Denied { reason, .. } => ApiError::new(
+                OauthExchangeFailed,
+                format!("the platform did not authorize Prasaran: {reason}"),
+            ),
+            ConnectError::Exchange(
+                AdapterError::Rejected { reason } | AdapterError::Revoked { reason },
+            ) => ApiError::new(
+                OauthExchangeFailed,
+                format!("the platform refused the authorization ({reason}); {again}"),
+            ),
+            ConnectError::Exchange(other) => ApiError::new(
+                PlatformUnavailable,
+                format!(
+                    "the platform could not be reached ({}); try again in a minute",
+                    other.kind()
+                ),
+            ),
+            ConnectError::NotFound => ApiError::new(NotFound, "no such connection"),
+            other @ (ConnectError::Crypto(_) | ConnectError::Store(_)) => ApiError::internal(other),
         }
     }
 }

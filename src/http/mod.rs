@@ -3,8 +3,10 @@
 //! the app and is checked against the OpenAPI document.
 
 pub mod auth;
+pub mod connections;
 pub mod error;
 pub mod health;
+mod landing;
 pub mod openapi;
 pub mod rate_limit;
 mod request_span;
@@ -48,6 +50,23 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::route().to(auth::logout)
         }),
         Endpoint::new(Method::GET, "/api/v1/me", || web::route().to(auth::me)),
+        Endpoint::new(Method::GET, "/api/v1/platforms", || {
+            web::route().to(connections::platforms)
+        }),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/connections/{platform}/authorize",
+            || web::route().to(connections::authorize),
+        ),
+        Endpoint::new(Method::GET, "/api/v1/oauth/{platform}/callback", || {
+            web::route().to(connections::callback)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/connections", || {
+            web::route().to(connections::list)
+        }),
+        Endpoint::new(Method::DELETE, "/api/v1/connections/{id}", || {
+            web::route().to(connections::disconnect)
+        }),
         Endpoint::new(Method::GET, "/api/openapi.json", || {
             web::route().to(openapi::document)
         }),
@@ -77,4 +96,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
         cfg.service(resource);
     }
+    // The page browsers land on; not part of the API.
+    cfg.route("/", web::get().to(landing::page));
 }

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{auth, error, health};
+use super::{auth, connections, error, health};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,11 @@ use super::{auth, error, health};
         auth::login,
         auth::logout,
         auth::me,
+        connections::platforms,
+        connections::authorize,
+        connections::callback,
+        connections::list,
+        connections::disconnect,
         health::live,
         health::ready,
         document,
@@ -23,6 +28,7 @@ use super::{auth, error, health};
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "auth", description = "Accounts and browser sessions"),
+        (name = "connections", description = "Connecting platform accounts (OAuth2 + PKCE)"),
         (name = "health", description = "Liveness and readiness probes"),
         (name = "meta", description = "This document"),
     )

@@ -1,9 +1,12 @@
 //! Everything that speaks SQL: the connection pool and migrations, one module
 //! per table family, and the embedded default cluster.
 
+pub mod connections;
 mod database;
 pub mod embedded;
 mod error;
+pub mod oauth_states;
+pub mod platforms;
 pub mod sessions;
 pub mod users;
 

@@ -117,6 +117,22 @@ fn check_production_secrets(settings: &Settings) -> Result<(), SettingsError> {
             hint: "set PRASARAN__SESSION__KEY to the base64 of 64 random bytes, or PRASARAN__SESSION__KEY_FILE to a file holding it",
         });
     }
+    if settings.keys.local.master_key.is_none() && settings.keys.local.master_key_file.is_none() {
+        return Err(SettingsError::MissingSecret {
+            key: "keys.local.master_key",
+            environment: Environment::Production,
+            hint: "set PRASARAN__KEYS__LOCAL__MASTER_KEY to the base64 of 32 random bytes (prasaran keys generate), or PRASARAN__KEYS__LOCAL__MASTER_KEY_FILE",
+        });
+    }
+    if settings.platforms.manch.base_url.is_none()
+        || settings.platforms.manch.client_secret.is_none()
+    {
+        return Err(SettingsError::MissingSecret {
+            key: "platforms.manch.base_url",
+            environment: Environment::Production,
+            hint: "set PRASARAN__PLATFORMS__MANCH__BASE_URL and PRASARAN__PLATFORMS__MANCH__CLIENT_SECRET (the sandbox is for development only)",
+        });
+    }
     if settings.database.url.is_none() {
         return Err(SettingsError::MissingSecret {
             key: "database.url",

@@ -15,7 +15,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use load::{Environment, SettingsError, load};
-pub use secrets::{SessionKeyError, load_or_create_session_key};
+pub use secrets::{
+    KeyError, MASTER_KEY_LEN, SESSION_KEY_LEN, generate_key_text, load_or_create_master_key,
+    load_or_create_session_key, read_master_key_file,
+};
 
 /// The whole configuration of one `prasaran` process.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,6 +32,10 @@ pub struct Settings {
     pub session: SessionSettings,
     pub rate_limits: RateLimitSettings,
     pub log: LogSettings,
+    pub platforms: PlatformsSettings,
+    pub keys: KeySettings,
+    pub http_client: HttpClientSettings,
+    pub sandbox: SandboxSettings,
     /// Which environment these settings were loaded for; set by the loader, not by files.
     #[serde(skip, default)]
     pub environment: Environment,
@@ -44,6 +51,10 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest JSON request body accepted, in bytes; larger bodies get 413.
     pub json_body_limit_bytes: NonZeroU32,
+    /// The URL browsers reach this server at; OAuth redirect URIs are built from
+    /// it. Unset: `http://<bind address>` with the port actually bound.
+    #[serde(default)]
+    pub public_url: Option<url::Url>,
 }
 
 /// Where the data lives.
@@ -135,4 +146,76 @@ pub struct LogSettings {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// One section per platform adapter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformsSettings {
+    pub manch: ManchSettings,
+}
+
+/// Where Manch is and who Prasaran is to it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManchSettings {
+    /// Manch's base URL. Unset in dev: the sandbox is started beside the app and
+    /// used (with its own client id and secret). Unset in production: an error.
+    #[serde(default)]
+    pub base_url: Option<url::Url>,
+    /// OAuth client id registered at Manch.
+    pub client_id: String,
+    /// OAuth client secret (environment only: PRASARAN__PLATFORMS__MANCH__CLIENT_SECRET).
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+}
+
+/// How secrets at rest are protected.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    /// Which provider wraps new data keys: `local` (a master key file).
+    pub provider: KeyProviderKind,
+    pub local: LocalKeySettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyProviderKind {
+    Local,
+}
+
+/// The local master key (base64 of 32 bytes).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalKeySettings {
+    /// The current master key, base64 (environment only).
+    #[serde(default)]
+    pub master_key: Option<SecretString>,
+    /// File holding the current master key. Dev, when neither is set: generated
+    /// into `<data_dir>/master.key` (0600). Production refuses to start without one.
+    #[serde(default)]
+    pub master_key_file: Option<PathBuf>,
+    /// Files of earlier master keys, still needed to open blobs until
+    /// `prasaran keys rotate` has re-wrapped them under the current key.
+    #[serde(default)]
+    pub retired_key_files: Vec<PathBuf>,
+}
+
+/// The outbound HTTP client adapters use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpClientSettings {
+    /// Time to establish a connection.
+    pub connect_timeout_ms: NonZeroU32,
+    /// Time for a whole request, answer included.
+    pub timeout_ms: NonZeroU32,
+}
+
+/// The dev-mode Manch sandbox started beside the app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// Where the embedded sandbox listens; port 0 picks a free one.
+    pub bind: SocketAddr,
 }

@@ -2,6 +2,8 @@
 //! binary and the tests (which bind port 0 and stop it through [`Application::handle`]).
 
 mod database;
+pub mod keys;
+pub mod platforms;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -12,15 +14,19 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sqlx::PgPool;
 use tracing_actix_web::TracingLogger;
+use url::Url;
 
 pub use database::Database;
 
 use crate::accounts::Accounts;
-use crate::actors::session_reaper::SessionReaper;
+use crate::actors::janitor::Janitor;
+use crate::adapters::Registry;
+use crate::connections::{Connections, PublicUrl};
 use crate::http::error::{json_error, not_found, path_error, query_error};
 use crate::http::rate_limit::RateLimiters;
 use crate::http::{self, RequestSpan, request_id_header, security_headers, session};
 use crate::persistence::sessions::PgSessionStore;
+use crate::sandbox::manch::SandboxServer;
 use crate::settings::{Settings, load_or_create_session_key};
 
 /// How often idle rate-limit buckets are forgotten.
@@ -30,30 +36,71 @@ pub struct Application {
     port: u16,
     server: Server,
     database: Database,
+    sandbox: Option<SandboxServer>,
+    manch_url: Url,
+}
+
+/// What the HTTP workers share.
+struct Services {
+    pool: PgPool,
+    session_key: Vec<u8>,
+    connections: Connections,
 }
 
 impl Application {
-    /// Opens the database (starting the embedded one if needed), binds the
-    /// listener and prepares the server; nothing is served until
-    /// [`Application::run_until_stopped`].
+    /// Opens the database (starting the embedded one if needed), starts the
+    /// Manch sandbox in dev when no Manch is configured, binds the listener and
+    /// prepares the server; nothing is served until [`Application::run_until_stopped`].
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let key = load_or_create_session_key(&settings)?;
+        let session_key = load_or_create_session_key(&settings)?;
+        let keyring = keys::keyring(&settings)?;
         let listener = TcpListener::bind(settings.server.bind)
             .with_context(|| format!("binding {}", settings.server.bind))?;
-        let port = listener.local_addr()?.port();
-        let database = Database::open(&settings).await?;
-        let server = match build_server(&settings, listener, database.pool.clone(), key).await {
-            Ok(server) => server,
+        let local = listener.local_addr()?;
+        let public_url = match &settings.server.public_url {
+            Some(url) => PublicUrl {
+                url: url.clone(),
+                configured: true,
+            },
+            None => PublicUrl {
+                url: Url::parse(&format!("http://{local}/")).context("public URL")?,
+                configured: false,
+            },
+        };
+        let manch = platforms::manch_endpoint(&settings)?;
+        let registry = platforms::registry(&settings, &manch)?;
+        let database = match Database::open(&settings).await {
+            Ok(database) => database,
             Err(error) => {
-                database.close().await;
+                stop_sandbox(manch.sandbox.as_ref()).await;
                 return Err(error);
             }
         };
-        tracing::info!(address = %settings.server.bind.ip(), port, "listening");
+        let services = Services {
+            pool: database.pool.clone(),
+            session_key,
+            connections: Connections::new(
+                database.pool.clone(),
+                registry.clone(),
+                keyring,
+                public_url,
+            ),
+        };
+        let server = match build_server(&settings, listener, &registry, services).await {
+            Ok(server) => server,
+            Err(error) => {
+                database.close().await;
+                stop_sandbox(manch.sandbox.as_ref()).await;
+                return Err(error);
+            }
+        };
+        tracing::info!(address = %local, "listening");
         Ok(Self {
-            port,
+            port: local.port(),
             server,
             database,
+            manch_url: manch.base_url,
+            sandbox: manch.sandbox,
         })
     }
 
@@ -61,26 +108,53 @@ impl Application {
         self.port
     }
 
+    /// The Manch this app talks to (the sandbox's address in dev).
+    pub fn manch_url(&self) -> &Url {
+        &self.manch_url
+    }
+
+    /// The dev-mode sandbox, when this app started one.
+    pub fn sandbox(&self) -> Option<&SandboxServer> {
+        self.sandbox.as_ref()
+    }
+
     /// Stops the server from outside (tests; signals are handled by actix itself).
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
 
-    /// Serves until Ctrl-C, SIGTERM or [`ServerHandle::stop`], then closes the
-    /// pool and stops the embedded database if this process started it.
+    /// Serves until Ctrl-C, SIGTERM or [`ServerHandle::stop`], then stops the
+    /// sandbox, closes the pool and stops the embedded database if this
+    /// process started them.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
+        stop_sandbox(self.sandbox.as_ref()).await;
         self.database.close().await;
         served.context("serving HTTP")
+    }
+}
+
+async fn stop_sandbox(sandbox: Option<&SandboxServer>) {
+    if let Some(sandbox) = sandbox {
+        sandbox.stop().await;
     }
 }
 
 async fn build_server(
     settings: &Settings,
     listener: TcpListener,
-    pool: PgPool,
-    key: Vec<u8>,
+    registry: &Registry,
+    services: Services,
 ) -> anyhow::Result<Server> {
+    let Services {
+        pool,
+        session_key,
+        connections,
+    } = services;
+    let platforms: Vec<(&str, &str)> = registry.all().map(|a| (a.id(), a.display_name())).collect();
+    crate::persistence::platforms::sync(&pool, &platforms)
+        .await
+        .context("registering platforms")?;
     let accounts = web::Data::new(
         Accounts::new(pool.clone())
             .await
@@ -88,13 +162,14 @@ async fn build_server(
     );
     let limiters = web::Data::new(RateLimiters::new(&settings.rate_limits));
     spawn_rate_limit_sweeper(limiters.clone());
-    SessionReaper::start_in_system(pool.clone());
+    Janitor::start_in_system(pool.clone());
 
     let store = PgSessionStore::new(pool.clone(), session::absolute_lifetime(&settings.session));
     let session_settings = settings.session.clone();
     let https = settings.session.cookie_secure;
     let body_limit = settings.server.json_body_limit_bytes.get() as usize;
     let pool = web::Data::new(pool);
+    let connections = web::Data::new(connections);
 
     let mut server = HttpServer::new(move || {
         App::new()
@@ -109,7 +184,12 @@ async fn build_server(
             .app_data(accounts.clone())
             .app_data(limiters.clone())
             .app_data(pool.clone())
-            .wrap(session::middleware(store.clone(), &key, &session_settings))
+            .app_data(connections.clone())
+            .wrap(session::middleware(
+                store.clone(),
+                &session_key,
+                &session_settings,
+            ))
             .wrap(security_headers(https))
             .wrap(from_fn(request_id_header))
             .wrap(TracingLogger::<RequestSpan>::new())

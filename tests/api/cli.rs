@@ -55,12 +55,24 @@ fn an_unknown_key_stops_start_up() {
 
 #[test]
 fn production_refuses_to_start_without_secrets() {
-    let stderr = start_error(&[("PRASARAN_ENV", "production")]);
+    let mut env = vec![("PRASARAN_ENV", "production")];
+    let stderr = start_error(&env);
     assert!(stderr.contains("session.key"), "{stderr}");
-    let stderr = start_error(&[
-        ("PRASARAN_ENV", "production"),
-        ("PRASARAN__SESSION__KEY", "c2VjcmV0"),
-    ]);
+
+    env.push(("PRASARAN__SESSION__KEY", "c2VjcmV0"));
+    let stderr = start_error(&env);
+    assert!(stderr.contains("keys.local.master_key"), "{stderr}");
+
+    env.push(("PRASARAN__KEYS__LOCAL__MASTER_KEY", "c2VjcmV0"));
+    let stderr = start_error(&env);
+    assert!(stderr.contains("platforms.manch.base_url"), "{stderr}");
+
+    env.push((
+        "PRASARAN__PLATFORMS__MANCH__BASE_URL",
+        "https://manch.example/",
+    ));
+    env.push(("PRASARAN__PLATFORMS__MANCH__CLIENT_SECRET", "s3cret"));
+    let stderr = start_error(&env);
     assert!(stderr.contains("database.url"), "{stderr}");
 }
 

@@ -71,14 +71,15 @@ pub fn test_settings() -> Settings {
     let mut settings = settings::load(Environment::Dev).expect("dev settings load");
     settings.server.bind = "127.0.0.1:0".parse().expect("address");
     settings.server.workers = 2;
-    settings.session.key = Some(SecretString::from(random_session_key()));
+    settings.session.key = Some(SecretString::from(random_key(64)));
+    settings.keys.local.master_key = Some(SecretString::from(random_key(32)));
     settings.log.level = "warn".into();
     settings
 }
 
-fn random_session_key() -> String {
+pub fn random_key(len: usize) -> String {
     use base64::Engine;
-    let bytes: Vec<u8> = (0..64).map(|_| rand::random::<u8>()).collect();
+    let bytes: Vec<u8> = (0..len).map(|_| rand::random::<u8>()).collect();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 

@@ -17,15 +17,13 @@ async fn passwords_cookies_and_keys_stay_out_of_debug_logs() {
         .local_addr()
         .unwrap()
         .port();
-    let session_key = {
-        use base64::Engine;
-        let bytes: Vec<u8> = (0..64).map(|_| rand::random::<u8>()).collect();
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    };
+    let session_key = crate::helpers::random_key(64);
+    let master_key = crate::helpers::random_key(32);
     let mut server = Command::new(env!("CARGO_BIN_EXE_prasaran"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("PRASARAN__DATABASE__URL", &database.url)
         .env("PRASARAN__SESSION__KEY", &session_key)
+        .env("PRASARAN__KEYS__LOCAL__MASTER_KEY", &master_key)
         .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

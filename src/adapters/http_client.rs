@@ -1,0 +1,20 @@
+//! The HTTP client adapters share: no redirects (a redirect from a token
+//! endpoint is an attack or a misconfiguration, never a success), bounded
+//! connect and total time, pooled keep-alive connections.
+
+use std::time::Duration;
+
+use crate::settings::HttpClientSettings;
+
+pub fn build(settings: &HttpClientSettings) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_millis(u64::from(
+            settings.connect_timeout_ms.get(),
+        )))
+        .timeout(Duration::from_millis(u64::from(settings.timeout_ms.get())))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_keepalive(Duration::from_secs(60))
+        .user_agent(concat!("prasaran/", env!("CARGO_PKG_VERSION")))
+        .build()
+}

@@ -1,0 +1,271 @@
+//! Manch: OAuth2 authorization code + PKCE (S256) via the `oauth2` crate, and
+//! the posting API (DESIGN §6) via reqwest.
+
+mod responses;
+
+use std::borrow::Cow;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, RevocationUrl, Scope, StandardRevocableToken, TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::{
+    Account, AdapterError, AuthorizeRequest, ContentRules, PlatformAdapter, PublishedPost, TokenSet,
+};
+use responses::{classify_send_error, classify_status};
+
+/// Manch's limit on `text`, in characters.
+pub const MAX_CHARS: usize = 500;
+/// What Prasaran asks Manch for: who the account is, and posting.
+const SCOPES: [&str; 2] = ["profile", "posts:write"];
+
+type OAuthClient =
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointSet>;
+
+pub struct ManchAdapter {
+    oauth: OAuthClient,
+    http: reqwest::Client,
+    base: Url,
+}
+
+impl ManchAdapter {
+    pub fn new(
+        base: Url,
+        client_id: &str,
+        client_secret: &SecretString,
+        http: reqwest::Client,
+    ) -> Result<Self, url::ParseError> {
+        let oauth = BasicClient::new(ClientId::new(client_id.to_owned()))
+            .set_client_secret(ClientSecret::new(client_secret.expose_secret().to_owned()))
+            .set_auth_uri(AuthUrl::from_url(base.join("oauth/authorize")?))
+            .set_token_uri(TokenUrl::from_url(base.join("oauth/token")?))
+            .set_revocation_url(RevocationUrl::from_url(base.join("oauth/revoke")?));
+        Ok(Self { oauth, http, base })
+    }
+
+    fn endpoint(&self, path: &str) -> Result<Url, AdapterError> {
+        self.base.join(path).map_err(|e| AdapterError::Rejected {
+            reason: format!("bad Manch URL: {e}"),
+        })
+    }
+
+    async fn token_request(
+        &self,
+        result: Result<
+            BasicTokenResponse,
+            RequestTokenError<HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>,
+        >,
+    ) -> Result<TokenSet, AdapterError> {
+        let response = result.map_err(token_error)?;
+        Ok(TokenSet {
+            access_token: SecretString::from(response.access_token().secret().to_owned()),
+            refresh_token: response
+                .refresh_token()
+                .map(|t| SecretString::from(t.secret().to_owned())),
+            expires_at: response
+                .expires_in()
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .map(|d| Utc::now() + d),
+            scopes: response
+                .scopes()
+                .map(|s| s.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_else(|| SCOPES.iter().map(|s| s.to_string()).collect()),
+        })
+    }
+}
+
+fn token_error(
+    error: RequestTokenError<HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>,
+) -> AdapterError {
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            let reason = response
+                .error_description()
+                .cloned()
+                .unwrap_or_else(|| response.error().to_string());
+            match response.error() {
+                BasicErrorResponseType::InvalidGrant => AdapterError::Revoked { reason },
+                _ => AdapterError::Rejected { reason },
+            }
+        }
+        RequestTokenError::Request(HttpClientError::Reqwest(error)) => classify_send_error(&error),
+        RequestTokenError::Request(other) => AdapterError::Transient {
+            reason: other.to_string(),
+            status: None,
+        },
+        RequestTokenError::Parse(error, _) => AdapterError::Unknown {
+            reason: format!("unreadable token response: {error}"),
+        },
+        RequestTokenError::Other(reason) => AdapterError::Transient {
+            reason,
+            status: None,
+        },
+    }
+}
+
+#[async_trait]
+impl PlatformAdapter for ManchAdapter {
+    fn id(&self) -> &'static str {
+        "manch"
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Manch"
+    }
+
+    fn rules(&self) -> ContentRules {
+        ContentRules {
+            max_chars: MAX_CHARS,
+        }
+    }
+
+    fn validate(&self, content: &str) -> Result<(), AdapterError> {
+        let chars = content.chars().count();
+        if content.trim().is_empty() {
+            return Err(AdapterError::Rejected {
+                reason: "Manch posts cannot be empty".into(),
+            });
+        }
+        if chars > MAX_CHARS {
+            return Err(AdapterError::Rejected {
+                reason: format!(
+                    "Manch posts are at most {MAX_CHARS} characters (this one has {chars})"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Result<Url, AdapterError> {
+        let verifier = PkceCodeVerifier::new(request.pkce_verifier.expose_secret().to_owned());
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        let state = request.state.to_owned();
+        let (url, _) = self
+            .oauth
+            .authorize_url(move || CsrfToken::new(state))
+            .add_scopes(SCOPES.iter().map(|s| Scope::new((*s).to_owned())))
+            .set_pkce_challenge(challenge)
+            .set_redirect_uri(Cow::Owned(RedirectUrl::from_url(
+                request.redirect_uri.clone(),
+            )))
+            .url();
+        Ok(url)
+    }
+
+    async fn exchange_code(
+        &self,
+        code: &str,
+        pkce_verifier: &SecretString,
+        redirect_uri: &Url,
+    ) -> Result<TokenSet, AdapterError> {
+        let result = self
+            .oauth
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(
+                pkce_verifier.expose_secret().to_owned(),
+            ))
+            .set_redirect_uri(Cow::Owned(RedirectUrl::from_url(redirect_uri.clone())))
+            .request_async(&self.http)
+            .await;
+        self.token_request(result).await
+    }
+
+    async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, AdapterError> {
+        let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
+        let result = self
+            .oauth
+            .exchange_refresh_token(&token)
+            .request_async(&self.http)
+            .await;
+        self.token_request(result).await
+    }
+
+    async fn account(&self, access_token: &SecretString) -> Result<Account, AdapterError> {
+        let response = self
+            .http
+            .get(self.endpoint("v1/me")?)
+            .bearer_auth(access_token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| classify_send_error(&e))?;
+        let response = classify_status(response).await?;
+        let me: responses::Me = response.json().await.map_err(|e| AdapterError::Unknown {
+            reason: format!("unreadable /v1/me response: {e}"),
+        })?;
+        Ok(Account {
+            id: me.id,
+            handle: me.handle,
+            display_name: me.display_name,
+        })
+    }
+
+    async fn publish(
+        &self,
+        access_token: &SecretString,
+        content: &str,
+        idempotency_key: &str,
+    ) -> Result<PublishedPost, AdapterError> {
+        let response = self
+            .http
+            .post(self.endpoint("v1/posts")?)
+            .bearer_auth(access_token.expose_secret())
+            .header("Idempotency-Key", idempotency_key)
+            .json(&responses::NewPost { text: content })
+            .send()
+            .await
+            .map_err(|e| classify_send_error(&e))?;
+        let response = classify_status(response).await?;
+        responses::post(response).await
+    }
+
+    async fn find_post(
+        &self,
+        access_token: &SecretString,
+        idempotency_key: &str,
+    ) -> Result<Option<PublishedPost>, AdapterError> {
+        let mut url = self.endpoint("v1/posts")?;
+        url.query_pairs_mut()
+            .append_pair("idempotency_key", idempotency_key);
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(access_token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| classify_send_error(&e))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = classify_status(response).await?;
+        responses::post(response).await.map(Some)
+    }
+
+    async fn revoke(&self, token: &SecretString) -> Result<(), AdapterError> {
+        let token = StandardRevocableToken::RefreshToken(RefreshToken::new(
+            token.expose_secret().to_owned(),
+        ));
+        self.oauth
+            .revoke_token(token)
+            .map_err(|e| AdapterError::Rejected {
+                reason: e.to_string(),
+            })?
+            .request_async(&self.http)
+            .await
+            .map_err(|error| match error {
+                RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
+                    classify_send_error(&error)
+                }
+                other => AdapterError::Transient {
+                    reason: other.to_string(),
+                    status: None,
+                },
+            })
+    }
+}

@@ -1,0 +1,299 @@
+//! Connecting platform accounts: the OAuth2 authorization-code flow with PKCE,
+//! sealing tokens at rest, listing and disconnecting. Sits between the HTTP
+//! handlers and the adapters, crypto and persistence.
+
+pub mod rotation;
+mod tokens;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use url::Url;
+
+use crate::adapters::{AdapterError, AuthorizeRequest, PlatformAdapter, Registry};
+use crate::crypto::{Aad, CryptoError, Keyring, open, seal};
+use crate::domain::UserId;
+use crate::persistence::StoreError;
+use crate::persistence::connections::{self, Connection, ConnectionId, NewConnection};
+use crate::persistence::oauth_states::{self, NewState, StateRefusal};
+
+pub use tokens::{TokenKind, open_token, seal_token};
+
+/// How long a user has to approve at the platform.
+const STATE_TTL_MINUTES: i64 = 10;
+/// Attempts at storing a connection when concurrent connects race for its row.
+const UPSERT_ATTEMPTS: usize = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unknown platform `{0}`")]
+    UnknownPlatform(String),
+    #[error("the callback has no state parameter")]
+    StateMissing,
+    #[error("the authorization state is not usable: {0:?}")]
+    State(StateRefusal),
+    /// The user said no at the platform (or the platform refused).
+    #[error("the platform did not authorize: {reason}")]
+    Denied { code: String, reason: String },
+    #[error("the callback has no authorization code")]
+    CodeMissing,
+    #[error("the platform refused the exchange: {0}")]
+    Exchange(AdapterError),
+    #[error("no such connection")]
+    NotFound,
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the platform appended to the redirect URI.
+#[derive(Debug, Default)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// One platform and the user's connections to it.
+pub struct PlatformState {
+    pub adapter: Arc<dyn PlatformAdapter>,
+    pub connections: Vec<Connection>,
+}
+
+#[derive(Clone)]
+pub struct Connections {
+    pool: PgPool,
+    registry: Registry,
+    keyring: Keyring,
+    /// This server's public URL; callbacks are `<public>/api/v1/oauth/<platform>/callback`.
+    public_url: PublicUrl,
+}
+
+/// The server's public URL, and whether an operator configured it. When not,
+/// a loopback origin the browser used is preferred, so its session cookie
+/// (bound to the host name it typed) comes back with the callback.
+#[derive(Debug, Clone)]
+pub struct PublicUrl {
+    pub url: Url,
+    pub configured: bool,
+}
+
+fn state_hash(state: &str) -> Vec<u8> {
+    Sha256::digest(state.as_bytes()).to_vec()
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Connections {
+    pub fn new(pool: PgPool, registry: Registry, keyring: Keyring, public_url: PublicUrl) -> Self {
+        Self {
+            pool,
+            registry,
+            keyring,
+            public_url,
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn adapter(&self, platform_id: &str) -> Result<&Arc<dyn PlatformAdapter>, ConnectError> {
+        self.registry
+            .get(platform_id)
+            .ok_or_else(|| ConnectError::UnknownPlatform(platform_id.to_owned()))
+    }
+
+    fn redirect_uri(&self, platform_id: &str, origin: Option<Url>) -> Result<Url, ConnectError> {
+        let base = match origin {
+            Some(origin) if !self.public_url.configured => origin,
+            _ => self.public_url.url.clone(),
+        };
+        base.join(&format!("api/v1/oauth/{platform_id}/callback"))
+            .map_err(|_| ConnectError::UnknownPlatform(platform_id.to_owned()))
+    }
+
+    /// Starts a connection: stores a single-use state with its PKCE verifier
+    /// (sealed) and returns the platform's consent URL. `origin` is the loopback
+    /// origin the browser used, if any.
+    #[tracing::instrument(skip_all, fields(user_id = %user, platform = platform_id))]
+    pub async fn authorize(
+        &self,
+        user: UserId,
+        platform_id: &str,
+        origin: Option<Url>,
+    ) -> Result<Url, ConnectError> {
+        let adapter = self.adapter(platform_id)?;
+        let redirect_uri = self.redirect_uri(platform_id, origin)?;
+        let state = random_secret();
+        let verifier = SecretString::from(random_secret());
+        let hash = state_hash(&state);
+        let aad = Aad::new("oauth_states", hex::encode(&hash), "pkce_verifier");
+        let sealed = seal(&self.keyring, verifier.expose_secret().as_bytes(), &aad).await?;
+        oauth_states::insert(
+            &self.pool,
+            NewState {
+                state_hash: &hash,
+                user_id: user,
+                platform_id,
+                pkce_verifier: sealed,
+                redirect_uri: redirect_uri.as_str(),
+                expires_at: Utc::now() + Duration::minutes(STATE_TTL_MINUTES),
+            },
+        )
+        .await?;
+        adapter
+            .authorize_url(&AuthorizeRequest {
+                state: &state,
+                pkce_verifier: &verifier,
+                redirect_uri: &redirect_uri,
+            })
+            .map_err(ConnectError::Exchange)
+    }
+
+    /// Finishes a connection from the platform's redirect. A bad state stops
+    /// here, before any call to the platform.
+    #[tracing::instrument(skip_all, fields(user_id = %user, platform = platform_id))]
+    pub async fn complete(
+        &self,
+        user: UserId,
+        platform_id: &str,
+        params: CallbackParams,
+    ) -> Result<Connection, ConnectError> {
+        let adapter = self.adapter(platform_id)?;
+        let state = params
+            .state
+            .filter(|s| !s.is_empty())
+            .ok_or(ConnectError::StateMissing)?;
+        let hash = state_hash(&state);
+        let consumed = oauth_states::consume(&self.pool, &hash, user, platform_id)
+            .await?
+            .map_err(ConnectError::State)?;
+        if let Some(code) = params.error {
+            let reason = params
+                .error_description
+                .unwrap_or_else(|| format!("{} answered `{code}`", adapter.display_name()));
+            return Err(ConnectError::Denied { code, reason });
+        }
+        let code = params
+            .code
+            .filter(|c| !c.is_empty())
+            .ok_or(ConnectError::CodeMissing)?;
+        let aad = Aad::new("oauth_states", hex::encode(&hash), "pkce_verifier");
+        let verifier = open(&self.keyring, &consumed.pkce_verifier, &aad).await?;
+        let verifier = SecretString::from(String::from_utf8_lossy(&verifier).into_owned());
+        let redirect_uri =
+            Url::parse(&consumed.redirect_uri).map_err(|_| ConnectError::StateMissing)?;
+
+        let tokens = adapter
+            .exchange_code(&code, &verifier, &redirect_uri)
+            .await
+            .map_err(ConnectError::Exchange)?;
+        let account = adapter
+            .account(&tokens.access_token)
+            .await
+            .map_err(ConnectError::Exchange)?;
+
+        for _ in 0..UPSERT_ATTEMPTS {
+            let id = connections::existing_id(&self.pool, user, platform_id, &account.id)
+                .await?
+                .unwrap_or_else(|| ConnectionId(uuid::Uuid::new_v4()));
+            let access =
+                seal_token(&self.keyring, id, TokenKind::Access, &tokens.access_token).await?;
+            let refresh = match &tokens.refresh_token {
+                Some(token) => {
+                    Some(seal_token(&self.keyring, id, TokenKind::Refresh, token).await?)
+                }
+                None => None,
+            };
+            let stored = connections::upsert(
+                &self.pool,
+                NewConnection {
+                    id,
+                    user_id: user,
+                    platform_id,
+                    external_account_id: &account.id,
+                    handle: &account.handle,
+                    display_name: &account.display_name,
+                    access_token: access,
+                    refresh_token: refresh,
+                    expires_at: tokens.expires_at,
+                    scopes: &tokens.scopes,
+                },
+            )
+            .await?;
+            if let Some(connection) = stored {
+                tracing::info!(connection_id = %connection.id, "platform account connected");
+                return Ok(connection);
+            }
+        }
+        Err(ConnectError::Store(StoreError::Duplicate("connection")))
+    }
+
+    pub async fn list(&self, user: UserId) -> Result<Vec<Connection>, ConnectError> {
+        Ok(connections::list_for_user(&self.pool, user).await?)
+    }
+
+    /// Every registered platform with this user's connections to it.
+    pub async fn platforms(&self, user: UserId) -> Result<Vec<PlatformState>, ConnectError> {
+        let all = self.list(user).await?;
+        Ok(self
+            .registry
+            .all()
+            .map(|adapter| PlatformState {
+                adapter: adapter.clone(),
+                connections: all
+                    .iter()
+                    .filter(|c| c.platform_id == adapter.id())
+                    .cloned()
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Revokes the grant at the platform (best effort: the local tokens are
+    /// wiped either way), then marks the connection revoked.
+    #[tracing::instrument(skip_all, fields(user_id = %user, connection_id = %id))]
+    pub async fn disconnect(
+        &self,
+        user: UserId,
+        id: ConnectionId,
+    ) -> Result<Connection, ConnectError> {
+        let connection = connections::find_for_user(&self.pool, user, id)
+            .await?
+            .ok_or(ConnectError::NotFound)?;
+        if let (Some(adapter), Some(sealed)) = (
+            self.registry.get(&connection.platform_id),
+            connections::sealed_tokens(&self.pool, id).await?,
+        ) {
+            // Revoking the refresh token ends the whole grant; fall back to the access token.
+            let (kind, blob) = match (sealed.refresh_token, sealed.access_token) {
+                (Some(refresh), _) => (TokenKind::Refresh, Some(refresh)),
+                (None, access) => (TokenKind::Access, access),
+            };
+            if let Some(blob) = blob {
+                let token = open_token(&self.keyring, id, kind, &blob).await?;
+                if let Err(error) = adapter.revoke(&token).await {
+                    tracing::warn!(error = %error, "revoking at the platform failed; wiping local tokens anyway");
+                }
+            }
+        }
+        connections::mark_revoked(&self.pool, id).await?;
+        tracing::info!("connection revoked");
+        connections::find_for_user(&self.pool, user, id)
+            .await?
+            .ok_or(ConnectError::NotFound)
+    }
+}

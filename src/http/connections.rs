@@ -1,0 +1,284 @@
+//! `/api/v1/platforms`, `/api/v1/connections*` and the OAuth callback.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
+use super::session::CurrentUser;
+use crate::adapters::ContentRules;
+use crate::connections::{CallbackParams, ConnectError, Connections, PlatformState};
+use crate::persistence::connections::{Connection, ConnectionId, ConnectionStatus};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionView {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ConnectionId,
+    /// Platform id, e.g. `manch`.
+    pub platform: String,
+    pub handle: String,
+    pub display_name: String,
+    pub external_account_id: String,
+    pub status: ConnectionStatus,
+    pub scopes: Vec<String>,
+    /// When the current access token expires (refreshed automatically).
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Connection> for ConnectionView {
+    fn from(c: Connection) -> Self {
+        Self {
+            id: c.id,
+            platform: c.platform_id,
+            handle: c.handle,
+            display_name: c.display_name,
+            external_account_id: c.external_account_id,
+            status: c.status,
+            scopes: c.scopes,
+            expires_at: c.expires_at,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// The user's overall state on one platform.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlatformConnectionState {
+    NotConnected,
+    Active,
+    NeedsReauth,
+    Revoked,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlatformView {
+    pub id: String,
+    pub name: String,
+    pub rules: ContentRules,
+    /// `active` if any connection is, else `needs_reauth`, else `revoked`, else `not_connected`.
+    pub state: PlatformConnectionState,
+    pub connections: Vec<ConnectionView>,
+}
+
+impl From<PlatformState> for PlatformView {
+    fn from(p: PlatformState) -> Self {
+        let has = |status| p.connections.iter().any(|c| c.status == status);
+        let state = if has(ConnectionStatus::Active) {
+            PlatformConnectionState::Active
+        } else if has(ConnectionStatus::NeedsReauth) {
+            PlatformConnectionState::NeedsReauth
+        } else if has(ConnectionStatus::Revoked) {
+            PlatformConnectionState::Revoked
+        } else {
+            PlatformConnectionState::NotConnected
+        };
+        Self {
+            id: p.adapter.id().to_owned(),
+            name: p.adapter.display_name().to_owned(),
+            rules: p.adapter.rules(),
+            state,
+            connections: p
+                .connections
+                .into_iter()
+                .map(ConnectionView::from)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlatformList {
+    pub platforms: Vec<PlatformView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionList {
+    pub connections: Vec<ConnectionView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorizeView {
+    /// Send the browser here; the platform redirects back to the callback.
+    pub authorize_url: String,
+}
+
+/// Platforms with this user's connection state.
+#[utoipa::path(get, path = "/api/v1/platforms", tag = "connections",
+    responses(
+        (status = 200, body = PlatformList),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub async fn platforms(
+    user: CurrentUser,
+    service: web::Data<Connections>,
+) -> Result<HttpResponse, ApiError> {
+    let platforms = service.platforms(user.id).await?;
+    Ok(HttpResponse::Ok().json(PlatformList {
+        platforms: platforms.into_iter().map(PlatformView::from).collect(),
+    }))
+}
+
+/// Start connecting an account: returns the platform's consent URL.
+#[utoipa::path(post, path = "/api/v1/connections/{platform}/authorize", tag = "connections",
+    params(("platform" = String, Path, description = "Platform id, e.g. `manch`"),
+           ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+    responses(
+        (status = 200, body = AuthorizeView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Missing X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "`unknown_platform`", body = ErrorBody),
+    ))]
+pub async fn authorize(
+    request: HttpRequest,
+    user: CurrentUser,
+    platform: web::Path<String>,
+    service: web::Data<Connections>,
+) -> Result<HttpResponse, ApiError> {
+    let url = service
+        .authorize(user.id, &platform, loopback_origin(&request))
+        .await?;
+    Ok(HttpResponse::Ok().json(AuthorizeView {
+        authorize_url: url.to_string(),
+    }))
+}
+
+/// `http://<host>/` when the browser reached us by a loopback name (dev), so the
+/// OAuth callback returns to the host its cookie belongs to.
+fn loopback_origin(request: &HttpRequest) -> Option<url::Url> {
+    let info = request.connection_info();
+    let origin = url::Url::parse(&format!("{}://{}/", info.scheme(), info.host())).ok()?;
+    let loopback = match origin.host()? {
+        url::Host::Domain(name) => name == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    loopback.then_some(origin)
+}
+
+/// The user's connections, newest last.
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections",
+    responses(
+        (status = 200, body = ConnectionList),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub async fn list(
+    user: CurrentUser,
+    service: web::Data<Connections>,
+) -> Result<HttpResponse, ApiError> {
+    let connections = service.list(user.id).await?;
+    Ok(HttpResponse::Ok().json(ConnectionList {
+        connections: connections.into_iter().map(ConnectionView::from).collect(),
+    }))
+}
+
+/// Disconnect: revoke at the platform, wipe the tokens, mark revoked.
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections",
+    params(("id" = uuid::Uuid, Path, description = "Connection id"),
+           ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+    responses(
+        (status = 200, description = "The connection, now revoked", body = ConnectionView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Missing X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "No such connection (or another user's)", body = ErrorBody),
+    ))]
+pub async fn disconnect(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    service: web::Data<Connections>,
+) -> Result<HttpResponse, ApiError> {
+    let connection = service.disconnect(user.id, ConnectionId(*id)).await?;
+    Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CallbackQuery {
+    /// Authorization code (on approval).
+    code: Option<String>,
+    /// The state Prasaran issued.
+    state: Option<String>,
+    /// Set by the platform when it did not authorize, e.g. `access_denied`.
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Where the platform sends the browser back. Redirects to the web app with
+/// the outcome; a state that is missing, unknown, expired, used, another
+/// user's or another platform's is refused before any call to the platform.
+#[utoipa::path(get, path = "/api/v1/oauth/{platform}/callback", tag = "connections",
+    params(("platform" = String, Path, description = "Platform id"), CallbackQuery),
+    responses(
+        (status = 302, description = "Back to the web app: `/?connected=<platform>` or `/?connect_error=<code>&message=…`"),
+        (status = 400, description = "Unusable state or code (HTML for browsers, JSON otherwise)", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 502, description = "The platform could not be reached", body = ErrorBody),
+    ))]
+pub async fn callback(
+    request: HttpRequest,
+    user: Result<CurrentUser, ApiError>,
+    platform: web::Path<String>,
+    query: web::Query<CallbackQuery>,
+    service: web::Data<Connections>,
+) -> HttpResponse {
+    let user = match user {
+        Ok(user) => user,
+        Err(error) => return failure(&request, error),
+    };
+    let query = query.into_inner();
+    let params = CallbackParams {
+        code: query.code,
+        state: query.state,
+        error: query.error,
+        error_description: query.error_description,
+    };
+    match service.complete(user.id, &platform, params).await {
+        Ok(connection) => back_to_app(&[
+            ("connected", platform.as_str()),
+            ("handle", connection.handle.as_str()),
+        ]),
+        Err(ConnectError::Denied { code, reason }) => back_to_app(&[
+            ("connect_error", code.as_str()),
+            ("platform", platform.as_str()),
+            ("message", reason.as_str()),
+        ]),
+        Err(other) => failure(&request, other.into()),
+    }
+}
+
+/// 302 to the web app. `no-referrer`: the callback URL carried the code and state.
+fn back_to_app(pairs: &[(&str, &str)]) -> HttpResponse {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, format!("/?{query}")))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .finish()
+}
+
+/// A browser gets a readable page; an API client the JSON error.
+fn failure(request: &HttpRequest, error: ApiError) -> HttpResponse {
+    use actix_web::ResponseError;
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_html {
+        return error.error_response();
+    }
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Connection failed — Prasaran</title>\
+         <main><h1>The connection could not be completed</h1><p>{}</p><p><a href=\"/\">Back to Prasaran</a></p></main></html>",
+        html_escape::encode_text(&error.message)
+    );
+    HttpResponse::build(error.status_code())
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .content_type("text/html; charset=utf-8")
+        .body(page)
+}

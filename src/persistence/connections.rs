@@ -1,0 +1,296 @@
+//! The `platform_connections` table: accounts users connected, with their
+//! tokens sealed (see `crypto`); this module never sees plaintext tokens.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::crypto::SealedBlob;
+use crate::domain::UserId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct ConnectionId(pub Uuid);
+
+impl std::fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    Active,
+    NeedsReauth,
+    Revoked,
+}
+
+impl ConnectionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::Active => "active",
+            ConnectionStatus::NeedsReauth => "needs_reauth",
+            ConnectionStatus::Revoked => "revoked",
+        }
+    }
+
+    fn from_db(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(ConnectionStatus::Active),
+            "needs_reauth" => Some(ConnectionStatus::NeedsReauth),
+            "revoked" => Some(ConnectionStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// A connection without its tokens.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: ConnectionId,
+    pub user_id: UserId,
+    pub platform_id: String,
+    pub external_account_id: String,
+    pub handle: String,
+    pub display_name: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub scopes: Vec<String>,
+    pub status: ConnectionStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: ConnectionId,
+    user_id: UserId,
+    platform_id: String,
+    external_account_id: String,
+    handle: String,
+    display_name: String,
+    expires_at: Option<DateTime<Utc>>,
+    scopes: Vec<String>,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, user_id, platform_id, external_account_id, handle, display_name, \
+                       expires_at, scopes, status, created_at, updated_at";
+
+impl TryFrom<Row> for Connection {
+    type Error = StoreError;
+
+    fn try_from(row: Row) -> Result<Self, StoreError> {
+        let status = ConnectionStatus::from_db(&row.status).ok_or_else(|| {
+            StoreError::Corrupt(format!("connection {} has status {}", row.id, row.status))
+        })?;
+        Ok(Connection {
+            id: row.id,
+            user_id: row.user_id,
+            platform_id: row.platform_id,
+            external_account_id: row.external_account_id,
+            handle: row.handle,
+            display_name: row.display_name,
+            expires_at: row.expires_at,
+            scopes: row.scopes,
+            status,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// The sealed tokens of one connection.
+pub struct SealedTokens {
+    pub access_token: Option<SealedBlob>,
+    pub refresh_token: Option<SealedBlob>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    access_token: Option<Json<SealedBlob>>,
+    refresh_token: Option<Json<SealedBlob>>,
+}
+
+impl From<TokenRow> for SealedTokens {
+    fn from(row: TokenRow) -> Self {
+        Self {
+            access_token: row.access_token.map(|j| j.0),
+            refresh_token: row.refresh_token.map(|j| j.0),
+        }
+    }
+}
+
+const TOKENS_QUERY: &str =
+    "SELECT access_token, refresh_token FROM platform_connections WHERE id = $1";
+
+/// Everything an OAuth callback learned, sealed for row `id`.
+pub struct NewConnection<'a> {
+    pub id: ConnectionId,
+    pub user_id: UserId,
+    pub platform_id: &'a str,
+    pub external_account_id: &'a str,
+    pub handle: &'a str,
+    pub display_name: &'a str,
+    pub access_token: SealedBlob,
+    pub refresh_token: Option<SealedBlob>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub scopes: &'a [String],
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %user))]
+pub async fn list_for_user(pool: &PgPool, user: UserId) -> Result<Vec<Connection>, StoreError> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM platform_connections WHERE user_id = $1 ORDER BY created_at, id"
+    )))
+    .bind(user)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(Connection::try_from).collect()
+}
+
+/// The connection if it belongs to `user`; another user's id looks absent.
+#[tracing::instrument(skip_all, fields(user_id = %user, connection_id = %id))]
+pub async fn find_for_user(
+    pool: &PgPool,
+    user: UserId,
+    id: ConnectionId,
+) -> Result<Option<Connection>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM platform_connections WHERE id = $1 AND user_id = $2"
+    )))
+    .bind(id)
+    .bind(user)
+    .fetch_optional(pool)
+    .await?;
+    row.map(Connection::try_from).transpose()
+}
+
+/// The id of the row for this platform account, if the user connected it before.
+pub async fn existing_id(
+    pool: &PgPool,
+    user: UserId,
+    platform_id: &str,
+    external_account_id: &str,
+) -> Result<Option<ConnectionId>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM platform_connections
+         WHERE user_id = $1 AND platform_id = $2 AND external_account_id = $3",
+    )
+    .bind(user)
+    .bind(platform_id)
+    .bind(external_account_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Inserts the connection, or refreshes the user's existing row for the same
+/// platform account. `None` when a concurrent connect created that row under
+/// another id first (the blobs are sealed for `new.id`): look the id up and retry.
+#[tracing::instrument(skip_all, fields(user_id = %new.user_id, connection_id = %new.id, platform = new.platform_id))]
+pub async fn upsert(
+    pool: &PgPool,
+    new: NewConnection<'_>,
+) -> Result<Option<Connection>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO platform_connections
+           (id, user_id, platform_id, external_account_id, handle, display_name,
+            access_token, refresh_token, expires_at, scopes, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active')
+         ON CONFLICT (user_id, platform_id, external_account_id) DO UPDATE SET
+           handle = EXCLUDED.handle,
+           display_name = EXCLUDED.display_name,
+           access_token = EXCLUDED.access_token,
+           refresh_token = EXCLUDED.refresh_token,
+           expires_at = EXCLUDED.expires_at,
+           scopes = EXCLUDED.scopes,
+           status = 'active',
+           updated_at = now()
+         WHERE platform_connections.id = EXCLUDED.id
+         RETURNING {COLUMNS}"
+    )))
+    .bind(new.id)
+    .bind(new.user_id)
+    .bind(new.platform_id)
+    .bind(new.external_account_id)
+    .bind(new.handle)
+    .bind(new.display_name)
+    .bind(Json(new.access_token))
+    .bind(new.refresh_token.map(Json))
+    .bind(new.expires_at)
+    .bind(new.scopes)
+    .fetch_optional(pool)
+    .await?;
+    row.map(Connection::try_from).transpose()
+}
+
+pub async fn sealed_tokens(
+    pool: &PgPool,
+    id: ConnectionId,
+) -> Result<Option<SealedTokens>, StoreError> {
+    let row: Option<TokenRow> = sqlx::query_as(TOKENS_QUERY)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(SealedTokens::from))
+}
+
+/// Wipes the tokens and marks the connection revoked.
+#[tracing::instrument(skip_all, fields(connection_id = %id))]
+pub async fn mark_revoked(pool: &PgPool, id: ConnectionId) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE platform_connections
+         SET access_token = NULL, refresh_token = NULL, expires_at = NULL,
+             status = 'revoked', updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Ids of connections holding any sealed token (for key rotation).
+pub async fn ids_with_tokens(pool: &PgPool) -> Result<Vec<ConnectionId>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM platform_connections
+         WHERE access_token IS NOT NULL OR refresh_token IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Locks a connection's token columns for a read-modify-write (rotation, refresh).
+pub async fn lock_tokens(
+    tx: &mut Transaction<'_, Postgres>,
+    id: ConnectionId,
+) -> Result<Option<SealedTokens>, StoreError> {
+    let row: Option<TokenRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{TOKENS_QUERY} FOR UPDATE")))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(SealedTokens::from))
+}
+
+pub async fn store_tokens(
+    tx: &mut Transaction<'_, Postgres>,
+    id: ConnectionId,
+    tokens: SealedTokens,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE platform_connections SET access_token = $2, refresh_token = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(tokens.access_token.map(Json))
+    .bind(tokens.refresh_token.map(Json))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! `/v1/*`: the account and posting API, with idempotency keys, the 500
+//! character limit, per-account rate limits and injected faults.
+
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::state::{Post, RateDecision};
+use super::{Sandbox, oauth_error};
+use crate::adapters::manch::MAX_CHARS;
+
+fn bearer(request: &HttpRequest) -> Option<&str> {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+fn invalid_token() -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
+        .json(json!({"error": "invalid_token", "error_description": "the access token is invalid, expired or revoked"}))
+}
+
+/// The account id behind the request's token.
+fn authenticate(sandbox: &Sandbox, request: &HttpRequest) -> Option<String> {
+    let token = bearer(request)?;
+    let state = sandbox.lock();
+    state
+        .account_of_token(token)
+        .map(|account| account.id.clone())
+}
+
+fn post_url(request: &HttpRequest, id: &str) -> String {
+    let info = request.connection_info();
+    format!("{}://{}/posts/{id}", info.scheme(), info.host())
+}
+
+fn post_body(request: &HttpRequest, post: &Post) -> serde_json::Value {
+    json!({"id": post.id, "url": post_url(request, &post.id), "created_at": post.created_at})
+}
+
+fn rate_headers(response: &mut actix_web::HttpResponseBuilder, decision: &RateDecision) {
+    response
+        .insert_header(("X-RateLimit-Limit", decision.limit.to_string()))
+        .insert_header(("X-RateLimit-Remaining", decision.remaining.to_string()))
+        .insert_header(("X-RateLimit-Reset", decision.reset.to_string()));
+}
+
+/// `GET /v1/me`.
+pub async fn me(sandbox: web::Data<Sandbox>, request: HttpRequest) -> HttpResponse {
+    let Some(account_id) = authenticate(&sandbox, &request) else {
+        return invalid_token();
+    };
+    let state = sandbox.lock();
+    match state.accounts.get(&account_id) {
+        Some(account) => HttpResponse::Ok()
+            .json(json!({"id": account.id, "handle": account.handle, "display_name": account.display_name})),
+        None => invalid_token(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewPost {
+    text: Option<String>,
+}
+
+/// `POST /v1/posts`.
+pub async fn create_post(
+    sandbox: web::Data<Sandbox>,
+    request: HttpRequest,
+    body: web::Json<NewPost>,
+) -> HttpResponse {
+    let Some(account_id) = authenticate(&sandbox, &request) else {
+        return invalid_token();
+    };
+    let latency = sandbox.lock().faults.latency_ms;
+    if latency > 0 {
+        actix_web::rt::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let key = request
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut state = sandbox.lock();
+    if state.faults.error_rate > 0.0 && rand::random::<f64>() < state.faults.error_rate {
+        return HttpResponse::ServiceUnavailable().json(
+            json!({"error": "unavailable", "error_description": "injected fault: try again later"}),
+        );
+    }
+    let decision = state.rate_check(&account_id);
+    if !decision.allowed {
+        let mut response = HttpResponse::TooManyRequests();
+        rate_headers(&mut response, &decision);
+        return response
+            .insert_header((header::RETRY_AFTER, "1"))
+            .json(json!({"error": "rate_limited", "error_description": "too many posts; see Retry-After"}));
+    }
+    if let Some(existing) = key
+        .as_deref()
+        .and_then(|k| state.post_by_key(&account_id, k))
+    {
+        let body = post_body(&request, existing);
+        let mut response = HttpResponse::Created();
+        rate_headers(&mut response, &decision);
+        return response
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(body);
+    }
+    let text = body.text.as_deref().unwrap_or_default();
+    let chars = text.chars().count();
+    if text.trim().is_empty() || chars > MAX_CHARS {
+        return HttpResponse::UnprocessableEntity().json(json!({
+            "error": "invalid_text",
+            "error_description": format!("text must be 1 to {MAX_CHARS} characters (got {chars})"),
+        }));
+    }
+    let post = state.add_post(&account_id, key.as_deref(), text);
+    drop(state);
+    let mut response = HttpResponse::Created();
+    rate_headers(&mut response, &decision);
+    response.json(post_body(&request, &post))
+}
+
+#[derive(Deserialize)]
+pub struct Lookup {
+    idempotency_key: Option<String>,
+}
+
+/// `GET /v1/posts?idempotency_key=…`.
+pub async fn find_post(
+    sandbox: web::Data<Sandbox>,
+    request: HttpRequest,
+    query: web::Query<Lookup>,
+) -> HttpResponse {
+    let Some(account_id) = authenticate(&sandbox, &request) else {
+        return invalid_token();
+    };
+    let Some(key) = query.idempotency_key.as_deref() else {
+        return oauth_error("invalid_request", "idempotency_key is required");
+    };
+    let state = sandbox.lock();
+    match state.post_by_key(&account_id, key) {
+        Some(post) => HttpResponse::Ok().json(post_body(&request, post)),
+        None => HttpResponse::NotFound().json(
+            json!({"error": "not_found", "error_description": "no post with that idempotency key"}),
+        ),
+    }
+}
+
+/// `GET /posts/{id}`: the public page a post's URL points at.
+pub async fn show_post(sandbox: web::Data<Sandbox>, id: web::Path<String>) -> HttpResponse {
+    let state = sandbox.lock();
+    let Some(post) = state.posts.iter().find(|p| p.id == *id) else {
+        return HttpResponse::NotFound().body("no such post");
+    };
+    let handle = state
+        .accounts
+        .get(&post.account_id)
+        .map(|a| a.handle.as_str())
+        .unwrap_or("unknown");
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        "<!doctype html><title>@{handle} on Manch</title><article><h1>@{handle}</h1><p>{}</p><time>{}</time></article>",
+        html_escape::encode_text(&post.text),
+        post.created_at.to_rfc3339(),
+        handle = html_escape::encode_text(handle),
+    ))
+}

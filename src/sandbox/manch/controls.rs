@@ -1,0 +1,54 @@
+//! `/_sandbox/*`: what tests and operators use to look inside and to inject faults.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Sandbox;
+use super::state::State;
+
+/// `GET /_sandbox/posts`: every post, and how many were double publishes.
+pub async fn posts(sandbox: web::Data<Sandbox>) -> HttpResponse {
+    let state = sandbox.lock();
+    HttpResponse::Ok().json(json!({"posts": state.posts, "duplicates": state.duplicates}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsUpdate {
+    latency_ms: Option<u64>,
+    error_rate: Option<f64>,
+    token_ttl_s: Option<u64>,
+    rate_limit_per_s: Option<u32>,
+}
+
+/// `POST /_sandbox/faults`: change any subset; answers the faults now in force.
+pub async fn faults(sandbox: web::Data<Sandbox>, update: web::Json<FaultsUpdate>) -> HttpResponse {
+    if let Some(rate) = update.error_rate
+        && !(0.0..=1.0).contains(&rate)
+    {
+        return HttpResponse::UnprocessableEntity()
+            .json(json!({"error": "invalid_request", "error_description": "error_rate must be between 0 and 1"}));
+    }
+    let mut state = sandbox.lock();
+    let faults = &mut state.faults;
+    if let Some(v) = update.latency_ms {
+        faults.latency_ms = v;
+    }
+    if let Some(v) = update.error_rate {
+        faults.error_rate = v;
+    }
+    if let Some(v) = update.token_ttl_s {
+        faults.token_ttl_s = v;
+    }
+    if let Some(v) = update.rate_limit_per_s {
+        faults.rate_limit_per_s = v;
+    }
+    HttpResponse::Ok().json(&state.faults)
+}
+
+/// `POST /_sandbox/reset`: forget everything.
+pub async fn reset(sandbox: web::Data<Sandbox>) -> HttpResponse {
+    *sandbox.lock() = State::default();
+    HttpResponse::NoContent().finish()
+}

@@ -1,0 +1,255 @@
+//! The sandbox's in-memory world: accounts, OAuth codes and grants, tokens,
+//! posts, and the faults an operator injected.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Codes are worth little and live briefly (DESIGN §6).
+pub const CODE_TTL: Duration = Duration::from_secs(60);
+/// Idempotency keys are honoured for a day.
+pub const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Behaviour an operator can change at run time through `POST /_sandbox/faults`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Faults {
+    /// Added before every `/v1/posts` answer.
+    pub latency_ms: u64,
+    /// Share of `/v1/posts` calls answered 503, from 0.0 to 1.0.
+    pub error_rate: f64,
+    /// Lifetime of newly issued access tokens.
+    pub token_ttl_s: u64,
+    /// `POST /v1/posts` per account per second before 429.
+    pub rate_limit_per_s: u32,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            error_rate: 0.0,
+            token_ttl_s: 3600,
+            rate_limit_per_s: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub handle: String,
+    pub display_name: String,
+}
+
+pub struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub challenge: String,
+    pub account_id: String,
+    pub scope: String,
+    pub expires: Instant,
+    /// Set at the first exchange; a second exchange revokes this grant (RFC 6749 §4.1.2).
+    pub grant: Option<u64>,
+}
+
+pub struct Grant {
+    pub account_id: String,
+    pub scope: String,
+    pub revoked: bool,
+}
+
+pub struct AccessToken {
+    pub grant: u64,
+    pub expires: Instant,
+}
+
+pub struct RefreshToken {
+    pub grant: u64,
+    pub spent: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Post {
+    pub id: String,
+    pub account_id: String,
+    pub idempotency_key: Option<String>,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+struct Window {
+    second: u64,
+    count: u32,
+}
+
+/// What the rate limiter said about one call.
+pub struct RateDecision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Epoch second when the window resets.
+    pub reset: u64,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub accounts: HashMap<String, Account>,
+    pub codes: HashMap<String, AuthCode>,
+    pub grants: HashMap<u64, Grant>,
+    next_grant: u64,
+    pub access: HashMap<String, AccessToken>,
+    pub refresh: HashMap<String, RefreshToken>,
+    pub posts: Vec<Post>,
+    by_key: HashMap<(String, String), usize>,
+    by_text: HashMap<(String, String), usize>,
+    pub duplicates: u64,
+    windows: HashMap<String, Window>,
+    pub faults: Faults,
+    /// Calls to the token endpoint, so tests can prove a flow never reached it.
+    pub token_requests: u64,
+}
+
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl State {
+    /// The account for `handle`, created on first consent. Ids are stable per handle,
+    /// so approving again as the same handle is the same Manch account.
+    pub fn account_for(&mut self, handle: &str) -> Account {
+        let id = format!(
+            "acct_{}",
+            &hex::encode(Sha256::digest(handle.as_bytes()))[..12]
+        );
+        self.accounts
+            .entry(id.clone())
+            .or_insert_with(|| Account {
+                id,
+                handle: handle.to_owned(),
+                display_name: format!("{handle} (Manch sandbox)"),
+            })
+            .clone()
+    }
+
+    /// A new grant with a fresh token pair: (access, refresh, expires_in seconds).
+    pub fn issue(&mut self, account_id: &str, scope: &str) -> (u64, String, String, u64) {
+        self.next_grant += 1;
+        let grant = self.next_grant;
+        self.grants.insert(
+            grant,
+            Grant {
+                account_id: account_id.to_owned(),
+                scope: scope.to_owned(),
+                revoked: false,
+            },
+        );
+        let (access, refresh, ttl) = self.tokens_for(grant);
+        (grant, access, refresh, ttl)
+    }
+
+    /// A fresh token pair for an existing grant.
+    pub fn tokens_for(&mut self, grant: u64) -> (String, String, u64) {
+        let ttl = self.faults.token_ttl_s;
+        let access = random_token();
+        let refresh = random_token();
+        self.access.insert(
+            access.clone(),
+            AccessToken {
+                grant,
+                expires: Instant::now() + Duration::from_secs(ttl),
+            },
+        );
+        self.refresh.insert(
+            refresh.clone(),
+            RefreshToken {
+                grant,
+                spent: false,
+            },
+        );
+        (access, refresh, ttl)
+    }
+
+    pub fn revoke_grant(&mut self, grant: u64) {
+        if let Some(g) = self.grants.get_mut(&grant) {
+            g.revoked = true;
+        }
+    }
+
+    /// The account behind a live access token.
+    pub fn account_of_token(&self, token: &str) -> Option<&Account> {
+        let access = self.access.get(token)?;
+        if access.expires <= Instant::now() {
+            return None;
+        }
+        let grant = self.grants.get(&access.grant).filter(|g| !g.revoked)?;
+        self.accounts.get(&grant.account_id)
+    }
+
+    pub fn rate_check(&mut self, account_id: &str) -> RateDecision {
+        let second = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let limit = self.faults.rate_limit_per_s;
+        let window = self
+            .windows
+            .entry(account_id.to_owned())
+            .or_insert(Window { second, count: 0 });
+        if window.second != second {
+            window.second = second;
+            window.count = 0;
+        }
+        let allowed = window.count < limit;
+        if allowed {
+            window.count += 1;
+        }
+        RateDecision {
+            allowed,
+            limit,
+            remaining: limit.saturating_sub(window.count),
+            reset: second + 1,
+        }
+    }
+
+    /// The post already made under this key in the last 24 h.
+    pub fn post_by_key(&self, account_id: &str, key: &str) -> Option<&Post> {
+        let index = self.by_key.get(&(account_id.to_owned(), key.to_owned()))?;
+        let post = self.posts.get(*index)?;
+        (Utc::now() - post.created_at < IDEMPOTENCY_WINDOW).then_some(post)
+    }
+
+    pub fn add_post(&mut self, account_id: &str, key: Option<&str>, text: &str) -> Post {
+        let post = Post {
+            id: format!("{:016x}", rand::random::<u64>()),
+            account_id: account_id.to_owned(),
+            idempotency_key: key.map(str::to_owned),
+            text: text.to_owned(),
+            created_at: Utc::now(),
+        };
+        let index = self.posts.len();
+        // A post repeating an earlier one's account and text under another key is a
+        // double publish; that is what `duplicates` counts.
+        let seen = self
+            .by_text
+            .entry((account_id.to_owned(), text.to_owned()))
+            .or_insert(0);
+        if *seen > 0 {
+            self.duplicates += 1;
+        }
+        *seen += 1;
+        if let Some(key) = key {
+            self.by_key
+                .insert((account_id.to_owned(), key.to_owned()), index);
+        }
+        self.posts.push(post.clone());
+        post
+    }
+}

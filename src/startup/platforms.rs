@@ -1,0 +1,65 @@
+//! The adapter registry for this process, and the dev-mode Manch sandbox that
+//! stands in for Manch when no `platforms.manch.base_url` is configured.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use url::Url;
+
+use crate::adapters::manch::ManchAdapter;
+use crate::adapters::{Registry, http_client};
+use crate::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
+use crate::settings::{Environment, Settings};
+
+/// Where Manch is for this process, and the sandbox if we started one.
+pub struct ManchEndpoint {
+    pub base_url: Url,
+    pub client_secret: SecretString,
+    pub sandbox: Option<SandboxServer>,
+}
+
+/// The configured Manch, or (dev only) a sandbox started beside the app.
+pub fn manch_endpoint(settings: &Settings) -> anyhow::Result<ManchEndpoint> {
+    let manch = &settings.platforms.manch;
+    if let Some(base_url) = &manch.base_url {
+        let client_secret = manch.client_secret.clone().context(
+            "configuration error: `platforms.manch.client_secret` is required with `platforms.manch.base_url` (set PRASARAN__PLATFORMS__MANCH__CLIENT_SECRET)",
+        )?;
+        return Ok(ManchEndpoint {
+            base_url: base_url.clone(),
+            client_secret,
+            sandbox: None,
+        });
+    }
+    anyhow::ensure!(
+        settings.environment == Environment::Dev,
+        "configuration error: `platforms.manch.base_url` is required outside dev"
+    );
+    let config = SandboxConfig {
+        client_id: manch.client_id.clone(),
+        client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+    };
+    let mut sandbox = SandboxServer::bind(settings.sandbox.bind, config, 1)
+        .with_context(|| format!("starting the Manch sandbox on {}", settings.sandbox.bind))?;
+    sandbox.spawn();
+    tracing::info!(url = %sandbox.base_url, "Manch sandbox started (dev); connect accounts through its consent page");
+    Ok(ManchEndpoint {
+        base_url: sandbox.base_url.clone(),
+        client_secret: SecretString::from(DEFAULT_CLIENT_SECRET),
+        sandbox: Some(sandbox),
+    })
+}
+
+/// Every platform this process can publish to. A new platform is one line here.
+pub fn registry(settings: &Settings, manch: &ManchEndpoint) -> anyhow::Result<Registry> {
+    let http = http_client::build(&settings.http_client).context("building the HTTP client")?;
+    let manch_adapter = ManchAdapter::new(
+        manch.base_url.clone(),
+        &settings.platforms.manch.client_id,
+        &manch.client_secret,
+        http,
+    )
+    .context("`platforms.manch.base_url` cannot be joined with API paths")?;
+    Ok(Registry::default().with(Arc::new(manch_adapter)))
+}
