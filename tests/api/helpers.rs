@@ -13,6 +13,7 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use prasaran::persistence::embedded::{ClusterConfig, EmbeddedCluster};
 use prasaran::persistence::{drop_database, ensure_database};
+use prasaran::sandbox::manch::Sandbox;
 use prasaran::settings::{self, Environment, Settings};
 use prasaran::startup::Application;
 use reqwest::{Response, StatusCode};
@@ -135,6 +136,32 @@ pub struct TestApp {
     _database: TestDatabase,
     handle: Option<ServerHandle>,
     running: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
+    /// The Manch sandbox the app started beside itself (dev mode).
+    pub manch: Option<SandboxHandle>,
+}
+
+/// What a test can see of the app's Manch sandbox.
+#[derive(Clone)]
+pub struct SandboxHandle {
+    pub base_url: url::Url,
+    pub sandbox: actix_web::web::Data<Sandbox>,
+}
+
+impl SandboxHandle {
+    pub fn token_requests(&self) -> u64 {
+        self.sandbox.lock().token_requests
+    }
+
+    /// Every access and refresh token the sandbox ever issued.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let state = self.sandbox.lock();
+        state
+            .access
+            .keys()
+            .chain(state.refresh.keys())
+            .cloned()
+            .collect()
+    }
 }
 
 impl TestApp {
@@ -157,6 +184,7 @@ impl TestApp {
             _database: database,
             handle: None,
             running: None,
+            manch: None,
         };
         app.start().await;
         app
@@ -167,6 +195,10 @@ impl TestApp {
             .await
             .expect("app builds");
         self.browser.address = format!("http://127.0.0.1:{}", application.port());
+        self.manch = application.sandbox().map(|s| SandboxHandle {
+            base_url: s.base_url.clone(),
+            sandbox: s.sandbox.clone(),
+        });
         self.handle = Some(application.handle());
         self.running = Some(actix_web::rt::spawn(application.run_until_stopped()));
     }
@@ -197,6 +229,12 @@ impl TestApp {
             .fetch_one(&self.pool)
             .await
             .expect("count")
+    }
+
+    pub fn sandbox(&self) -> &SandboxHandle {
+        self.manch
+            .as_ref()
+            .expect("dev mode starts a Manch sandbox")
     }
 
     /// A second browser: same server, its own cookie jar.
@@ -276,6 +314,82 @@ impl Browser {
             request = request.header("X-CSRF-Token", token);
         }
         request.send().await.expect("request")
+    }
+
+    /// `POST /api/v1/connections/{platform}/authorize`; the consent URL.
+    pub async fn authorize(&self, platform: &str, csrf: &str) -> url::Url {
+        let response = self
+            .client
+            .post(self.url(&format!("/api/v1/connections/{platform}/authorize")))
+            .header("X-CSRF-Token", csrf)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        url::Url::parse(body["authorize_url"].as_str().expect("authorize_url")).expect("url")
+    }
+
+    /// Opens the consent page and presses a button; returns where Manch redirects.
+    pub async fn consent(
+        &self,
+        authorize_url: &url::Url,
+        handle: &str,
+        decision: &str,
+    ) -> url::Url {
+        let page = self
+            .client
+            .get(authorize_url.clone())
+            .send()
+            .await
+            .expect("consent page");
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.expect("html").contains("Approve"));
+        let mut form: Vec<(String, String)> = authorize_url.query_pairs().into_owned().collect();
+        form.push(("handle".into(), handle.into()));
+        form.push(("decision".into(), decision.into()));
+        let action = authorize_url.join("/oauth/authorize").expect("url");
+        let response = self
+            .client
+            .post(action)
+            .form(&form)
+            .send()
+            .await
+            .expect("decision");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let location = response.headers()["location"].to_str().expect("location");
+        url::Url::parse(location).expect("redirect url")
+    }
+
+    /// Follows Manch's redirect to Prasaran's callback (without following further).
+    pub async fn callback(&self, url: &url::Url) -> Response {
+        self.client.get(url.clone()).send().await.expect("callback")
+    }
+
+    /// The whole connect flow; returns the new connection as the API lists it.
+    pub async fn connect_manch(&self, csrf: &str, handle: &str) -> Value {
+        let authorize_url = self.authorize("manch", csrf).await;
+        let back = self.consent(&authorize_url, handle, "approve").await;
+        let response = self.callback(&back).await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        assert!(location.starts_with("/?connected=manch"), "{location}");
+        let list: Value = self
+            .get("/api/v1/connections")
+            .await
+            .json()
+            .await
+            .expect("json");
+        list["connections"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|c| c["handle"] == handle && c["status"] == "active")
+            .cloned()
+            .expect("the new connection is listed")
     }
 
     pub async fn me(&self) -> Response {

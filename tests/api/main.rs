@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cli;
+mod connections;
 mod embedded_database;
 mod errors;
 mod helpers;

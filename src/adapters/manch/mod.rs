@@ -11,7 +11,7 @@ use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
     HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    RequestTokenError, RevocationUrl, Scope, StandardRevocableToken, TokenResponse, TokenUrl,
+    RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -27,12 +27,14 @@ pub const MAX_CHARS: usize = 500;
 const SCOPES: [&str; 2] = ["profile", "posts:write"];
 
 type OAuthClient =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointSet>;
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 pub struct ManchAdapter {
     oauth: OAuthClient,
     http: reqwest::Client,
     base: Url,
+    client_id: String,
+    client_secret: SecretString,
 }
 
 impl ManchAdapter {
@@ -45,9 +47,14 @@ impl ManchAdapter {
         let oauth = BasicClient::new(ClientId::new(client_id.to_owned()))
             .set_client_secret(ClientSecret::new(client_secret.expose_secret().to_owned()))
             .set_auth_uri(AuthUrl::from_url(base.join("oauth/authorize")?))
-            .set_token_uri(TokenUrl::from_url(base.join("oauth/token")?))
-            .set_revocation_url(RevocationUrl::from_url(base.join("oauth/revoke")?));
-        Ok(Self { oauth, http, base })
+            .set_token_uri(TokenUrl::from_url(base.join("oauth/token")?));
+        Ok(Self {
+            oauth,
+            http,
+            base,
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.clone(),
+        })
     }
 
     fn endpoint(&self, path: &str) -> Result<Url, AdapterError> {
@@ -247,25 +254,25 @@ impl PlatformAdapter for ManchAdapter {
         responses::post(response).await.map(Some)
     }
 
+    /// RFC 7009 by hand: the oauth2 crate insists on an HTTPS revocation URL,
+    /// which the loopback sandbox cannot offer.
     async fn revoke(&self, token: &SecretString) -> Result<(), AdapterError> {
-        let token = StandardRevocableToken::RefreshToken(RefreshToken::new(
-            token.expose_secret().to_owned(),
-        ));
-        self.oauth
-            .revoke_token(token)
-            .map_err(|e| AdapterError::Rejected {
-                reason: e.to_string(),
-            })?
-            .request_async(&self.http)
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let response = self
+            .http
+            .post(self.endpoint("oauth/revoke")?)
+            .basic_auth(
+                encode(&self.client_id),
+                Some(encode(self.client_secret.expose_secret())),
+            )
+            .form(&[
+                ("token", token.expose_secret()),
+                ("token_type_hint", "refresh_token"),
+            ])
+            .send()
             .await
-            .map_err(|error| match error {
-                RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
-                    classify_send_error(&error)
-                }
-                other => AdapterError::Transient {
-                    reason: other.to_string(),
-                    status: None,
-                },
-            })
+            .map_err(|e| classify_send_error(&e))?;
+        classify_status(response).await.map(|_| ())
     }
 }
