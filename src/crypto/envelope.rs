@@ -142,3 +142,52 @@ async fn unwrap_key(
 fn decode(text: &str) -> Result<Vec<u8>, CryptoError> {
     STANDARD.decode(text).map_err(|_| CryptoError::Integrity)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::crypto::{LocalKey, LocalKeyProvider};
+
+    fn keyring(seed: u8) -> Keyring {
+        Keyring::new(Arc::new(LocalKeyProvider::new(
+            LocalKey::from_bytes(&[seed; 32]),
+            vec![],
+        )))
+    }
+
+    #[tokio::test]
+    async fn round_trip_with_fresh_keys_and_nonces() {
+        let keys = keyring(1);
+        let aad = Aad::new("t", 1, "f");
+        let a = seal(&keys, b"secret", &aad).await.unwrap();
+        let b = seal(&keys, b"secret", &aad).await.unwrap();
+        assert_ne!(a.wrapped_key, b.wrapped_key, "a fresh data key per write");
+        assert_ne!(a.nonce, b.nonce);
+        assert_ne!(a.ciphertext, b.ciphertext);
+        assert_eq!(open(&keys, &a, &aad).await.unwrap().as_slice(), b"secret");
+        assert_eq!(a.v, 1);
+        assert_eq!(a.provider, "local");
+    }
+
+    #[tokio::test]
+    async fn wrong_aad_key_or_version_fails() {
+        let keys = keyring(1);
+        let aad = Aad::new("t", 1, "f");
+        let blob = seal(&keys, b"secret", &aad).await.unwrap();
+        assert!(matches!(
+            open(&keys, &blob, &Aad::new("t", 2, "f")).await,
+            Err(CryptoError::Integrity)
+        ));
+        assert!(matches!(
+            open(&keyring(2), &blob, &aad).await,
+            Err(CryptoError::UnknownKey { .. })
+        ));
+        let future = SealedBlob { v: 9, ..blob };
+        assert!(matches!(
+            open(&keys, &future, &aad).await,
+            Err(CryptoError::Version(9))
+        ));
+    }
+}

@@ -9,4 +9,6 @@ mod errors;
 mod helpers;
 mod logging;
 mod openapi;
+mod sandbox;
 mod sessions;
+mod tokens_at_rest;
