@@ -259,7 +259,7 @@ pub struct Browser {
 }
 
 impl Browser {
-    fn new(address: &str) -> Self {
+    pub fn new(address: &str) -> Self {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

@@ -1,43 +1,67 @@
-//! Secrets never reach the logs, even at the most verbose level.
+//! Secrets never reach the logs, even at the most verbose level: passwords,
+//! cookies, CSRF tokens, keys, OAuth codes, states and platform tokens.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::Value;
 
-use crate::helpers::{PASSWORD, TestDatabase};
+use crate::helpers::{Browser, PASSWORD, TestDatabase, random_key};
 
 #[actix_web::test]
-async fn passwords_cookies_and_keys_stay_out_of_debug_logs() {
+async fn secrets_stay_out_of_trace_logs() {
     let database = TestDatabase::create().await;
+    let mut manch =
+        SandboxServer::bind("127.0.0.1:0".parse().unwrap(), SandboxConfig::default(), 1).unwrap();
+    manch.spawn();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let session_key = crate::helpers::random_key(64);
-    let master_key = crate::helpers::random_key(32);
+    let session_key = random_key(64);
+    let master_key = random_key(32);
     let mut server = Command::new(env!("CARGO_BIN_EXE_prasaran"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("PRASARAN__DATABASE__URL", &database.url)
         .env("PRASARAN__SESSION__KEY", &session_key)
         .env("PRASARAN__KEYS__LOCAL__MASTER_KEY", &master_key)
+        .env(
+            "PRASARAN__PLATFORMS__MANCH__BASE_URL",
+            manch.base_url.as_str(),
+        )
+        .env(
+            "PRASARAN__PLATFORMS__MANCH__CLIENT_SECRET",
+            DEFAULT_CLIENT_SECRET,
+        )
         .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drain both pipes while the server runs: a full pipe would block its logging.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(server.stdout.take().unwrap()));
+    let stderr = drain(Box::new(server.stderr.take().unwrap()));
 
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let browser = Browser::new(&format!("http://127.0.0.1:{port}"));
     let mut ready = false;
     for _ in 0..100 {
-        if let Ok(response) = client.get(format!("{base}/health/ready")).send().await {
+        if let Ok(response) = browser
+            .client
+            .get(browser.url("/health/ready"))
+            .send()
+            .await
+        {
             ready = response.status() == StatusCode::OK;
             if ready {
                 break;
@@ -47,13 +71,7 @@ async fn passwords_cookies_and_keys_stay_out_of_debug_logs() {
     }
     assert!(ready, "server did not become ready");
 
-    let credentials = json!({"email": "quiet@example.com", "password": PASSWORD});
-    let signup = client
-        .post(format!("{base}/api/v1/auth/signup"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
+    let signup = browser.signup("quiet@example.com", PASSWORD).await;
     assert_eq!(signup.status(), StatusCode::CREATED);
     let cookie = signup.headers()["set-cookie"]
         .to_str()
@@ -63,22 +81,51 @@ async fn passwords_cookies_and_keys_stay_out_of_debug_logs() {
         .unwrap()
         .to_owned();
     let cookie_value = cookie.split_once('=').unwrap().1.to_owned();
-    let body: serde_json::Value = signup.json().await.unwrap();
+    let body: Value = signup.json().await.unwrap();
     let csrf = body["csrf_token"].as_str().unwrap().to_owned();
-    let login = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&credentials)
+    assert_eq!(
+        browser.login("quiet@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    browser
+        .login("quiet@example.com", "a wrong password!")
+        .await;
+    let login_csrf = browser.me().await.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The whole connect flow, then a disconnect (which uses the refresh token).
+    let authorize_url = browser.authorize("manch", &login_csrf).await;
+    let back = browser.consent(&authorize_url, "quiet", "approve").await;
+    let query: std::collections::HashMap<String, String> =
+        back.query_pairs().into_owned().collect();
+    assert_eq!(browser.callback(&back).await.status(), StatusCode::FOUND);
+    let issued: Vec<String> = {
+        let state = manch.sandbox.lock();
+        state
+            .access
+            .keys()
+            .chain(state.refresh.keys())
+            .cloned()
+            .collect()
+    };
+    assert_eq!(issued.len(), 2);
+    let list: Value = browser
+        .get("/api/v1/connections")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = list["connections"][0]["id"].as_str().unwrap().to_owned();
+    let gone = browser
+        .client
+        .delete(browser.url(&format!("/api/v1/connections/{id}")))
+        .header("X-CSRF-Token", &login_csrf)
         .send()
         .await
         .unwrap();
-    assert_eq!(login.status(), StatusCode::OK);
-    let wrong = json!({"email": "quiet@example.com", "password": "a wrong password!"});
-    client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&wrong)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(gone.status(), StatusCode::OK);
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(server.id() as i32),
@@ -87,33 +134,29 @@ async fn passwords_cookies_and_keys_stay_out_of_debug_logs() {
     .unwrap();
     let status = server.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0");
-    let mut logs = String::new();
-    server
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    server
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs = stdout.join().unwrap() + &stderr.join().unwrap();
 
     assert!(
         logs.contains("account created"),
         "the log is really captured"
     );
-    for secret in [
-        PASSWORD,
-        "a wrong password!",
-        &cookie_value,
-        &session_key,
-        &csrf,
-    ] {
+    assert!(logs.contains("platform account connected"));
+    let mut secrets = vec![
+        PASSWORD.to_owned(),
+        "a wrong password!".to_owned(),
+        cookie_value,
+        session_key,
+        master_key,
+        csrf,
+        login_csrf,
+        query["code"].clone(),
+        query["state"].clone(),
+        DEFAULT_CLIENT_SECRET.to_owned(),
+    ];
+    secrets.extend(issued);
+    for secret in secrets {
         assert!(
-            !logs.contains(secret),
+            !logs.contains(&secret),
             "a secret leaked into the logs: {secret}"
         );
     }
