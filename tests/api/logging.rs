@@ -101,15 +101,7 @@ async fn secrets_stay_out_of_trace_logs() {
     let query: std::collections::HashMap<String, String> =
         back.query_pairs().into_owned().collect();
     assert_eq!(browser.callback(&back).await.status(), StatusCode::FOUND);
-    let issued: Vec<String> = {
-        let state = manch.sandbox.lock();
-        state
-            .access
-            .keys()
-            .chain(state.refresh.keys())
-            .cloned()
-            .collect()
-    };
+    let issued = manch.sandbox.lock().issued_tokens();
     assert_eq!(issued.len(), 2);
     let list: Value = browser
         .get("/api/v1/connections")

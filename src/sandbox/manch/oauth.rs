@@ -225,6 +225,14 @@ fn client_authenticated(sandbox: &Sandbox, request: &HttpRequest) -> bool {
         )
 }
 
+fn invalid_client() -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"manch\""))
+        .json(
+            json!({"error": "invalid_client", "error_description": "client authentication failed"}),
+        )
+}
+
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     grant_type: Option<String>,
@@ -254,9 +262,7 @@ pub async fn token(
 ) -> HttpResponse {
     sandbox.lock().token_requests += 1;
     if !client_authenticated(&sandbox, &request) {
-        return HttpResponse::Unauthorized()
-            .insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"manch\""))
-            .json(json!({"error": "invalid_client", "error_description": "client authentication failed"}));
+        return invalid_client();
     }
     match form.grant_type.as_deref() {
         Some("authorization_code") => exchange_code(&sandbox, &form),
@@ -345,9 +351,7 @@ pub async fn revoke(
     form: web::Form<RevokeForm>,
 ) -> HttpResponse {
     if !client_authenticated(&sandbox, &request) {
-        return HttpResponse::Unauthorized().json(
-            json!({"error": "invalid_client", "error_description": "client authentication failed"}),
-        );
+        return invalid_client();
     }
     let token = form.token.as_deref().unwrap_or_default();
     let mut state = sandbox.lock();

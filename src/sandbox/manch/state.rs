@@ -177,6 +177,15 @@ impl State {
         (access, refresh, ttl)
     }
 
+    /// Every access and refresh token ever issued (tests search logs and rows for them).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.access
+            .keys()
+            .chain(self.refresh.keys())
+            .cloned()
+            .collect()
+    }
+
     pub fn revoke_grant(&mut self, grant: u64) {
         if let Some(g) = self.grants.get_mut(&grant) {
             g.revoked = true;
