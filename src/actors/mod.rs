@@ -1,5 +1,21 @@
 //! The actor system: long-lived, supervised actors that own background work.
 //! They are started once under the actix System of `#[actix_web::main]`
 //! (or a test's own System) and talk to the rest through messages.
+//!
+//! The publishing engine: a [`dispatcher::Dispatcher`] routes tasks to one
+//! [`platform_worker::PlatformWorker`] per connection (spread over one arbiter
+//! per core) and outcomes to one [`job_coordinator::JobCoordinator`] per job;
+//! the [`scheduler::Scheduler`] recovers and hands out due work. Postgres holds
+//! the truth; mailboxes are only a cache of work.
 
+pub mod dispatcher;
+pub mod engine;
+pub mod health;
 pub mod janitor;
+pub mod job_coordinator;
+pub mod metrics;
+pub mod platform_worker;
+pub mod scheduler;
+mod start;
+
+pub use start::start_engine;

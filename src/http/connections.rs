@@ -177,7 +177,8 @@ pub async fn list(
     }))
 }
 
-/// Disconnect: revoke at the platform, wipe the tokens, mark revoked.
+/// Disconnect: revoke at the platform, wipe the tokens, mark revoked, cancel
+/// the connection's tasks that have not started.
 #[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections",
     params(("id" = uuid::Uuid, Path, description = "Connection id"),
            ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
@@ -191,8 +192,10 @@ pub async fn disconnect(
     user: CurrentUser,
     id: web::Path<uuid::Uuid>,
     service: web::Data<Connections>,
+    engine: web::Data<crate::actors::engine::Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let connection = service.disconnect(user.id, ConnectionId(*id)).await?;
+    engine.connection_disconnected(connection.id).await?;
     Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
 }
 

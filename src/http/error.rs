@@ -39,6 +39,17 @@ pub enum ErrorCode {
     OauthCodeMissing,
     OauthExchangeFailed,
     PlatformUnavailable,
+    InvalidToken,
+    InvalidContent,
+    ContentRejected,
+    NoTargets,
+    InvalidTargets,
+    InvalidScheduledAt,
+    InvalidTimeZone,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    NothingToRetry,
+    InvalidCursor,
 }
 
 impl ErrorCode {
@@ -48,7 +59,11 @@ impl ErrorCode {
             MalformedJson | InvalidQuery | OauthStateInvalid | OauthStateExpired
             | OauthCodeMissing | OauthExchangeFailed => StatusCode::BAD_REQUEST,
             InvalidBody | InvalidEmail | InvalidPassword => StatusCode::UNPROCESSABLE_ENTITY,
-            Unauthenticated | InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Unauthenticated | InvalidCredentials | InvalidToken => StatusCode::UNAUTHORIZED,
+            InvalidContent | ContentRejected | NoTargets | InvalidTargets | InvalidScheduledAt
+            | InvalidTimeZone | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            InvalidIdempotencyKey | InvalidCursor => StatusCode::BAD_REQUEST,
+            NothingToRetry => StatusCode::CONFLICT,
             CsrfFailed => StatusCode::FORBIDDEN,
             NotFound | UnknownPlatform => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -87,6 +102,17 @@ impl ErrorCode {
             OauthCodeMissing => "oauth_code_missing",
             OauthExchangeFailed => "oauth_exchange_failed",
             PlatformUnavailable => "platform_unavailable",
+            InvalidToken => "invalid_token",
+            InvalidContent => "invalid_content",
+            ContentRejected => "content_rejected",
+            NoTargets => "no_targets",
+            InvalidTargets => "invalid_targets",
+            InvalidScheduledAt => "invalid_scheduled_at",
+            InvalidTimeZone => "invalid_time_zone",
+            IdempotencyKeyReused => "idempotency_key_reused",
+            InvalidIdempotencyKey => "invalid_idempotency_key",
+            NothingToRetry => "nothing_to_retry",
+            InvalidCursor => "invalid_cursor",
         }
     }
 }

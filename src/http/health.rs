@@ -12,6 +12,8 @@ use crate::persistence::{MigrationState, migration_state};
 
 /// A readiness probe must answer quickly even when the database hangs.
 const READY_TIMEOUT: Duration = Duration::from_secs(3);
+/// The engine's core actors beat every second.
+const HEARTBEAT_LIMIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthView {
@@ -26,13 +28,17 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(HealthView { status: "ok" })
 }
 
-/// The database answers and has every migration this binary expects.
+/// The database answers, has every migration this binary expects, and the
+/// dispatcher and scheduler are heart-beating.
 #[utoipa::path(get, path = "/health/ready", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = HealthView),
         (status = 503, description = "Not ready (`not_ready`), with the reason", body = ErrorBody),
     ))]
-pub async fn ready(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
+pub async fn ready(
+    pool: web::Data<PgPool>,
+    engine: web::Data<crate::actors::engine::Engine>,
+) -> Result<HttpResponse, ApiError> {
     let not_ready = |reason: String| ApiError {
         retry_after: Some(5),
         ..ApiError::new(ErrorCode::NotReady, reason)
@@ -46,6 +52,15 @@ pub async fn ready(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
         Ok(Ok(MigrationState::Behind { applied, expected })) => Err(not_ready(format!(
             "database migrations are behind (applied {applied}, expected {expected}); run `prasaran migrate`"
         ))),
-        Ok(Ok(MigrationState::Current)) => Ok(HttpResponse::Ok().json(HealthView { status: "ok" })),
+        Ok(Ok(MigrationState::Current)) => {
+            for kind in ["dispatcher", "scheduler"] {
+                if !engine.context.health.fresh(kind, HEARTBEAT_LIMIT) {
+                    return Err(not_ready(format!(
+                        "the {kind} has not reported for 5 s; see /health/actors"
+                    )));
+                }
+            }
+            Ok(HttpResponse::Ok().json(HealthView { status: "ok" }))
+        }
     }
 }

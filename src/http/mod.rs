@@ -6,12 +6,16 @@ pub mod auth;
 pub mod connections;
 pub mod error;
 pub mod health;
+pub mod jobs;
 mod landing;
 pub mod openapi;
+pub mod operators;
+pub mod posts;
 pub mod rate_limit;
 mod request_span;
 mod security_headers;
 pub mod session;
+pub mod tokens;
 
 use actix_web::http::Method;
 use actix_web::{Route, web};
@@ -67,6 +71,33 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::DELETE, "/api/v1/connections/{id}", || {
             web::route().to(connections::disconnect)
         }),
+        Endpoint::new(Method::POST, "/api/v1/tokens", || {
+            web::route().to(tokens::create)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/tokens", || {
+            web::route().to(tokens::list)
+        }),
+        Endpoint::new(Method::DELETE, "/api/v1/tokens/{id}", || {
+            web::route().to(tokens::revoke)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/posts", || {
+            web::route().to(posts::publish)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/posts", || {
+            web::route().to(posts::history)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/jobs/{id}", || {
+            web::route().to(jobs::get)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/jobs/{id}/events", || {
+            web::route().to(jobs::events)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/jobs/{id}/retry", || {
+            web::route().to(jobs::retry)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/jobs/{id}/cancel", || {
+            web::route().to(jobs::cancel)
+        }),
         Endpoint::new(Method::GET, "/api/openapi.json", || {
             web::route().to(openapi::document)
         }),
@@ -75,6 +106,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         Endpoint::new(Method::GET, "/health/ready", || {
             web::route().to(health::ready)
+        }),
+        Endpoint::new(Method::GET, "/health/actors", || {
+            web::route().to(operators::actors)
+        }),
+        Endpoint::new(Method::GET, "/metrics", || {
+            web::route().to(operators::metrics)
         }),
     ]
 }

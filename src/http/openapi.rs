@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{auth, connections, error, health};
+use super::{auth, connections, error, health, jobs, operators, posts, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,15 +21,28 @@ use super::{auth, connections, error, health};
         connections::callback,
         connections::list,
         connections::disconnect,
+        tokens::create,
+        tokens::list,
+        tokens::revoke,
+        posts::publish,
+        posts::history,
+        jobs::get,
+        jobs::events,
+        jobs::retry,
+        jobs::cancel,
         health::live,
         health::ready,
+        operators::actors,
+        operators::metrics,
         document,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "auth", description = "Accounts and browser sessions"),
         (name = "connections", description = "Connecting platform accounts (OAuth2 + PKCE)"),
-        (name = "health", description = "Liveness and readiness probes"),
+        (name = "tokens", description = "Personal API tokens for scripts"),
+        (name = "publishing", description = "Publishing posts and following their jobs"),
+        (name = "health", description = "Liveness, readiness, actors and metrics"),
         (name = "meta", description = "This document"),
     )
 )]

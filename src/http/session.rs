@@ -1,7 +1,6 @@
 //! Cookie sessions: the middleware configuration, and the extractor that
 //! requires a logged-in user and, for state-changing requests, the CSRF token.
 
-use std::future::{Ready, ready};
 use std::time::Duration;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
@@ -70,8 +69,9 @@ fn new_csrf_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The logged-in user of a cookie session. Rejects with 401 when there is no
-/// session, and with 403 `csrf_failed` when a state-changing request lacks the
+/// The caller: a personal API token (`Authorization: Bearer …`, no CSRF needed)
+/// or a cookie session. Rejects with 401 when there is neither, and with 403
+/// `csrf_failed` when a cookie-authenticated state-changing request lacks the
 /// session's CSRF token in `X-CSRF-Token`.
 #[derive(Debug, Clone, Copy)]
 pub struct CurrentUser {
@@ -104,11 +104,41 @@ impl CurrentUser {
     }
 }
 
+/// The bearer token of the request, if it carries one.
+fn bearer(request: &HttpRequest) -> Option<String> {
+    let value = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?;
+    let value = value.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(|t| t.trim().to_owned())
+}
+
 impl FromRequest for CurrentUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::from_session(request))
+        let Some(token) = bearer(request) else {
+            let user = Self::from_session(request);
+            return Box::pin(async move { user });
+        };
+        let pool = request
+            .app_data::<actix_web::web::Data<sqlx::PgPool>>()
+            .cloned();
+        Box::pin(async move {
+            let pool =
+                pool.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no database pool")))?;
+            let hash = super::tokens::token_hash(&token);
+            match crate::persistence::api_tokens::authenticate(&pool, &hash).await? {
+                Some(id) => Ok(Self { id }),
+                None => Err(ApiError::new(
+                    ErrorCode::InvalidToken,
+                    "the API token is unknown or revoked; create one with POST /api/v1/tokens",
+                )),
+            }
+        })
     }
 }

@@ -294,3 +294,111 @@ pub async fn store_tokens(
     .await?;
     Ok(())
 }
+
+/// What a worker needs to hold a usable access token.
+pub struct TokenState {
+    pub platform_id: String,
+    pub status: ConnectionStatus,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub tokens: SealedTokens,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenStateRow {
+    platform_id: String,
+    status: String,
+    expires_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    tokens: TokenRow,
+}
+
+impl TryFrom<TokenStateRow> for TokenState {
+    type Error = StoreError;
+
+    fn try_from(row: TokenStateRow) -> Result<Self, StoreError> {
+        Ok(TokenState {
+            platform_id: row.platform_id,
+            status: ConnectionStatus::from_db(&row.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("connection status {}", row.status)))?,
+            expires_at: row.expires_at,
+            tokens: row.tokens.into(),
+        })
+    }
+}
+
+const TOKEN_STATE_QUERY: &str = "SELECT platform_id, status, expires_at, access_token, refresh_token \
+                                 FROM platform_connections WHERE id = $1";
+
+pub async fn token_state(
+    pool: &PgPool,
+    id: ConnectionId,
+) -> Result<Option<TokenState>, StoreError> {
+    let row: Option<TokenStateRow> = sqlx::query_as(TOKEN_STATE_QUERY)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(TokenState::try_from).transpose()
+}
+
+/// The same, with the row locked until `tx` ends: refreshing is single-flight
+/// across processes because every refresher takes this lock first.
+pub async fn lock_token_state(
+    tx: &mut Transaction<'_, Postgres>,
+    id: ConnectionId,
+) -> Result<Option<TokenState>, StoreError> {
+    let row: Option<TokenStateRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{TOKEN_STATE_QUERY} FOR UPDATE"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(TokenState::try_from).transpose()
+}
+
+/// Stores refreshed tokens; without a new refresh token the old one stays.
+pub async fn store_refreshed(
+    tx: &mut Transaction<'_, Postgres>,
+    id: ConnectionId,
+    access: SealedBlob,
+    refresh: Option<SealedBlob>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE platform_connections
+         SET access_token = $2, refresh_token = coalesce($3, refresh_token), expires_at = $4, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(Json(access))
+    .bind(refresh.map(Json))
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The grant is gone at the platform: the user must reconnect.
+pub async fn mark_needs_reauth(pool: &PgPool, id: ConnectionId) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE platform_connections SET status = 'needs_reauth', updated_at = now()
+         WHERE id = $1 AND status = 'active'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The user's active connections among `ids` (all of them when `ids` is empty).
+pub async fn active_for_user(
+    pool: &PgPool,
+    user: UserId,
+) -> Result<Vec<(ConnectionId, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, platform_id FROM platform_connections WHERE user_id = $1 AND status = 'active'
+         ORDER BY created_at, id",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,13 +1,16 @@
 //! Everything that speaks SQL: the connection pool and migrations, one module
 //! per table family, and the embedded default cluster.
 
+pub mod api_tokens;
 pub mod connections;
 mod database;
 pub mod embedded;
 mod error;
 pub mod oauth_states;
 pub mod platforms;
+pub mod publishing;
 pub mod sessions;
+pub mod tasks;
 pub mod users;
 
 pub use database::{

@@ -36,6 +36,7 @@ pub struct Settings {
     pub keys: KeySettings,
     pub http_client: HttpClientSettings,
     pub sandbox: SandboxSettings,
+    pub engine: EngineSettings,
     /// Which environment these settings were loaded for; set by the loader, not by files.
     #[serde(skip, default)]
     pub environment: Environment,
@@ -218,4 +219,37 @@ pub struct HttpClientSettings {
 pub struct SandboxSettings {
     /// Where the embedded sandbox listens; port 0 picks a free one.
     pub bind: SocketAddr,
+}
+
+/// The publishing engine: retries, leases, per-connection limits, scheduling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Attempts per task before it fails (rate-limited calls do not count).
+    pub max_attempts: NonZeroU32,
+    /// First retry delay; doubles per attempt, with full jitter.
+    pub backoff_base_ms: NonZeroU32,
+    /// Longest retry delay.
+    pub backoff_cap_ms: NonZeroU32,
+    /// How long a claimed task belongs to this process before another may recover it.
+    /// Must exceed the longest platform call (http_client.timeout_ms) plus a token refresh.
+    pub lease_secs: NonZeroU32,
+    /// Platform calls in flight per connection.
+    pub worker_concurrency: NonZeroU32,
+    /// Calls per second per connection before the platform has said anything.
+    pub rate_limit_per_s: NonZeroU32,
+    /// A worker with nothing to do for this long stops (it is restarted on demand).
+    pub idle_stop_secs: NonZeroU32,
+    /// How often the scheduler looks for due tasks (scheduled posts, orphaned retries).
+    pub scheduler_tick_ms: NonZeroU32,
+    /// A due task nobody took into memory for this long is handed out again.
+    pub stale_dispatch_secs: NonZeroU32,
+    /// A scheduled post found this overdue at start-up is marked `missed`, not published.
+    pub missed_grace_secs: NonZeroU32,
+    /// Refresh an access token this long before it expires.
+    pub refresh_before_expiry_secs: NonZeroU32,
+    /// Dev and tests only: a post whose content contains this text makes the
+    /// worker panic once inside the platform call (to prove supervision works).
+    #[serde(default)]
+    pub panic_marker: Option<String>,
 }

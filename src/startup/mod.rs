@@ -19,7 +19,9 @@ use url::Url;
 pub use database::Database;
 
 use crate::accounts::Accounts;
+use crate::actors::engine::Engine;
 use crate::actors::janitor::Janitor;
+use crate::actors::start_engine;
 use crate::adapters::Registry;
 use crate::connections::{Connections, PublicUrl};
 use crate::http::error::{json_error, not_found, path_error, query_error};
@@ -35,6 +37,7 @@ const RATE_LIMIT_SWEEP: Duration = Duration::from_secs(60);
 pub struct Application {
     port: u16,
     server: Server,
+    engine: Engine,
     database: Database,
     sandbox: Option<SandboxServer>,
     manch_url: Url,
@@ -45,6 +48,7 @@ struct Services {
     pool: PgPool,
     session_key: Vec<u8>,
     connections: Connections,
+    engine: Engine,
 }
 
 impl Application {
@@ -76,6 +80,13 @@ impl Application {
                 return Err(error);
             }
         };
+        let engine = start_engine(
+            database.pool.clone(),
+            registry.clone(),
+            keyring.clone(),
+            settings.engine.clone(),
+        );
+        let engine_handle = engine.clone();
         let services = Services {
             pool: database.pool.clone(),
             session_key,
@@ -85,6 +96,7 @@ impl Application {
                 keyring,
                 public_url,
             ),
+            engine,
         };
         let server = match build_server(&settings, listener, &registry, services).await {
             Ok(server) => server,
@@ -98,6 +110,7 @@ impl Application {
         Ok(Self {
             port: local.port(),
             server,
+            engine: engine_handle,
             database,
             manch_url: manch.base_url,
             sandbox: manch.sandbox,
@@ -128,6 +141,7 @@ impl Application {
     /// process started them.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
+        self.engine.shutdown().await;
         stop_sandbox(self.sandbox.as_ref()).await;
         self.database.close().await;
         served.context("serving HTTP")
@@ -150,6 +164,7 @@ async fn build_server(
         pool,
         session_key,
         connections,
+        engine,
     } = services;
     let platforms: Vec<(&str, &str)> = registry.all().map(|a| (a.id(), a.display_name())).collect();
     crate::persistence::platforms::sync(&pool, &platforms)
@@ -170,6 +185,7 @@ async fn build_server(
     let body_limit = settings.server.json_body_limit_bytes.get() as usize;
     let pool = web::Data::new(pool);
     let connections = web::Data::new(connections);
+    let engine = web::Data::new(engine);
 
     let mut server = HttpServer::new(move || {
         App::new()
@@ -185,6 +201,7 @@ async fn build_server(
             .app_data(limiters.clone())
             .app_data(pool.clone())
             .app_data(connections.clone())
+            .app_data(engine.clone())
             .wrap(session::middleware(
                 store.clone(),
                 &session_key,

@@ -1,0 +1,263 @@
+//! One attempt at one task: ask first if the last call's fate is unknown,
+//! publish with the task id as the idempotency key, refresh once on 401, and
+//! turn the outcome into the task's next state.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::super::engine::EngineContext;
+use super::token::{TokenCell, TokenError, backoff};
+use crate::adapters::{AdapterError, PlatformAdapter, PublishedPost};
+use crate::domain::{JobId, TaskId, TaskStatus};
+use crate::persistence::tasks::{self, Claimed, Settlement};
+
+/// What the worker needs to know after an attempt.
+pub struct AttemptResult {
+    pub task: TaskId,
+    pub job: JobId,
+    /// `None` when this process lost the task (lease expired) and wrote nothing.
+    pub status: Option<TaskStatus>,
+    /// Run again at this time (retry_scheduled / unconfirmed).
+    pub retry_in: Option<Duration>,
+    /// The platform asked to slow down: `(retry_after, limit)`.
+    pub throttle: Option<(Duration, Option<u32>)>,
+    /// The grant is gone: fail the connection's other tasks too.
+    pub revoked: Option<String>,
+}
+
+enum Decision {
+    Done(PublishedPost, &'static str),
+    Fail(&'static str, String),
+    Retry(&'static str, String, Duration),
+    /// The platform asked to slow down: wait `Duration`, learn its limit.
+    Throttled(String, Duration, Option<u32>),
+    Unconfirmed(String),
+    Revoked(String),
+}
+
+pub async fn run(
+    ctx: Arc<EngineContext>,
+    adapter: Arc<dyn PlatformAdapter>,
+    token: Arc<TokenCell>,
+    claimed: Claimed,
+) -> AttemptResult {
+    let started = Instant::now();
+    let key = claimed.id.to_string();
+    let (decision, platform_status) = decide(&ctx, adapter.as_ref(), &token, &claimed, &key).await;
+    let latency_ms = i32::try_from(started.elapsed().as_millis()).ok();
+    let mut settlement = Settlement {
+        id: claimed.id,
+        to: TaskStatus::Failed,
+        next_attempt_at: None,
+        refund_attempt: false,
+        outcome: "ok",
+        error: None,
+        platform_status,
+        latency_ms,
+        external_post_id: None,
+        external_url: None,
+    };
+    let mut result = AttemptResult {
+        task: claimed.id,
+        job: claimed.job_id,
+        status: None,
+        retry_in: None,
+        throttle: None,
+        revoked: None,
+    };
+    let outcome_label;
+    match decision {
+        Decision::Done(post, outcome) => {
+            settlement.to = TaskStatus::Succeeded;
+            settlement.outcome = outcome;
+            settlement.external_post_id = Some(post.id);
+            settlement.external_url = Some(post.url);
+            outcome_label = outcome;
+        }
+        Decision::Fail(kind, reason) => {
+            settlement.outcome = kind;
+            settlement.error = Some(reason);
+            outcome_label = kind;
+        }
+        Decision::Revoked(reason) => {
+            settlement.outcome = "revoked";
+            settlement.error = Some(reason.clone());
+            result.revoked = Some(reason);
+            outcome_label = "revoked";
+        }
+        Decision::Throttled(reason, delay, limit) => {
+            outcome_label = "rate_limited";
+            settlement.outcome = "rate_limited";
+            settlement.to = TaskStatus::RetryScheduled;
+            settlement.refund_attempt = true;
+            settlement.next_attempt_at =
+                Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+            settlement.error = Some(reason);
+            result.retry_in = Some(delay);
+            result.throttle = Some((delay, limit));
+            ctx.metrics.retries.inc();
+        }
+        Decision::Retry(kind, reason, delay) => {
+            let attempts_left = claimed.attempt_count < ctx.settings.max_attempts.get() as i32;
+            outcome_label = kind;
+            settlement.outcome = kind;
+            if attempts_left {
+                settlement.to = TaskStatus::RetryScheduled;
+                settlement.next_attempt_at =
+                    Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+                settlement.error = Some(reason);
+                result.retry_in = Some(delay);
+                ctx.metrics.retries.inc();
+            } else {
+                settlement.error = Some(format!(
+                    "gave up after {} attempts; last error: {reason}",
+                    claimed.attempt_count
+                ));
+            }
+        }
+        Decision::Unconfirmed(reason) => {
+            let delay = backoff(
+                ctx.settings.backoff_base_ms.get(),
+                ctx.settings.backoff_cap_ms.get(),
+                claimed.attempt_count,
+            );
+            settlement.to = TaskStatus::Unconfirmed;
+            settlement.outcome = "unknown";
+            settlement.next_attempt_at =
+                Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+            settlement.error = Some(reason);
+            result.retry_in = Some(delay);
+            outcome_label = "unknown";
+        }
+    }
+    ctx.metrics
+        .platform_calls
+        .with_label_values(&[adapter.id(), outcome_label])
+        .observe(started.elapsed().as_secs_f64());
+    match tasks::settle(&ctx.pool, &ctx.owner, &settlement).await {
+        Ok(true) => {
+            if settlement.to == TaskStatus::Succeeded {
+                let age = (Utc::now() - claimed.created_at)
+                    .to_std()
+                    .unwrap_or_default();
+                ctx.metrics.publish_latency.observe(age.as_secs_f64());
+            }
+            result.status = Some(settlement.to);
+        }
+        Ok(false) => {
+            tracing::warn!(task_id = %claimed.id, "lease lost before the outcome was written; another process owns the task");
+            result.retry_in = None;
+        }
+        Err(error) => {
+            // The outcome is not durable: leave the task to lease recovery, which
+            // will ask the platform (the idempotency key prevents a second post).
+            tracing::error!(task_id = %claimed.id, error = %error, "writing the attempt's outcome failed");
+            result.retry_in = None;
+        }
+    }
+    result
+}
+
+async fn decide(
+    ctx: &EngineContext,
+    adapter: &dyn PlatformAdapter,
+    token: &TokenCell,
+    claimed: &Claimed,
+    key: &str,
+) -> (Decision, Option<i32>) {
+    let retry = |attempt: i32| {
+        backoff(
+            ctx.settings.backoff_base_ms.get(),
+            ctx.settings.backoff_cap_ms.get(),
+            attempt,
+        )
+    };
+    let (mut access, mut version) = match token.current().await {
+        Ok(found) => found,
+        Err(TokenError::Revoked(reason)) => return (Decision::Revoked(reason), None),
+        Err(TokenError::Transient(reason)) => {
+            return (
+                Decision::Retry("transient", reason, retry(claimed.attempt_count)),
+                None,
+            );
+        }
+    };
+    let mut refreshed = false;
+    loop {
+        let outcome = if claimed.from_status == "unconfirmed" {
+            match adapter.find_post(&access, key).await {
+                Ok(Some(post)) => return (Decision::Done(post, "verified"), Some(200)),
+                Ok(None) => adapter.publish(&access, &claimed.content, key).await,
+                Err(error) => Err(error),
+            }
+        } else {
+            maybe_panic(ctx, &claimed.content);
+            adapter.publish(&access, &claimed.content, key).await
+        };
+        return match outcome {
+            Ok(post) => (Decision::Done(post, "ok"), Some(201)),
+            Err(AdapterError::Unauthorized) if !refreshed => {
+                refreshed = true;
+                match token.refused(version).await {
+                    Ok((fresh, v)) => {
+                        access = fresh;
+                        version = v;
+                        continue;
+                    }
+                    Err(TokenError::Revoked(reason)) => (Decision::Revoked(reason), Some(401)),
+                    Err(TokenError::Transient(reason)) => (
+                        Decision::Retry("unauthorized", reason, retry(claimed.attempt_count)),
+                        Some(401),
+                    ),
+                }
+            }
+            Err(AdapterError::Unauthorized) => (
+                Decision::Fail(
+                    "unauthorized",
+                    format!(
+                        "{} refused a freshly refreshed token; reconnect the account",
+                        adapter.display_name()
+                    ),
+                ),
+                Some(401),
+            ),
+            Err(AdapterError::RateLimited {
+                retry_after, limit, ..
+            }) => (
+                Decision::Throttled(
+                    format!("{} asked to slow down", adapter.display_name()),
+                    retry_after.unwrap_or(Duration::from_secs(1)),
+                    limit,
+                ),
+                Some(429),
+            ),
+            Err(AdapterError::Transient { reason, status }) => (
+                Decision::Retry("transient", reason, retry(claimed.attempt_count)),
+                status.map(i32::from),
+            ),
+            Err(AdapterError::Rejected { reason }) => {
+                (Decision::Fail("rejected", reason), Some(422))
+            }
+            Err(AdapterError::Revoked { reason }) => (
+                Decision::Revoked(format!(
+                    "{} no longer accepts this connection ({reason}); reconnect it in Prasaran",
+                    adapter.display_name()
+                )),
+                Some(403),
+            ),
+            Err(AdapterError::Unknown { reason }) => (Decision::Unconfirmed(reason), None),
+        };
+    }
+}
+
+/// Dev/test hook proving supervision: the first attempt of a post containing
+/// the configured marker panics inside the platform call.
+fn maybe_panic(ctx: &EngineContext, content: &str) {
+    if let Some(marker) = &ctx.settings.panic_marker
+        && content.contains(marker.as_str())
+    {
+        panic!("injected panic in the platform call (engine.panic_marker)");
+    }
+}

@@ -1,0 +1,95 @@
+//! A token bucket for one connection: seeded from config, corrected by what
+//! the platform says (`X-RateLimit-*`, `Retry-After`).
+
+use std::time::{Duration, Instant};
+
+pub struct TokenBucket {
+    capacity: f64,
+    tokens: f64,
+    per_second: f64,
+    updated: Instant,
+    /// Nothing may be sent before this (after a 429).
+    blocked_until: Option<Instant>,
+}
+
+impl TokenBucket {
+    pub fn new(per_second: u32) -> Self {
+        let rate = f64::from(per_second.max(1));
+        Self {
+            capacity: rate,
+            tokens: rate,
+            per_second: rate,
+            updated: Instant::now(),
+            blocked_until: None,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
+        self.updated = now;
+    }
+
+    /// Takes up to `wanted` tokens; how many it got.
+    pub fn take(&mut self, wanted: usize) -> usize {
+        let now = Instant::now();
+        if self.blocked_until.is_some_and(|until| until > now) {
+            return 0;
+        }
+        self.blocked_until = None;
+        self.refill(now);
+        let granted = (self.tokens.floor() as usize).min(wanted);
+        self.tokens -= granted as f64;
+        granted
+    }
+
+    /// How long until at least one token is available.
+    pub fn wait(&self) -> Duration {
+        let now = Instant::now();
+        if let Some(until) = self.blocked_until
+            && until > now
+        {
+            return until - now;
+        }
+        let missing = (1.0 - self.tokens).max(0.0);
+        Duration::from_secs_f64(missing / self.per_second).max(Duration::from_millis(1))
+    }
+
+    /// The platform said stop: no calls for `retry_after`, and learn its limit.
+    pub fn throttle(&mut self, retry_after: Duration, limit: Option<u32>) {
+        let until = Instant::now() + retry_after;
+        self.blocked_until = Some(self.blocked_until.map_or(until, |u| u.max(until)));
+        self.tokens = 0.0;
+        if let Some(limit) = limit.filter(|l| *l > 0) {
+            self.per_second = f64::from(limit);
+            self.capacity = f64::from(limit);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_its_burst_then_waits() {
+        let mut bucket = TokenBucket::new(5);
+        assert_eq!(bucket.take(10), 5);
+        assert_eq!(bucket.take(1), 0);
+        assert!(bucket.wait() > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_429_blocks_for_retry_after_and_adopts_the_limit() {
+        let mut bucket = TokenBucket::new(100);
+        bucket.throttle(Duration::from_millis(200), Some(2));
+        assert_eq!(bucket.take(1), 0);
+        assert!(bucket.wait() > Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(1200));
+        assert_eq!(
+            bucket.take(10),
+            2,
+            "refilled to the platform's limit, not the seed"
+        );
+    }
+}

@@ -1,0 +1,352 @@
+//! One PlatformWorker per connected account. It owns the account's rate limit
+//! (a token bucket), its access token (refresh is single-flight) and the
+//! retries of its tasks. It runs a bounded number of calls at once, claims its
+//! tasks in batches, stops itself when idle, and after a restart (a panic in a
+//! call) rebuilds its queue from Postgres.
+
+mod attempt;
+mod bucket;
+pub mod token;
+
+use std::collections::{HashSet, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use futures_util::FutureExt;
+use futures_util::future::join_all;
+
+use super::dispatcher::{Dispatcher, JobsChanged, Settled, WorkerIdle};
+use super::engine::EngineContext;
+use crate::adapters::PlatformAdapter;
+use crate::domain::{JobId, TaskId, TaskStatus};
+use crate::persistence::connections::{self, ConnectionId};
+use crate::persistence::tasks;
+use attempt::AttemptResult;
+use bucket::TokenBucket;
+use token::TokenCell;
+
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// Tasks for this connection.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Enqueue {
+    pub tasks: Vec<(TaskId, JobId)>,
+}
+
+/// The dispatcher forgot this worker: stop if still idle.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
+
+pub struct PlatformWorker {
+    ctx: Arc<EngineContext>,
+    dispatcher: Addr<Dispatcher>,
+    connection_id: ConnectionId,
+    id: String,
+    generation: u64,
+    adapter: Option<Arc<dyn PlatformAdapter>>,
+    token: Option<Arc<TokenCell>>,
+    queue: VecDeque<(TaskId, JobId)>,
+    queued: HashSet<TaskId>,
+    in_flight: usize,
+    bucket: TokenBucket,
+    pump_pending: bool,
+    last_active: Instant,
+    restarts: u32,
+}
+
+impl PlatformWorker {
+    pub fn new(
+        ctx: Arc<EngineContext>,
+        dispatcher: Addr<Dispatcher>,
+        connection_id: ConnectionId,
+        generation: u64,
+    ) -> Self {
+        let rate = ctx.settings.rate_limit_per_s.get();
+        Self {
+            ctx,
+            dispatcher,
+            connection_id,
+            id: connection_id.to_string(),
+            generation,
+            adapter: None,
+            token: None,
+            queue: VecDeque::new(),
+            queued: HashSet::new(),
+            in_flight: 0,
+            bucket: TokenBucket::new(rate),
+            pump_pending: false,
+            last_active: Instant::now(),
+            restarts: 0,
+        }
+    }
+
+    fn enqueue(&mut self, tasks: impl IntoIterator<Item = (TaskId, JobId)>) {
+        for (task, job) in tasks {
+            if self.queued.insert(task) {
+                self.queue.push_back((task, job));
+            }
+        }
+    }
+
+    /// Learns the platform of the connection (once), then pumps.
+    fn prepare(&mut self, ctx: &mut Context<Self>) {
+        if self.adapter.is_some() {
+            self.pump(ctx);
+            return;
+        }
+        let pool = self.ctx.pool.clone();
+        let id = self.connection_id;
+        ctx.wait(
+            async move { connections::token_state(&pool, id).await }
+                .into_actor(self)
+                .map(|state, act, ctx| {
+                    let adapter = match state {
+                        Ok(Some(state)) => act.ctx.registry.get(&state.platform_id).cloned(),
+                        Ok(None) => None,
+                        Err(error) => {
+                            tracing::warn!(connection_id = %act.connection_id, error = %error, "worker could not load its connection");
+                            act.ctx.health.error("platform_worker", &act.id, error.to_string());
+                            ctx.run_later(Duration::from_secs(1), |act, ctx| act.prepare(ctx));
+                            return;
+                        }
+                    };
+                    match adapter {
+                        Some(adapter) => {
+                            act.token = Some(Arc::new(TokenCell::new(act.ctx.clone(), act.connection_id, adapter.clone())));
+                            act.adapter = Some(adapter);
+                            act.pump(ctx);
+                        }
+                        None => {
+                            // The connection (or its platform) is gone; its tasks were cascaded away.
+                            act.queue.clear();
+                            act.queued.clear();
+                        }
+                    }
+                }),
+        );
+    }
+
+    /// Starts as many calls as the concurrency limit and the bucket allow.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        let (Some(adapter), Some(token)) = (self.adapter.clone(), self.token.clone()) else {
+            return;
+        };
+        let concurrency = self.ctx.settings.worker_concurrency.get() as usize;
+        let free = concurrency
+            .saturating_sub(self.in_flight)
+            .min(self.queue.len());
+        if free == 0 {
+            return;
+        }
+        let granted = self.bucket.take(free);
+        if granted == 0 {
+            if !self.pump_pending {
+                self.pump_pending = true;
+                ctx.run_later(self.bucket.wait(), |act, ctx| {
+                    act.pump_pending = false;
+                    act.pump(ctx);
+                });
+            }
+            return;
+        }
+        let batch: Vec<(TaskId, JobId)> = self.queue.drain(..granted).collect();
+        for (task, _) in &batch {
+            self.queued.remove(task);
+        }
+        self.in_flight += batch.len();
+        self.last_active = Instant::now();
+        let n = batch.len();
+        let engine = self.ctx.clone();
+        let dispatcher = self.dispatcher.clone();
+        let ids: Vec<TaskId> = batch.iter().map(|(t, _)| *t).collect();
+        let work = async move {
+            let claimed = match tasks::claim(&engine.pool, &ids, &engine.owner, engine.lease())
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(error = %error, "claiming tasks failed; the scheduler will hand them out again");
+                    return Ok(Vec::new());
+                }
+            };
+            for c in &claimed {
+                dispatcher.do_send(Settled {
+                    job_id: c.job_id,
+                    task_id: c.id,
+                    status: TaskStatus::Running,
+                });
+            }
+            let attempts = claimed
+                .into_iter()
+                .map(|c| attempt::run(engine.clone(), adapter.clone(), token.clone(), c));
+            AssertUnwindSafe(join_all(attempts)).catch_unwind().await
+        };
+        ctx.spawn(work.into_actor(self).map(move |results, act, ctx| {
+            act.in_flight = act.in_flight.saturating_sub(n);
+            match results {
+                Ok(results) => act.absorb(results, ctx),
+                Err(_) => {
+                    // A call panicked: restart (the supervisor rebuilds us from Postgres).
+                    tracing::error!(connection_id = %act.connection_id, "a platform call panicked; restarting the worker");
+                    act.ctx.health.error("platform_worker", &act.id, "a platform call panicked".into());
+                    ctx.stop();
+                    return;
+                }
+            }
+            act.pump(ctx);
+        }));
+    }
+
+    fn absorb(&mut self, results: Vec<AttemptResult>, ctx: &mut Context<Self>) {
+        let mut revoked = None;
+        for result in results {
+            if let Some(status) = result.status {
+                self.dispatcher.do_send(Settled {
+                    job_id: result.job,
+                    task_id: result.task,
+                    status,
+                });
+            }
+            if let Some((retry_after, limit)) = result.throttle {
+                self.bucket.throttle(retry_after, limit);
+            }
+            if let Some(delay) = result.retry_in {
+                let item = (result.task, result.job);
+                ctx.run_later(delay, move |act, ctx| {
+                    act.enqueue([item]);
+                    act.pump(ctx);
+                });
+            }
+            if result.revoked.is_some() {
+                revoked = result.revoked;
+            }
+        }
+        if let Some(reason) = revoked {
+            self.fail_all(reason, ctx);
+        }
+    }
+
+    /// The grant is gone: every pending task of this connection fails with the reason.
+    fn fail_all(&mut self, reason: String, ctx: &mut Context<Self>) {
+        self.queue.clear();
+        self.queued.clear();
+        let pool = self.ctx.pool.clone();
+        let id = self.connection_id;
+        let dispatcher = self.dispatcher.clone();
+        ctx.spawn(
+            async move {
+                match tasks::fail_for_connection(&pool, id, &reason).await {
+                    Ok(jobs) if !jobs.is_empty() => dispatcher.do_send(JobsChanged { jobs }),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(connection_id = %id, error = %error, "failing the connection's tasks failed"),
+                }
+            }
+            .into_actor(self),
+        );
+    }
+
+    /// After a restart: our running tasks become unconfirmed, and the queue is reloaded.
+    fn rebuild(&mut self, ctx: &mut Context<Self>) {
+        let pool = self.ctx.pool.clone();
+        let id = self.connection_id;
+        let owner = self.ctx.owner.clone();
+        ctx.wait(
+            async move {
+                tasks::release_owned(&pool, id, &owner).await?;
+                tasks::pending_for_connection(&pool, id).await
+            }
+            .into_actor(self)
+            .map(|pending, act, ctx| {
+                match pending {
+                    Ok(pending) => act.enqueue(pending),
+                    Err(error) => tracing::warn!(connection_id = %act.connection_id, error = %error, "worker could not rebuild its queue"),
+                }
+                act.prepare(ctx);
+            }),
+        );
+    }
+
+    fn state(&self) -> &'static str {
+        if self.in_flight > 0 {
+            "running"
+        } else if !self.queue.is_empty() {
+            "backing_off"
+        } else {
+            "idle"
+        }
+    }
+}
+
+impl Actor for PlatformWorker {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(HEARTBEAT, |act, ctx| {
+            act.ctx.health.beat(
+                "platform_worker",
+                &act.id,
+                act.state(),
+                act.queue.len() + act.in_flight,
+            );
+            let idle_for = Duration::from_secs(u64::from(act.ctx.settings.idle_stop_secs.get()));
+            if act.queue.is_empty() && act.in_flight == 0 && act.last_active.elapsed() >= idle_for {
+                act.dispatcher.do_send(WorkerIdle {
+                    connection_id: act.connection_id,
+                    generation: act.generation,
+                });
+            }
+            if !act.queue.is_empty() && !act.pump_pending {
+                act.pump(ctx);
+            }
+        });
+        self.ctx.health.beat("platform_worker", &self.id, "idle", 0);
+        if self.restarts > 0 {
+            self.rebuild(ctx);
+        } else {
+            self.prepare(ctx);
+        }
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.ctx.health.gone("platform_worker", &self.id);
+    }
+}
+
+impl Supervised for PlatformWorker {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        self.restarts += 1;
+        self.in_flight = 0;
+        self.pump_pending = false;
+        self.queue.clear();
+        self.queued.clear();
+        self.ctx.health.restarted(
+            "platform_worker",
+            &self.id,
+            Some("restarted after a panic".into()),
+        );
+    }
+}
+
+impl Handler<Enqueue> for PlatformWorker {
+    type Result = ();
+
+    fn handle(&mut self, msg: Enqueue, ctx: &mut Self::Context) {
+        self.last_active = Instant::now();
+        self.enqueue(msg.tasks);
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Retire> for PlatformWorker {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
+        if self.queue.is_empty() && self.in_flight == 0 {
+            ctx.stop();
+        }
+    }
+}

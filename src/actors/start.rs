@@ -1,0 +1,53 @@
+//! Starting the engine's actors in the current actix System.
+
+use std::sync::Arc;
+
+use actix::{Arbiter, Supervisor};
+use sqlx::PgPool;
+
+use super::dispatcher::Dispatcher;
+use super::engine::{Engine, EngineContext};
+use super::health::HealthBoard;
+use super::metrics::EngineMetrics;
+use super::scheduler::Scheduler;
+use crate::adapters::Registry;
+use crate::crypto::Keyring;
+use crate::settings::EngineSettings;
+
+/// Starts the dispatcher (with one worker arbiter per core) and the scheduler.
+pub fn start_engine(
+    pool: PgPool,
+    registry: Registry,
+    keyring: Keyring,
+    settings: EngineSettings,
+) -> Engine {
+    let owner = format!(
+        "{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let context = Arc::new(EngineContext {
+        pool,
+        registry,
+        keyring,
+        settings,
+        owner,
+        health: HealthBoard::default(),
+        metrics: EngineMetrics::default(),
+    });
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    // The arbiters live as long as the process: their handles keep them running.
+    let arbiters: Vec<_> = (0..cores).map(|_| Arbiter::new().handle()).collect();
+    let dispatcher_ctx = context.clone();
+    let dispatcher = Supervisor::start(move |_| Dispatcher::new(dispatcher_ctx, arbiters));
+    let scheduler_ctx = context.clone();
+    let scheduler_dispatcher = dispatcher.clone();
+    let scheduler = Supervisor::start(move |_| Scheduler::new(scheduler_ctx, scheduler_dispatcher));
+    Engine {
+        context,
+        dispatcher,
+        scheduler,
+    }
+}

@@ -1,0 +1,305 @@
+//! `/api/v1/jobs/{id}`: a job's state, its live event stream, retry and cancel.
+
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use futures_util::stream;
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::session::CurrentUser;
+use crate::actors::engine::Engine;
+use crate::domain::{JobId, JobStatus, TaskStatus};
+use crate::persistence::StoreError;
+use crate::persistence::publishing::{self, EventRow, JobRow, TaskRow};
+
+/// How often an open event stream looks for new transitions.
+const STREAM_POLL: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    pub id: uuid::Uuid,
+    pub connection_id: uuid::Uuid,
+    pub platform: String,
+    pub handle: String,
+    pub status: TaskStatus,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why the last attempt did not succeed, in words.
+    pub last_error: Option<String>,
+    /// `rate_limited`, `transient`, `rejected`, `revoked`, `unknown`, `unauthorized`.
+    pub last_error_kind: Option<String>,
+    pub external_post_id: Option<String>,
+    /// The published post on the platform.
+    pub external_url: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<TaskRow> for TaskView {
+    fn from(t: TaskRow) -> Self {
+        let status = t.status();
+        Self {
+            id: t.id.0,
+            connection_id: t.connection_id.0,
+            platform: t.platform_id,
+            handle: t.handle,
+            status,
+            attempts: t.attempt_count,
+            next_attempt_at: (!status.is_terminal() && status != TaskStatus::Running)
+                .then_some(t.next_attempt_at),
+            last_error: t.last_error,
+            last_error_kind: t.last_error_kind,
+            external_post_id: t.external_post_id,
+            external_url: t.external_url,
+            updated_at: t.updated_at,
+            completed_at: t.completed_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    pub job_id: uuid::Uuid,
+    pub post_id: uuid::Uuid,
+    pub status: JobStatus,
+    pub content: String,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub time_zone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub tasks: Vec<TaskView>,
+}
+
+/// Jobs with their tasks, in the order given.
+pub async fn job_views(pool: &PgPool, jobs: Vec<JobRow>) -> Result<Vec<JobView>, StoreError> {
+    let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+    let mut tasks = publishing::tasks_of_jobs(pool, &ids).await?;
+    Ok(jobs
+        .into_iter()
+        .map(|job| {
+            let (mine, rest): (Vec<TaskRow>, Vec<TaskRow>) =
+                tasks.drain(..).partition(|t| t.job_id == job.id);
+            tasks = rest;
+            JobView {
+                job_id: job.id.0,
+                post_id: job.post_id.0,
+                status: job.status(),
+                content: job.content,
+                scheduled_at: job.scheduled_at,
+                time_zone: job.time_zone,
+                created_at: job.created_at,
+                updated_at: job.updated_at,
+                completed_at: job.completed_at,
+                tasks: mine.into_iter().map(TaskView::from).collect(),
+            }
+        })
+        .collect())
+}
+
+async fn load(pool: &PgPool, user: CurrentUser, job: JobId) -> Result<JobView, ApiError> {
+    let row = publishing::find_job(pool, user.id, job)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))?;
+    let mut views = job_views(pool, vec![row]).await?;
+    views
+        .pop()
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))
+}
+
+/// A job with each target's status, attempts, last error and post URL.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "publishing", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(load(&pool, user, JobId(*id)).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionView {
+    pub id: i64,
+    pub task_id: uuid::Uuid,
+    pub from: Option<String>,
+    pub to: String,
+    pub at: DateTime<Utc>,
+    pub attempt: i32,
+    pub outcome: Option<String>,
+    pub platform_status: Option<i32>,
+    pub latency_ms: Option<i32>,
+    pub detail: Option<String>,
+}
+
+impl From<EventRow> for TransitionView {
+    fn from(e: EventRow) -> Self {
+        Self {
+            id: e.id,
+            task_id: e.task_id.0,
+            from: e.from_status,
+            to: e.to_status,
+            at: e.at,
+            attempt: e.attempt,
+            outcome: e.outcome,
+            platform_status: e.platform_status,
+            latency_ms: e.latency_ms,
+            detail: e.detail,
+        }
+    }
+}
+
+fn sse(event: &str, id: Option<i64>, data: &impl Serialize) -> web::Bytes {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "{}".into());
+    let id = id.map(|i| format!("id: {i}\n")).unwrap_or_default();
+    web::Bytes::from(format!("{id}event: {event}\ndata: {json}\n\n"))
+}
+
+struct StreamState {
+    pool: web::Data<PgPool>,
+    user: CurrentUser,
+    job: JobId,
+    after: i64,
+    started: bool,
+    finished: bool,
+}
+
+/// Server-Sent Events: `snapshot` (the job now), then one `transition` per
+/// task state change in order, then `end` once the job is final. Reconnect
+/// with `Last-Event-ID` to resume.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "publishing", params(("id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, description = "text/event-stream: `snapshot`, `transition`…, `end`", content_type = "text/event-stream"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn events(
+    request: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let job = JobId(*id);
+    publishing::find_job(&pool, user.id, job)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))?;
+    let after = request
+        .headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let state = StreamState {
+        pool,
+        user,
+        job,
+        after,
+        started: false,
+        finished: false,
+    };
+    let body = stream::unfold(state, |mut s| async move {
+        if s.finished {
+            return None;
+        }
+        if !s.started {
+            s.started = true;
+            let snapshot = load(&s.pool, s.user, s.job).await.ok()?;
+            return Some((
+                Ok::<_, actix_web::Error>(sse("snapshot", None, &snapshot)),
+                s,
+            ));
+        }
+        loop {
+            let events = publishing::events_of_job(&s.pool, s.job, s.after)
+                .await
+                .ok()?;
+            if !events.is_empty() {
+                let mut chunk = Vec::new();
+                for event in events {
+                    s.after = event.id;
+                    chunk.extend_from_slice(&sse(
+                        "transition",
+                        Some(event.id),
+                        &TransitionView::from(event),
+                    ));
+                }
+                return Some((Ok(web::Bytes::from(chunk)), s));
+            }
+            let job = publishing::find_job(&s.pool, s.user.id, s.job)
+                .await
+                .ok()??;
+            if job.status().is_terminal() {
+                // One more look: the last transitions may have landed with the status.
+                let late = publishing::events_of_job(&s.pool, s.job, s.after)
+                    .await
+                    .ok()?;
+                if late.is_empty() {
+                    s.finished = true;
+                    let status = serde_json::json!({"status": job.status()});
+                    return Some((Ok(sse("end", None, &status)), s));
+                }
+                continue;
+            }
+            tokio::time::sleep(STREAM_POLL).await;
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Steered {
+    /// Tasks retried or cancelled.
+    pub tasks: u64,
+}
+
+/// Retry the job's failed targets.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "publishing", params(("id" = uuid::Uuid, Path)),
+    responses((status = 202, body = Steered), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "`nothing_to_retry`", body = ErrorBody)))]
+pub async fn retry(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    pool: web::Data<PgPool>,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    let job = JobId(*id);
+    publishing::find_job(&pool, user.id, job)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))?;
+    let moved = publishing::retry_failed(&pool, job).await?;
+    if moved.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::NothingToRetry,
+            "no failed target to retry (targets whose connection needs reconnecting are skipped: reconnect first)",
+        ));
+    }
+    let count = moved.len() as u64;
+    publishing::set_job_status(&pool, job, JobStatus::Running).await?;
+    engine.tasks_due(job, moved);
+    Ok(HttpResponse::Accepted().json(Steered { tasks: count }))
+}
+
+/// Cancel the job's targets that have not started.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "publishing", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Steered), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn cancel(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    pool: web::Data<PgPool>,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    let job = JobId(*id);
+    publishing::find_job(&pool, user.id, job)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))?;
+    let cancelled = publishing::cancel_pending(&pool, job, "cancelled by the user").await?;
+    engine.jobs_changed(vec![job]);
+    Ok(HttpResponse::Ok().json(Steered { tasks: cancelled }))
+}

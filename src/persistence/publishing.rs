@@ -1,0 +1,329 @@
+//! Posts and publish jobs: accepting a publish in one statement, reading jobs,
+//! tasks and their events, history, and the user's retry/cancel.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::StoreError;
+use super::connections::ConnectionId;
+use crate::domain::{JobId, JobStatus, PostId, TaskId, TaskStatus, UserId};
+
+/// One target of a new publish.
+pub struct NewTask {
+    pub id: TaskId,
+    pub connection_id: ConnectionId,
+    pub platform_id: String,
+}
+
+pub struct NewPublish<'a> {
+    pub post_id: PostId,
+    pub job_id: JobId,
+    pub user_id: UserId,
+    pub content: &'a str,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub time_zone: Option<&'a str>,
+    pub tasks: &'a [NewTask],
+    /// `(key, SHA-256 of the request)` when the client sent `Idempotency-Key`.
+    pub idempotency: Option<(&'a str, &'a [u8])>,
+}
+
+pub enum CreateOutcome {
+    Created,
+    /// The same key and body were accepted before: this is that publish.
+    Replayed {
+        post_id: PostId,
+        job_id: JobId,
+    },
+    /// The same key came with a different body.
+    KeyConflict,
+}
+
+/// Writes the post, its job, one task per target and their first events in a
+/// single statement. With an idempotency key, the key's insert gates the rest:
+/// among concurrent duplicates the unique key lets exactly one through.
+#[tracing::instrument(skip_all, fields(user_id = %new.user_id, job_id = %new.job_id))]
+pub async fn create(pool: &PgPool, new: &NewPublish<'_>) -> Result<CreateOutcome, StoreError> {
+    let gate = if new.idempotency.is_some() {
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, post_id, job_id)
+         VALUES ($2, $10, $11, $1, $6) ON CONFLICT DO NOTHING RETURNING 1"
+    } else {
+        "SELECT 1 WHERE $10::text IS NULL AND $11::bytea IS NULL"
+    };
+    let statement = format!(
+        "WITH gate AS ({gate}),
+         post AS (INSERT INTO posts (id, user_id, content, scheduled_at, time_zone)
+                  SELECT $1, $2, $3, $4, $5 FROM gate),
+         job AS (INSERT INTO publish_jobs (id, post_id, user_id) SELECT $6, $1, $2 FROM gate),
+         tasks AS (INSERT INTO publish_tasks (id, job_id, connection_id, platform_id, next_attempt_at, dispatched_at)
+                   SELECT x.t, $6, x.c, x.p, coalesce($4, now()), CASE WHEN $4 IS NULL THEN now() END
+                   FROM gate, unnest($7::uuid[], $8::uuid[], $9::text[]) AS x(t, c, p)),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, to_status, detail)
+                    SELECT x.t, $6, 'queued', 'accepted' FROM gate, unnest($7::uuid[]) AS x(t))
+         SELECT count(*) FROM gate"
+    );
+    let ids: Vec<uuid::Uuid> = new.tasks.iter().map(|t| t.id.0).collect();
+    let connections: Vec<uuid::Uuid> = new.tasks.iter().map(|t| t.connection_id.0).collect();
+    let platforms: Vec<&str> = new.tasks.iter().map(|t| t.platform_id.as_str()).collect();
+    let (key, hash) = match new.idempotency {
+        Some((key, hash)) => (Some(key), Some(hash)),
+        None => (None, None),
+    };
+    let created: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
+        .bind(new.post_id)
+        .bind(new.user_id)
+        .bind(new.content)
+        .bind(new.scheduled_at)
+        .bind(new.time_zone)
+        .bind(new.job_id)
+        .bind(&ids)
+        .bind(&connections)
+        .bind(&platforms)
+        .bind(key)
+        .bind(hash)
+        .fetch_one(pool)
+        .await?;
+    if created == 1 {
+        return Ok(CreateOutcome::Created);
+    }
+    let (Some(key), Some(hash)) = (key, hash) else {
+        return Err(StoreError::Corrupt("publish insert wrote nothing".into()));
+    };
+    let existing: Option<(Vec<u8>, PostId, JobId)> = sqlx::query_as(
+        "SELECT request_hash, post_id, job_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+    )
+    .bind(new.user_id)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    Ok(match existing {
+        Some((stored, post_id, job_id)) if stored == hash => {
+            CreateOutcome::Replayed { post_id, job_id }
+        }
+        Some(_) => CreateOutcome::KeyConflict,
+        None => return Err(StoreError::Corrupt("idempotency key vanished".into())),
+    })
+}
+
+/// Keys are honoured for 24 hours.
+pub async fn delete_old_idempotency_keys(pool: &PgPool) -> Result<u64, StoreError> {
+    Ok(
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: JobId,
+    pub post_id: PostId,
+    pub status: String,
+    pub content: String,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub time_zone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl JobRow {
+    pub fn status(&self) -> JobStatus {
+        JobStatus::parse(&self.status).unwrap_or(JobStatus::Pending)
+    }
+}
+
+const JOB_COLUMNS: &str = "j.id, j.post_id, j.status, p.content, p.scheduled_at, p.time_zone, \
+                           j.created_at, j.updated_at, j.completed_at";
+
+/// The job if it is `user`'s; another user's job looks absent.
+pub async fn find_job(
+    pool: &PgPool,
+    user: UserId,
+    job: JobId,
+) -> Result<Option<JobRow>, StoreError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM publish_jobs j JOIN posts p ON p.id = j.post_id
+         WHERE j.id = $1 AND j.user_id = $2"
+    )))
+    .bind(job)
+    .bind(user)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The user's jobs, newest first, after `cursor` (the last page's final `(created_at, id)`).
+pub async fn history(
+    pool: &PgPool,
+    user: UserId,
+    cursor: Option<(DateTime<Utc>, JobId)>,
+    limit: i64,
+) -> Result<Vec<JobRow>, StoreError> {
+    let (at, id) = match cursor {
+        Some((at, id)) => (Some(at), Some(id)),
+        None => (None, None),
+    };
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM publish_jobs j JOIN posts p ON p.id = j.post_id
+         WHERE j.user_id = $1 AND ($2::timestamptz IS NULL OR (j.created_at, j.id) < ($2, $3))
+         ORDER BY j.created_at DESC, j.id DESC LIMIT $4"
+    )))
+    .bind(user)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TaskRow {
+    pub id: TaskId,
+    pub job_id: JobId,
+    pub connection_id: ConnectionId,
+    pub platform_id: String,
+    pub handle: String,
+    pub status: String,
+    pub attempt_count: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub last_error_kind: Option<String>,
+    pub external_post_id: Option<String>,
+    pub external_url: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl TaskRow {
+    pub fn status(&self) -> TaskStatus {
+        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Queued)
+    }
+}
+
+pub async fn tasks_of_jobs(pool: &PgPool, jobs: &[JobId]) -> Result<Vec<TaskRow>, StoreError> {
+    let ids: Vec<uuid::Uuid> = jobs.iter().map(|j| j.0).collect();
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.job_id, t.connection_id, t.platform_id, c.handle, t.status, t.attempt_count,
+                t.next_attempt_at, t.last_error, t.last_error_kind, t.external_post_id, t.external_url,
+                t.updated_at, t.completed_at
+         FROM publish_tasks t JOIN platform_connections c ON c.id = t.connection_id
+         WHERE t.job_id = ANY($1) ORDER BY t.job_id, c.created_at, t.id",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub task_id: TaskId,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub at: DateTime<Utc>,
+    pub attempt: i32,
+    pub outcome: Option<String>,
+    pub platform_status: Option<i32>,
+    pub latency_ms: Option<i32>,
+    pub detail: Option<String>,
+}
+
+/// The job's transitions after event `after`, in the order they happened.
+pub async fn events_of_job(
+    pool: &PgPool,
+    job: JobId,
+    after: i64,
+) -> Result<Vec<EventRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, task_id, from_status, to_status, at, attempt, outcome, platform_status, latency_ms, detail
+         FROM publish_task_events WHERE job_id = $1 AND id > $2 ORDER BY id",
+    )
+    .bind(job)
+    .bind(after)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Puts the job's failed tasks back in the queue (a fresh budget of attempts).
+pub async fn retry_failed(
+    pool: &PgPool,
+    job: JobId,
+) -> Result<Vec<(TaskId, ConnectionId)>, StoreError> {
+    Ok(sqlx::query_as(
+        "WITH moved AS (
+            UPDATE publish_tasks t SET status = 'queued', attempt_count = 0, next_attempt_at = now(),
+                   dispatched_at = now(), last_error = NULL, last_error_kind = NULL,
+                   completed_at = NULL, updated_at = now()
+            FROM platform_connections c
+            WHERE t.job_id = $1 AND t.status = 'failed' AND c.id = t.connection_id AND c.status = 'active'
+            RETURNING t.id, t.connection_id),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, detail)
+                    SELECT id, $1, 'failed', 'queued', 'retried by the user' FROM moved)
+         SELECT id, connection_id FROM moved",
+    )
+    .bind(job)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Cancels the job's tasks that have not started; returns how many.
+pub async fn cancel_pending(pool: &PgPool, job: JobId, reason: &str) -> Result<u64, StoreError> {
+    let cancelled: i64 = sqlx::query_scalar(
+        "WITH moved AS (
+            UPDATE publish_tasks t SET status = 'cancelled', completed_at = now(), updated_at = now(),
+                   last_error = $2
+            FROM publish_tasks old
+            WHERE t.id = old.id AND t.job_id = $1 AND old.status IN ('queued', 'retry_scheduled')
+            RETURNING t.id, old.status AS from_status),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, detail)
+                    SELECT id, $1, from_status, 'cancelled', $2 FROM moved)
+         SELECT count(*) FROM moved",
+    )
+    .bind(job)
+    .bind(reason)
+    .fetch_one(pool)
+    .await?;
+    Ok(cancelled as u64)
+}
+
+/// Cancels every not-started task on a connection (it was disconnected); the jobs touched.
+pub async fn cancel_for_connection(
+    pool: &PgPool,
+    connection: ConnectionId,
+    reason: &str,
+) -> Result<Vec<JobId>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "WITH moved AS (
+            UPDATE publish_tasks t SET status = 'cancelled', completed_at = now(), updated_at = now(),
+                   last_error = $2
+            FROM publish_tasks old
+            WHERE t.id = old.id AND t.connection_id = $1 AND old.status IN ('queued', 'retry_scheduled')
+            RETURNING t.id, t.job_id, old.status AS from_status),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, detail)
+                    SELECT id, job_id, from_status, 'cancelled', $2 FROM moved)
+         SELECT DISTINCT job_id FROM moved",
+    )
+    .bind(connection)
+    .bind(reason)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Records the job's derived status.
+pub async fn set_job_status(
+    pool: &PgPool,
+    job: JobId,
+    status: JobStatus,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE publish_jobs SET status = $2, updated_at = now(),
+                completed_at = CASE WHEN $3 THEN now() ELSE NULL END
+         WHERE id = $1 AND status IS DISTINCT FROM $2",
+    )
+    .bind(job)
+    .bind(status.as_str())
+    .bind(status.is_terminal())
+    .execute(pool)
+    .await?;
+    Ok(())
+}

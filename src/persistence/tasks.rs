@@ -1,0 +1,279 @@
+//! Task state as the engine drives it: claiming (so no two processes run one
+//! task), settling an attempt, and the scheduler's queries. Every change and
+//! its `publish_task_events` row are written by one statement, so they commit
+//! together.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use sqlx::postgres::types::PgInterval;
+
+use super::StoreError;
+use super::connections::ConnectionId;
+use crate::domain::{JobId, TaskId, TaskStatus};
+
+fn interval(duration: Duration) -> PgInterval {
+    PgInterval {
+        months: 0,
+        days: 0,
+        microseconds: i64::try_from(duration.as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
+/// A task this process now runs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: TaskId,
+    pub job_id: JobId,
+    /// `unconfirmed` means: ask the platform before publishing again.
+    pub from_status: String,
+    pub attempt_count: i32,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Moves the due, pending ones among `ids` to `running` under this process's
+/// lease. Rows another process holds are skipped, not waited for.
+pub async fn claim(
+    pool: &PgPool,
+    ids: &[TaskId],
+    owner: &str,
+    lease: Duration,
+) -> Result<Vec<Claimed>, StoreError> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|t| t.0).collect();
+    Ok(sqlx::query_as(
+        "WITH old AS (
+            SELECT id, status FROM publish_tasks
+            WHERE id = ANY($1) AND status IN ('queued', 'retry_scheduled', 'unconfirmed')
+              AND next_attempt_at <= now()
+            FOR UPDATE SKIP LOCKED),
+         claimed AS (
+            UPDATE publish_tasks t SET status = 'running', attempt_count = t.attempt_count + 1,
+                   claimed_by = $2, lease_expires_at = now() + $3, updated_at = now()
+            FROM old WHERE t.id = old.id
+            RETURNING t.id, t.job_id, old.status AS from_status, t.attempt_count, t.created_at),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt)
+                    SELECT id, job_id, from_status, 'running', attempt_count FROM claimed)
+         SELECT c.id, c.job_id, c.from_status, c.attempt_count, p.content, c.created_at
+         FROM claimed c JOIN publish_jobs j ON j.id = c.job_id JOIN posts p ON p.id = j.post_id",
+    )
+    .bind(&ids)
+    .bind(owner)
+    .bind(interval(lease))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// How one attempt ended, for the task row and its event.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    pub id: TaskId,
+    pub to: TaskStatus,
+    /// For `retry_scheduled`/`unconfirmed`: when to try again.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Rate limits do not use up attempts.
+    pub refund_attempt: bool,
+    pub outcome: &'static str,
+    pub error: Option<String>,
+    pub platform_status: Option<i32>,
+    pub latency_ms: Option<i32>,
+    pub external_post_id: Option<String>,
+    pub external_url: Option<String>,
+}
+
+/// Writes the attempt's outcome if this process still holds the task; false
+/// when its lease was lost (another process recovered it).
+pub async fn settle(pool: &PgPool, owner: &str, s: &Settlement) -> Result<bool, StoreError> {
+    let done: i64 = sqlx::query_scalar(
+        "WITH moved AS (
+            UPDATE publish_tasks SET status = $3,
+                   attempt_count = attempt_count - CASE WHEN $5 THEN 1 ELSE 0 END,
+                   next_attempt_at = coalesce($4, next_attempt_at),
+                   dispatched_at = CASE WHEN $4 IS NULL THEN dispatched_at ELSE $4 END,
+                   last_error = coalesce($7, last_error),
+                   last_error_kind = CASE WHEN $7 IS NULL THEN last_error_kind ELSE $6 END,
+                   external_post_id = coalesce($10, external_post_id),
+                   external_url = coalesce($11, external_url),
+                   claimed_by = NULL, lease_expires_at = NULL, updated_at = now(),
+                   completed_at = CASE WHEN $3 IN ('succeeded', 'failed', 'cancelled', 'missed') THEN now() END
+            WHERE id = $1 AND status = 'running' AND claimed_by = $2
+            RETURNING id, job_id, attempt_count),
+         events AS (INSERT INTO publish_task_events
+                      (task_id, job_id, from_status, to_status, attempt, outcome, platform_status, latency_ms, detail)
+                    SELECT id, job_id, 'running', $3, attempt_count, $6, $8, $9, $7 FROM moved)
+         SELECT count(*) FROM moved",
+    )
+    .bind(s.id)
+    .bind(owner)
+    .bind(s.to.as_str())
+    .bind(s.next_attempt_at)
+    .bind(s.refund_attempt)
+    .bind(s.outcome)
+    .bind(&s.error)
+    .bind(s.platform_status)
+    .bind(s.latency_ms)
+    .bind(&s.external_post_id)
+    .bind(&s.external_url)
+    .fetch_one(pool)
+    .await?;
+    Ok(done == 1)
+}
+
+/// A task the scheduler hands to the dispatcher.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueTask {
+    pub id: TaskId,
+    pub job_id: JobId,
+    pub connection_id: ConnectionId,
+}
+
+/// Due pending tasks nobody has taken into memory recently (scheduled posts whose
+/// time came, retries of a process that died, messages lost). Marks them taken.
+pub async fn pick_due(
+    pool: &PgPool,
+    stale_after: Duration,
+    limit: i64,
+) -> Result<Vec<DueTask>, StoreError> {
+    Ok(sqlx::query_as(
+        "UPDATE publish_tasks t SET dispatched_at = now()
+         FROM (SELECT id FROM publish_tasks
+               WHERE status IN ('queued', 'retry_scheduled', 'unconfirmed') AND next_attempt_at <= now()
+                 AND (dispatched_at IS NULL OR dispatched_at < now() - $1)
+               ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
+         WHERE t.id = due.id
+         RETURNING t.id, t.job_id, t.connection_id",
+    )
+    .bind(interval(stale_after))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Running tasks whose process's lease ran out: their last call may have
+/// reached the platform, so they become `unconfirmed`. Returns how many.
+pub async fn recover_expired_leases(pool: &PgPool) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "WITH moved AS (
+            UPDATE publish_tasks SET status = 'unconfirmed', claimed_by = NULL, lease_expires_at = NULL,
+                   dispatched_at = NULL, next_attempt_at = now(), updated_at = now()
+            WHERE status = 'running' AND lease_expires_at < now()
+            RETURNING id, job_id, attempt_count),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt, detail)
+                    SELECT id, job_id, 'running', 'unconfirmed', attempt_count,
+                           'the process running it stopped; checking with the platform before retrying'
+                    FROM moved)
+         SELECT count(*) FROM moved",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(n as u64)
+}
+
+/// Running tasks this very process owned before a worker restart: back to
+/// `unconfirmed` so they are checked and finished. Returns their ids.
+pub async fn release_owned(
+    pool: &PgPool,
+    connection: ConnectionId,
+    owner: &str,
+) -> Result<Vec<TaskId>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "WITH moved AS (
+            UPDATE publish_tasks SET status = 'unconfirmed', claimed_by = NULL, lease_expires_at = NULL,
+                   next_attempt_at = now(), updated_at = now()
+            WHERE connection_id = $1 AND status = 'running' AND claimed_by = $2
+            RETURNING id, job_id, attempt_count),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt, detail)
+                    SELECT id, job_id, 'running', 'unconfirmed', attempt_count, 'the worker restarted mid-call'
+                    FROM moved)
+         SELECT id FROM moved",
+    )
+    .bind(connection)
+    .bind(owner)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Scheduled tasks more than `grace` overdue become `missed`; the jobs touched.
+pub async fn mark_missed(pool: &PgPool, grace: Duration) -> Result<Vec<JobId>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "WITH moved AS (
+            UPDATE publish_tasks t SET status = 'missed', completed_at = now(), updated_at = now(),
+                   last_error = 'its scheduled time passed while Prasaran was not running'
+            FROM posts p, publish_jobs j
+            WHERE j.id = t.job_id AND p.id = j.post_id AND p.scheduled_at IS NOT NULL
+              AND t.status = 'queued' AND t.next_attempt_at < now() - $1
+            RETURNING t.id, t.job_id),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, detail)
+                    SELECT id, job_id, 'queued', 'missed', 'scheduled time passed beyond the grace period'
+                    FROM moved)
+         SELECT DISTINCT job_id FROM moved",
+    )
+    .bind(interval(grace))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Fails every pending task of a connection whose grant is gone; the jobs touched.
+pub async fn fail_for_connection(
+    pool: &PgPool,
+    connection: ConnectionId,
+    reason: &str,
+) -> Result<Vec<JobId>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "WITH moved AS (
+            UPDATE publish_tasks t SET status = 'failed', completed_at = now(), updated_at = now(),
+                   last_error = $2, last_error_kind = 'revoked'
+            FROM publish_tasks old
+            WHERE t.id = old.id AND t.connection_id = $1
+              AND old.status IN ('queued', 'retry_scheduled', 'unconfirmed')
+            RETURNING t.id, t.job_id, old.status AS from_status),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, outcome, detail)
+                    SELECT id, job_id, from_status, 'failed', 'revoked', $2 FROM moved)
+         SELECT DISTINCT job_id FROM moved",
+    )
+    .bind(connection)
+    .bind(reason)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Pending tasks of a connection (a restarted worker reloads its queue).
+pub async fn pending_for_connection(
+    pool: &PgPool,
+    connection: ConnectionId,
+) -> Result<Vec<(TaskId, JobId)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, job_id FROM publish_tasks
+         WHERE connection_id = $1 AND status IN ('queued', 'retry_scheduled', 'unconfirmed')
+           AND next_attempt_at <= now() + interval '1 second'",
+    )
+    .bind(connection)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Every task status of a job (a coordinator rebuilding itself).
+pub async fn statuses_of_job(
+    pool: &PgPool,
+    job: JobId,
+) -> Result<Vec<(TaskId, TaskStatus)>, StoreError> {
+    let rows: Vec<(TaskId, String)> =
+        sqlx::query_as("SELECT id, status FROM publish_tasks WHERE job_id = $1")
+            .bind(job)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, status)| TaskStatus::parse(&status).map(|s| (id, s)))
+        .collect())
+}
+
+/// Counts by status (metrics).
+pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT status, count(*) FROM publish_tasks GROUP BY status")
+            .fetch_all(pool)
+            .await?,
+    )
+}
