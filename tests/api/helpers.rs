@@ -88,6 +88,8 @@ pub fn random_key(len: usize) -> String {
 pub struct TestDatabase {
     pub name: String,
     pub url: String,
+    /// False for a second handle on another test's database.
+    owned: bool,
 }
 
 impl TestDatabase {
@@ -100,7 +102,20 @@ impl TestDatabase {
             .await
             .expect("creating test database");
         let url = (server.url_for)(&name);
-        Self { name, url }
+        Self {
+            name,
+            url,
+            owned: true,
+        }
+    }
+
+    /// Another handle on the same database, which does not drop it.
+    pub fn borrow(other: &TestDatabase) -> Self {
+        Self {
+            name: other.name.clone(),
+            url: other.url.clone(),
+            owned: false,
+        }
     }
 
     pub async fn pool(&self) -> PgPool {
@@ -112,6 +127,9 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let admin = test_server().admin.clone();
         let name = self.name.clone();
         // Drop may run inside the test's runtime; do the async cleanup on a thread of its own.
@@ -165,7 +183,21 @@ impl TestApp {
 
     /// Starts the app with settings adjusted by `tweak`, on a fresh database.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
-        let database = TestDatabase::create().await;
+        Self::spawn_on(TestDatabase::create().await, tweak).await
+    }
+
+    /// A second app on this app's database (another "process").
+    pub async fn spawn_beside(&self, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let database = TestDatabase::borrow(&self._database);
+        let settings = self.settings.clone();
+        Self::spawn_on(database, move |s| {
+            *s = settings;
+            tweak(s);
+        })
+        .await
+    }
+
+    async fn spawn_on(database: TestDatabase, tweak: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = test_settings();
         settings.database.url = Some(SecretString::from(database.url.clone()));
         tweak(&mut settings);

@@ -9,6 +9,7 @@ mod errors;
 mod helpers;
 mod logging;
 mod openapi;
+mod publishing;
 mod sandbox;
 mod sessions;
 mod tokens_at_rest;

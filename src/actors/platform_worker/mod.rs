@@ -326,7 +326,7 @@ impl Supervised for PlatformWorker {
         self.ctx.health.restarted(
             "platform_worker",
             &self.id,
-            Some("restarted after a panic".into()),
+            Some("restarted after a platform call panicked".into()),
         );
     }
 }

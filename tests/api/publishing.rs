@@ -1,0 +1,807 @@
+//! The publishing engine end to end, against the Manch sandbox over real HTTP.
+//! Every test checks the sandbox's own record of what was posted.
+
+use std::time::{Duration, Instant};
+
+use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
+use prasaran::settings::Settings;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::helpers::{Browser, TestApp, error_code};
+
+/// A sandbox that outlives app restarts, and engine settings that keep tests fast.
+struct Stage {
+    manch: SandboxServer,
+}
+
+impl Stage {
+    fn new() -> Self {
+        let mut manch =
+            SandboxServer::bind("127.0.0.1:0".parse().unwrap(), SandboxConfig::default(), 2)
+                .unwrap();
+        manch.spawn();
+        Self { manch }
+    }
+
+    fn configure(&self, s: &mut Settings) {
+        s.platforms.manch.base_url = Some(self.manch.base_url.clone());
+        s.platforms.manch.client_secret = Some(SecretString::from(DEFAULT_CLIENT_SECRET));
+        s.engine.max_attempts = 10.try_into().unwrap();
+        s.engine.backoff_base_ms = 20.try_into().unwrap();
+        s.engine.backoff_cap_ms = 300.try_into().unwrap();
+        s.engine.lease_secs = 2.try_into().unwrap();
+        s.engine.scheduler_tick_ms = 100.try_into().unwrap();
+        s.engine.stale_dispatch_secs = 2.try_into().unwrap();
+        s.engine.rate_limit_per_s = 1000.try_into().unwrap();
+        s.engine.panic_marker = Some("PANIC-IN-ADAPTER".into());
+    }
+
+    async fn app(&self) -> TestApp {
+        TestApp::spawn_with(|s| self.configure(s)).await
+    }
+
+    async fn faults(&self, faults: Value) {
+        let url = self.manch.base_url.join("_sandbox/faults").unwrap();
+        let response = reqwest::Client::new()
+            .post(url)
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    async fn posts(&self) -> Value {
+        let url = self.manch.base_url.join("_sandbox/posts").unwrap();
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    async fn post_count(&self) -> usize {
+        self.posts().await["posts"].as_array().unwrap().len()
+    }
+
+    fn token_requests(&self) -> u64 {
+        self.manch.sandbox.lock().token_requests
+    }
+}
+
+/// A signed-up user with `n` Manch accounts connected and an API token.
+struct Publisher {
+    token: String,
+    connections: Vec<String>,
+    browser_csrf: String,
+}
+
+async fn publisher(app: &TestApp, browser: &Browser, email: &str, handles: &[&str]) -> Publisher {
+    let csrf = browser.signed_up(email).await;
+    let mut connections = Vec::new();
+    for handle in handles {
+        let c = browser.connect_manch(&csrf, handle).await;
+        connections.push(c["id"].as_str().unwrap().to_owned());
+    }
+    let created = browser
+        .client
+        .post(browser.url("/api/v1/tokens"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({"name": "tests"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let body: Value = created.json().await.unwrap();
+    let _ = app;
+    Publisher {
+        token: body["token"].as_str().unwrap().to_owned(),
+        connections,
+        browser_csrf: csrf,
+    }
+}
+
+async fn publish(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/v1/posts"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn accepted(app: &TestApp, token: &str, body: Value) -> String {
+    let response = publish(app, token, body).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let body: Value = response.json().await.unwrap();
+    body["job_id"].as_str().unwrap().to_owned()
+}
+
+async fn job(app: &TestApp, token: &str, id: &str) -> Value {
+    reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/jobs/{id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+const TERMINAL: [&str; 5] = [
+    "succeeded",
+    "partially_failed",
+    "failed",
+    "cancelled",
+    "missed",
+];
+
+/// Polls until the job is final; fails the test after `limit`.
+async fn wait_job(app: &TestApp, token: &str, id: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let view = job(app, token, id).await;
+        if TERMINAL.contains(&view["status"].as_str().unwrap_or_default()) {
+            return view;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} not final in time: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_all(app: &TestApp, token: &str, ids: &[String], limit: Duration) -> Vec<Value> {
+    let mut views = Vec::new();
+    for id in ids {
+        views.push(wait_job(app, token, id, limit).await);
+    }
+    views
+}
+
+#[actix_web::test]
+async fn one_post_to_three_connections_lands_once_on_each() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "three@example.com", &["one", "two", "three"]).await;
+
+    let id = accepted(&app, &p.token, json!({"content": "hello, three accounts"})).await;
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    let tasks = view["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 3);
+    for task in tasks {
+        assert_eq!(task["status"], "succeeded");
+        assert_eq!(task["attempts"], 1);
+        assert!(task["external_url"].as_str().unwrap().contains("/posts/"));
+    }
+    let posts = stage.posts().await;
+    assert_eq!(posts["posts"].as_array().unwrap().len(), 3);
+    assert_eq!(posts["duplicates"], 0);
+    let keys: Vec<&str> = posts["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["idempotency_key"].as_str().unwrap())
+        .collect();
+    for task in tasks {
+        assert!(
+            keys.contains(&task["id"].as_str().unwrap()),
+            "the task id is the idempotency key"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_429_storm_slows_down_and_completes() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "storm@example.com", &["stormy"]).await;
+    stage.faults(json!({"rate_limit_per_s": 2})).await;
+
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        ids.push(accepted(&app, &p.token, json!({"content": format!("storm {n}")})).await);
+    }
+    let started = Instant::now();
+    let views = wait_all(&app, &p.token, &ids, Duration::from_secs(30)).await;
+    for view in &views {
+        assert_eq!(view["status"], "succeeded", "{view}");
+        assert!(
+            view["tasks"][0]["attempts"].as_i64().unwrap() <= 2,
+            "429s do not burn attempts: {view}"
+        );
+    }
+    // 8 posts at 2/s cannot finish faster than ~3 s: the worker waited, not hammered.
+    assert!(
+        started.elapsed() >= Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(stage.post_count().await, 8);
+    assert_eq!(stage.posts().await["duplicates"], 0);
+}
+
+#[actix_web::test]
+async fn half_the_calls_failing_completes_through_retries_without_duplicates() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "flaky@example.com", &["flaky_a", "flaky_b"]).await;
+    stage.faults(json!({"error_rate": 0.5})).await;
+
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        ids.push(accepted(&app, &p.token, json!({"content": format!("flaky {n}")})).await);
+    }
+    let views = wait_all(&app, &p.token, &ids, Duration::from_secs(60)).await;
+    let retried = views
+        .iter()
+        .flat_map(|v| v["tasks"].as_array().unwrap().clone())
+        .filter(|t| t["attempts"].as_i64().unwrap() > 1)
+        .count();
+    for view in &views {
+        assert_eq!(view["status"], "succeeded", "{view}");
+    }
+    assert!(
+        retried > 0,
+        "with a 50% error rate some tasks must have retried"
+    );
+    assert_eq!(stage.post_count().await, 40);
+    assert_eq!(stage.posts().await["duplicates"], 0);
+}
+
+#[actix_web::test]
+async fn an_expired_token_is_refreshed_exactly_once_for_twenty_racing_tasks() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "expiry@example.com", &["expiring"]).await;
+    let before = stage.token_requests();
+    {
+        // Every issued access token expires now, unbeknown to Prasaran.
+        let mut state = stage.manch.sandbox.lock();
+        for token in state.access.values_mut() {
+            token.expires = Instant::now();
+        }
+    }
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        ids.push(accepted(&app, &p.token, json!({"content": format!("racing {n}")})).await);
+    }
+    let views = wait_all(&app, &p.token, &ids, Duration::from_secs(30)).await;
+    for view in &views {
+        assert_eq!(view["status"], "succeeded", "{view}");
+    }
+    assert_eq!(stage.token_requests() - before, 1, "exactly one refresh");
+    let all_live = stage
+        .manch
+        .sandbox
+        .lock()
+        .grants
+        .values()
+        .all(|g| !g.revoked);
+    assert!(all_live, "no refresh token was ever reused");
+    assert_eq!(stage.post_count().await, 20);
+}
+
+#[actix_web::test]
+async fn a_rejected_post_fails_at_once_with_the_platforms_reason() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "rejected@example.com", &["strict"]).await;
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let id = accepted(
+        &app,
+        &p.token,
+        json!({"content": "fine for now", "scheduled_at": later}),
+    )
+    .await;
+    // The content changes behind the validator's back; only Manch can refuse it now.
+    sqlx::query("UPDATE posts SET content = repeat('x', 600)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE publish_tasks SET next_attempt_at = now()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    assert_eq!(view["status"], "failed");
+    let task = &view["tasks"][0];
+    assert_eq!(task["attempts"], 1, "no retry for a permanent refusal");
+    assert_eq!(task["last_error_kind"], "rejected");
+    assert!(
+        task["last_error"].as_str().unwrap().contains("500"),
+        "{task}"
+    );
+    assert_eq!(stage.post_count().await, 0);
+}
+
+#[actix_web::test]
+async fn a_revoked_grant_marks_the_connection_and_fails_its_tasks() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "revoked@example.com", &["gone"]).await;
+    {
+        let mut state = stage.manch.sandbox.lock();
+        let grants: Vec<u64> = state.grants.keys().copied().collect();
+        for grant in grants {
+            state.revoke_grant(grant);
+        }
+    }
+    let id = accepted(&app, &p.token, json!({"content": "into the void"})).await;
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    assert_eq!(view["status"], "failed");
+    assert!(
+        view["tasks"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("reconnect"),
+        "{view}"
+    );
+    let list: Value = app.get("/api/v1/connections").await.json().await.unwrap();
+    assert_eq!(list["connections"][0]["status"], "needs_reauth");
+    let platforms: Value = app.get("/api/v1/platforms").await.json().await.unwrap();
+    assert_eq!(platforms["platforms"][0]["state"], "needs_reauth");
+    let again = publish(&app, &p.token, json!({"content": "no targets left"})).await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(again).await, "no_targets");
+}
+
+#[actix_web::test]
+async fn stopped_mid_flight_and_started_again_every_task_lands_once() {
+    let stage = Stage::new();
+    let mut app = stage.app().await;
+    let p = publisher(&app, &app, "crash@example.com", &["crash_a", "crash_b"]).await;
+    stage.faults(json!({"latency_ms": 40})).await;
+    let mut ids = Vec::new();
+    for n in 0..100 {
+        ids.push(accepted(&app, &p.token, json!({"content": format!("in flight {n}")})).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.restart().await;
+    stage.faults(json!({"latency_ms": 0})).await;
+
+    let views = wait_all(&app, &p.token, &ids, Duration::from_secs(60)).await;
+    for view in &views {
+        assert_eq!(view["status"], "succeeded", "{view}");
+    }
+    let posts = stage.posts().await;
+    assert_eq!(
+        posts["posts"].as_array().unwrap().len(),
+        200,
+        "one post per task"
+    );
+    assert_eq!(posts["duplicates"], 0);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_panic_in_a_platform_call_restarts_the_worker_and_the_task_completes() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "panic@example.com", &["panicky"]).await;
+    let id = accepted(&app, &p.token, json!({"content": "PANIC-IN-ADAPTER once"})).await;
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(20)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    assert_eq!(stage.post_count().await, 1);
+    let actors: Value = app.get("/health/actors").await.json().await.unwrap();
+    let worker = actors["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "platform_worker")
+        .cloned()
+        .expect("the worker is alive again");
+    assert!(worker["restarts"].as_u64().unwrap() >= 1, "{worker}");
+    assert!(worker["last_error"].as_str().unwrap().contains("panicked"));
+}
+
+#[actix_web::test]
+async fn two_instances_on_one_database_share_the_work_without_duplicates() {
+    let stage = Stage::new();
+    let first = stage.app().await;
+    let p = publisher(
+        &first,
+        &first,
+        "shared@example.com",
+        &["shared_a", "shared_b"],
+    )
+    .await;
+    let second = first.spawn_beside(|_| {}).await;
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        let app = if n % 2 == 0 { &first } else { &second };
+        ids.push(accepted(app, &p.token, json!({"content": format!("shared {n}")})).await);
+    }
+    wait_all(&first, &p.token, &ids, Duration::from_secs(30)).await;
+    let posts = stage.posts().await;
+    assert_eq!(posts["posts"].as_array().unwrap().len(), 60);
+    assert_eq!(posts["duplicates"], 0);
+    let owners: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT DISTINCT claimed_by FROM publish_tasks")
+            .fetch_all(&first.pool)
+            .await
+            .unwrap();
+    assert_eq!(owners, vec![None], "no task is left claimed");
+}
+
+#[actix_web::test]
+async fn twenty_concurrent_identical_requests_make_one_job() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "idem@example.com", &["idem"]).await;
+    let body = json!({"content": "only once"});
+    let requests = (0..20).map(|_| {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/posts"))
+            .bearer_auth(&p.token)
+            .header("Idempotency-Key", "the-same-key")
+            .json(&body)
+            .send()
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let mut jobs = std::collections::HashSet::new();
+    for response in responses {
+        let response = response.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let body: Value = response.json().await.unwrap();
+        jobs.insert(body["job_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(app.count_rows("publish_jobs").await, 1);
+
+    let other = reqwest::Client::new()
+        .post(app.url("/api/v1/posts"))
+        .bearer_auth(&p.token)
+        .header("Idempotency-Key", "the-same-key")
+        .json(&json!({"content": "something else"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(other).await, "idempotency_key_reused");
+    let id = jobs.into_iter().next().unwrap();
+    wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    assert_eq!(stage.post_count().await, 1);
+}
+
+#[actix_web::test]
+async fn server_sent_events_deliver_every_transition_in_order() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "sse@example.com", &["sse_a", "sse_b"]).await;
+    stage.faults(json!({"latency_ms": 100})).await;
+    let id = accepted(&app, &p.token, json!({"content": "watch me"})).await;
+    let response = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/jobs/{id}/events")))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let text = tokio::time::timeout(Duration::from_secs(20), response.text())
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    let events: Vec<(String, Value)> = text
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let name = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap()
+                .to_owned();
+            let data = block
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap();
+            (name, serde_json::from_str(data).unwrap())
+        })
+        .collect();
+    assert_eq!(events.first().unwrap().0, "snapshot");
+    assert_eq!(events.last().unwrap().0, "end");
+    assert_eq!(events.last().unwrap().1["status"], "succeeded");
+    let transitions: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "transition")
+        .map(|(_, v)| v)
+        .collect();
+    let ids: Vec<i64> = transitions
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order: {ids:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM publish_task_events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(transitions.len() as i64, stored, "every transition");
+    for task in job(&app, &p.token, &id).await["tasks"].as_array().unwrap() {
+        let path: Vec<&str> = transitions
+            .iter()
+            .filter(|t| t["task_id"] == task["id"])
+            .map(|t| t["to"].as_str().unwrap())
+            .collect();
+        assert_eq!(path, ["queued", "running", "succeeded"]);
+    }
+}
+
+#[actix_web::test]
+async fn a_scheduled_post_fires_within_a_second_of_its_time() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "schedule@example.com", &["punctual"]).await;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let local = at.with_timezone(&chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap());
+    let id = accepted(
+        &app,
+        &p.token,
+        json!({"content": "on time", "scheduled_at": local.to_rfc3339(), "time_zone": "Asia/Kolkata"}),
+    )
+    .await;
+    assert_eq!(job(&app, &p.token, &id).await["status"], "pending");
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    assert_eq!(view["status"], "succeeded");
+    assert_eq!(view["time_zone"], "Asia/Kolkata");
+    let started: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT min(at) FROM publish_task_events WHERE to_status = 'running'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let late = started - at;
+    assert!(late >= chrono::Duration::zero(), "not early: {late}");
+    assert!(
+        late < chrono::Duration::seconds(1),
+        "within a second: {late}"
+    );
+}
+
+#[actix_web::test]
+async fn bad_publish_requests_are_422_with_their_codes() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "bad@example.com", &["valid"]).await;
+    let cases = [
+        (json!({"content": "   "}), "invalid_content"),
+        (json!({"content": "x".repeat(501)}), "content_rejected"),
+        (
+            json!({"content": "hi", "scheduled_at": "2026-12-01 09:00"}),
+            "invalid_scheduled_at",
+        ),
+        (
+            json!({"content": "hi", "scheduled_at": "2026-12-01T09:00:00"}),
+            "invalid_scheduled_at",
+        ),
+        (
+            json!({"content": "hi", "time_zone": "Mars/Olympus"}),
+            "invalid_time_zone",
+        ),
+        (
+            json!({"content": "hi", "connection_ids": [uuid::Uuid::new_v4()]}),
+            "invalid_targets",
+        ),
+    ];
+    for (body, code) in cases {
+        let response = publish(&app, &p.token, body.clone()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let message: Value = response.json().await.unwrap();
+        assert_eq!(message["error"]["code"], code, "{body}");
+        if code == "content_rejected" {
+            assert!(
+                message["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Manch")
+            );
+        }
+    }
+    assert_eq!(app.count_rows("publish_jobs").await, 0);
+
+    let lonely = app.new_browser();
+    lonely.signed_up("lonely@example.com").await;
+    let csrf = lonely.me().await.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = lonely
+        .client
+        .post(lonely.url("/api/v1/posts"))
+        .header("X-CSRF-Token", csrf)
+        .json(&json!({"content": "to nobody"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(response).await, "no_targets");
+    let _ = p.connections;
+}
+
+#[actix_web::test]
+async fn jobs_of_other_users_are_404_and_tokens_can_be_revoked() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "owner@example.com", &["own"]).await;
+    let id = accepted(&app, &p.token, json!({"content": "mine"})).await;
+    let other_browser = app.new_browser();
+    let other = publisher(&app, &other_browser, "other@example.com", &[]).await;
+    for path in [
+        format!("/api/v1/jobs/{id}"),
+        format!("/api/v1/jobs/{id}/events"),
+    ] {
+        let response = reqwest::Client::new()
+            .get(app.url(&path))
+            .bearer_auth(&other.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let retry = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/jobs/{id}/retry")))
+        .bearer_auth(&other.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), StatusCode::NOT_FOUND);
+
+    let tokens: Value = app.get("/api/v1/tokens").await.json().await.unwrap();
+    let token_id = tokens["tokens"][0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        !tokens.to_string().contains(&p.token),
+        "a token is shown only once"
+    );
+    let revoked = app
+        .client
+        .delete(app.url(&format!("/api/v1/tokens/{token_id}")))
+        .header("X-CSRF-Token", &p.browser_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let refused = publish(&app, &p.token, json!({"content": "after revoke"})).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(refused).await, "invalid_token");
+}
+
+#[actix_web::test]
+async fn a_failed_target_can_be_retried_and_a_scheduled_one_cancelled() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "steer@example.com", &["steer"]).await;
+    stage.faults(json!({"error_rate": 1.0})).await;
+    let id = accepted(&app, &p.token, json!({"content": "will fail first"})).await;
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(30)).await;
+    assert_eq!(view["status"], "failed");
+    assert_eq!(view["tasks"][0]["attempts"], 10);
+    assert!(
+        view["tasks"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 10 attempts")
+    );
+
+    stage.faults(json!({"error_rate": 0.0})).await;
+    let retry = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/jobs/{id}/retry")))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), StatusCode::ACCEPTED);
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    assert_eq!(stage.post_count().await, 1);
+
+    let later = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let scheduled = accepted(
+        &app,
+        &p.token,
+        json!({"content": "not after all", "scheduled_at": later}),
+    )
+    .await;
+    let cancel = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/jobs/{scheduled}/cancel")))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), StatusCode::OK);
+    let view = wait_job(&app, &p.token, &scheduled, Duration::from_secs(10)).await;
+    assert_eq!(view["status"], "cancelled");
+
+    let history: Value = reqwest::Client::new()
+        .get(app.url("/api/v1/posts?limit=1"))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history["posts"][0]["job_id"],
+        scheduled.as_str(),
+        "newest first"
+    );
+    let cursor = history["next_cursor"].as_str().unwrap();
+    let page: Value = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/posts?limit=1&cursor={cursor}")))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["posts"][0]["job_id"], id.as_str());
+    assert!(page["next_cursor"].is_null());
+}
+
+#[actix_web::test]
+async fn disconnecting_cancels_pending_tasks() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "unplug@example.com", &["unplug"]).await;
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let id = accepted(
+        &app,
+        &p.token,
+        json!({"content": "pending", "scheduled_at": later}),
+    )
+    .await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/connections/{}", p.connections[0])))
+        .header("X-CSRF-Token", &p.browser_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(10)).await;
+    assert_eq!(view["status"], "cancelled");
+    assert!(
+        view["tasks"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("disconnected")
+    );
+}
+
+#[actix_web::test]
+async fn metrics_and_actor_health_describe_the_engine() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, &app, "ops@example.com", &["ops"]).await;
+    let id = accepted(&app, &p.token, json!({"content": "measured"})).await;
+    wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for name in [
+        "prasaran_tasks{status=\"succeeded\"} 1",
+        "prasaran_accept_latency_seconds_count 1",
+        "prasaran_publish_latency_seconds_count 1",
+        "prasaran_platform_call_seconds_count{outcome=\"ok\",platform=\"manch\"} 1",
+        "prasaran_actors{kind=\"dispatcher\"} 1",
+        "prasaran_actors{kind=\"scheduler\"} 1",
+    ] {
+        assert!(metrics.contains(name), "missing {name} in\n{metrics}");
+    }
+    let actors: Value = app.get("/health/actors").await.json().await.unwrap();
+    let kinds: Vec<&str> = actors["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"dispatcher")
+            && kinds.contains(&"scheduler")
+            && kinds.contains(&"platform_worker"),
+        "{kinds:?}"
+    );
+}
