@@ -25,6 +25,8 @@ pub struct EngineContext {
     pub owner: String,
     pub health: HealthBoard,
     pub metrics: super::metrics::EngineMetrics,
+    /// Group commit of task outcomes.
+    pub journal: super::journal::Journal,
 }
 
 impl EngineContext {

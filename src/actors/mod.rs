@@ -13,6 +13,7 @@ pub mod engine;
 pub mod health;
 pub mod janitor;
 pub mod job_coordinator;
+pub mod journal;
 pub mod metrics;
 pub mod platform_worker;
 pub mod scheduler;

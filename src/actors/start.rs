@@ -26,7 +26,9 @@ pub fn start_engine(
         std::process::id(),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
+    let journal = super::journal::Journal::start(pool.clone(), owner.clone());
     let context = Arc::new(EngineContext {
+        journal,
         pool,
         registry,
         keyring,

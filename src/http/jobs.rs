@@ -86,10 +86,16 @@ pub async fn job_views(pool: &PgPool, jobs: Vec<JobRow>) -> Result<Vec<JobView>,
             let (mine, rest): (Vec<TaskRow>, Vec<TaskRow>) =
                 tasks.drain(..).partition(|t| t.job_id == job.id);
             tasks = rest;
+            // A final status is stored; a running job's follows from its tasks.
+            let status = match job.status() {
+                stored if stored.is_terminal() => stored,
+                _ if mine.is_empty() => JobStatus::Pending,
+                _ => JobStatus::derive(mine.iter().map(TaskRow::status)),
+            };
             JobView {
                 job_id: job.id.0,
                 post_id: job.post_id.0,
-                status: job.status(),
+                status,
                 content: job.content,
                 scheduled_at: job.scheduled_at,
                 time_zone: job.time_zone,
@@ -281,6 +287,7 @@ pub async fn retry(
         ));
     }
     let count = moved.len() as u64;
+    // The job is live again: its stored final status no longer holds.
     publishing::set_job_status(&pool, job, JobStatus::Running).await?;
     engine.tasks_due(job, moved);
     Ok(HttpResponse::Accepted().json(Steered { tasks: count }))

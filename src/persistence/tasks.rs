@@ -65,7 +65,7 @@ pub async fn claim(
     .await?)
 }
 
-/// How one attempt ended, for the task row and its event.
+/// How one attempt ended, for the task row and its event (see [`settle_many`]).
 #[derive(Debug, Clone)]
 pub struct Settlement {
     pub id: TaskId,
@@ -80,44 +80,6 @@ pub struct Settlement {
     pub latency_ms: Option<i32>,
     pub external_post_id: Option<String>,
     pub external_url: Option<String>,
-}
-
-/// Writes the attempt's outcome if this process still holds the task; false
-/// when its lease was lost (another process recovered it).
-pub async fn settle(pool: &PgPool, owner: &str, s: &Settlement) -> Result<bool, StoreError> {
-    let done: i64 = sqlx::query_scalar(
-        "WITH moved AS (
-            UPDATE publish_tasks SET status = $3,
-                   attempt_count = attempt_count - CASE WHEN $5 THEN 1 ELSE 0 END,
-                   next_attempt_at = coalesce($4, next_attempt_at),
-                   dispatched_at = CASE WHEN $4 IS NULL THEN dispatched_at ELSE $4 END,
-                   last_error = coalesce($7, last_error),
-                   last_error_kind = CASE WHEN $7 IS NULL THEN last_error_kind ELSE $6 END,
-                   external_post_id = coalesce($10, external_post_id),
-                   external_url = coalesce($11, external_url),
-                   claimed_by = NULL, lease_expires_at = NULL, updated_at = now(),
-                   completed_at = CASE WHEN $3 IN ('succeeded', 'failed', 'cancelled', 'missed') THEN now() END
-            WHERE id = $1 AND status = 'running' AND claimed_by = $2
-            RETURNING id, job_id, attempt_count),
-         events AS (INSERT INTO publish_task_events
-                      (task_id, job_id, from_status, to_status, attempt, outcome, platform_status, latency_ms, detail)
-                    SELECT id, job_id, 'running', $3, attempt_count, $6, $8, $9, $7 FROM moved)
-         SELECT count(*) FROM moved",
-    )
-    .bind(s.id)
-    .bind(owner)
-    .bind(s.to.as_str())
-    .bind(s.next_attempt_at)
-    .bind(s.refund_attempt)
-    .bind(s.outcome)
-    .bind(&s.error)
-    .bind(s.platform_status)
-    .bind(s.latency_ms)
-    .bind(&s.external_post_id)
-    .bind(&s.external_url)
-    .fetch_one(pool)
-    .await?;
-    Ok(done == 1)
 }
 
 /// A task the scheduler hands to the dispatcher.
@@ -276,4 +238,64 @@ pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreE
             .fetch_all(pool)
             .await?,
     )
+}
+
+/// Many settlements in one statement (one commit): the worker-side hot path.
+/// Returns the ids this process still held and has now written.
+pub async fn settle_many(
+    pool: &PgPool,
+    owner: &str,
+    batch: &[Settlement],
+) -> Result<Vec<TaskId>, StoreError> {
+    let ids: Vec<uuid::Uuid> = batch.iter().map(|s| s.id.0).collect();
+    let to: Vec<&str> = batch.iter().map(|s| s.to.as_str()).collect();
+    let next: Vec<Option<DateTime<Utc>>> = batch.iter().map(|s| s.next_attempt_at).collect();
+    let refund: Vec<bool> = batch.iter().map(|s| s.refund_attempt).collect();
+    let outcome: Vec<&str> = batch.iter().map(|s| s.outcome).collect();
+    let error: Vec<Option<&str>> = batch.iter().map(|s| s.error.as_deref()).collect();
+    let status: Vec<Option<i32>> = batch.iter().map(|s| s.platform_status).collect();
+    let latency: Vec<Option<i32>> = batch.iter().map(|s| s.latency_ms).collect();
+    let ext_id: Vec<Option<&str>> = batch
+        .iter()
+        .map(|s| s.external_post_id.as_deref())
+        .collect();
+    let ext_url: Vec<Option<&str>> = batch.iter().map(|s| s.external_url.as_deref()).collect();
+    Ok(sqlx::query_scalar(
+        "WITH input AS (
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bool[], $5::text[],
+                                 $6::text[], $7::int[], $8::int[], $9::text[], $10::text[])
+                   AS x(id, to_status, next_at, refund, outcome, error, platform_status, latency_ms, ext_id, ext_url)),
+         moved AS (
+            UPDATE publish_tasks t SET status = i.to_status,
+                   attempt_count = t.attempt_count - CASE WHEN i.refund THEN 1 ELSE 0 END,
+                   next_attempt_at = coalesce(i.next_at, t.next_attempt_at),
+                   dispatched_at = CASE WHEN i.next_at IS NULL THEN t.dispatched_at ELSE i.next_at END,
+                   last_error = coalesce(i.error, t.last_error),
+                   last_error_kind = CASE WHEN i.error IS NULL THEN t.last_error_kind ELSE i.outcome END,
+                   external_post_id = coalesce(i.ext_id, t.external_post_id),
+                   external_url = coalesce(i.ext_url, t.external_url),
+                   claimed_by = NULL, lease_expires_at = NULL, updated_at = now(),
+                   completed_at = CASE WHEN i.to_status IN ('succeeded', 'failed', 'cancelled', 'missed') THEN now() END
+            FROM input i
+            WHERE t.id = i.id AND t.status = 'running' AND t.claimed_by = $11
+            RETURNING t.id, t.job_id, t.attempt_count, i.to_status, i.outcome, i.platform_status, i.latency_ms, i.error),
+         events AS (INSERT INTO publish_task_events
+                      (task_id, job_id, from_status, to_status, attempt, outcome, platform_status, latency_ms, detail)
+                    SELECT id, job_id, 'running', to_status, attempt_count, outcome, platform_status, latency_ms, error
+                    FROM moved)
+         SELECT id FROM moved",
+    )
+    .bind(&ids)
+    .bind(&to)
+    .bind(&next)
+    .bind(&refund)
+    .bind(&outcome)
+    .bind(&error)
+    .bind(&status)
+    .bind(&latency)
+    .bind(&ext_id)
+    .bind(&ext_url)
+    .bind(owner)
+    .fetch_all(pool)
+    .await?)
 }

@@ -11,7 +11,7 @@ use super::super::engine::EngineContext;
 use super::token::{TokenCell, TokenError, backoff};
 use crate::adapters::{AdapterError, PlatformAdapter, PublishedPost};
 use crate::domain::{JobId, TaskId, TaskStatus};
-use crate::persistence::tasks::{self, Claimed, Settlement};
+use crate::persistence::tasks::{Claimed, Settlement};
 
 /// What the worker needs to know after an attempt.
 pub struct AttemptResult {
@@ -136,15 +136,16 @@ pub async fn run(
         .platform_calls
         .with_label_values(&[adapter.id(), outcome_label])
         .observe(started.elapsed().as_secs_f64());
-    match tasks::settle(&ctx.pool, &ctx.owner, &settlement).await {
+    let to = settlement.to;
+    match ctx.journal.settle(settlement).await {
         Ok(true) => {
-            if settlement.to == TaskStatus::Succeeded {
+            if to == TaskStatus::Succeeded {
                 let age = (Utc::now() - claimed.created_at)
                     .to_std()
                     .unwrap_or_default();
                 ctx.metrics.publish_latency.observe(age.as_secs_f64());
             }
-            result.status = Some(settlement.to);
+            result.status = Some(to);
         }
         Ok(false) => {
             tracing::warn!(task_id = %claimed.id, "lease lost before the outcome was written; another process owns the task");
