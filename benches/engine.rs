@@ -37,6 +37,10 @@ struct Args {
     /// Latency the sandbox adds to every post, in ms.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Schedule every post an hour ahead: measures accepting alone, with the
+    /// engine idle (no completion figures).
+    #[arg(long)]
+    accept_only: bool,
     /// Give up waiting for completion after this long.
     #[arg(long, default_value_t = 600)]
     timeout_secs: u64,
@@ -244,6 +248,9 @@ async fn main() {
                 bar.clone(),
             );
             let total = args.publishes;
+            let scheduled_at = args
+                .accept_only
+                .then(|| (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339());
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
@@ -256,7 +263,10 @@ async fn main() {
                     let response = client
                         .post(format!("{base}/api/v1/posts"))
                         .bearer_auth(token)
-                        .json(&json!({"content": format!("benchmark post {n}")}))
+                        .json(&match &scheduled_at {
+                            Some(at) => json!({"content": format!("benchmark post {n}"), "scheduled_at": at}),
+                            None => json!({"content": format!("benchmark post {n}")}),
+                        })
                         .send()
                         .await
                         .unwrap();
@@ -273,6 +283,21 @@ async fn main() {
     }
     let accept_elapsed = started.elapsed();
     bar.finish();
+    let mut accept = latencies.lock().await.clone();
+    accept.sort_by(f64::total_cmp);
+    if args.accept_only {
+        println!();
+        println!(
+            "| accepted publishes/s (engine idle) | {:.0} |",
+            args.publishes as f64 / accept_elapsed.as_secs_f64()
+        );
+        println!(
+            "| accept latency p50 / p99 | {:.1} ms / {:.1} ms |",
+            percentile(&accept, 0.5),
+            percentile(&accept, 0.99)
+        );
+        return;
+    }
 
     // Completion, read from the app's own database.
     let pgdata = data.path().join("pg");
@@ -325,8 +350,6 @@ async fn main() {
     .await
     .unwrap();
     completion.sort_by(f64::total_cmp);
-    let mut accept = latencies.lock().await.clone();
-    accept.sort_by(f64::total_cmp);
     let sandbox: Value = client
         .get(format!("{manch}_sandbox/posts"))
         .send()

@@ -27,6 +27,8 @@ pub struct EngineContext {
     pub metrics: super::metrics::EngineMetrics,
     /// Group commit of task outcomes.
     pub journal: super::journal::Journal,
+    /// Group commit of task claims.
+    pub claims: super::journal::ClaimQueue,
 }
 
 impl EngineContext {

@@ -1,16 +1,17 @@
-//! Group commit for task outcomes. Attempts hand their settlement to the
-//! journal and wait; the journal writes everything that queued up while the
-//! previous write ran as one statement, then answers each attempt. An attempt
-//! only moves on once its outcome is durable, as before, but hundreds of
-//! outcomes share one commit.
+//! Group commit for the engine's hot writes. Workers hand their claims and
+//! outcomes to the journal and wait; the journal writes everything that queued
+//! up while the previous write ran as one statement, then answers each caller.
+//! A caller only moves on once its write is durable, as before, but hundreds of
+//! tasks from every worker share one commit.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::TaskId;
-use crate::persistence::tasks::{self, Settlement};
+use crate::persistence::tasks::{self, Claimed, Settlement};
 
 /// Outcomes written per statement at most.
 const MAX_BATCH: usize = 512;
@@ -59,5 +60,57 @@ impl Journal {
         answer
             .await
             .map_err(|_| "the journal has stopped".to_owned())?
+    }
+}
+
+type ClaimReply = oneshot::Sender<Result<Vec<Claimed>, String>>;
+
+/// Claims of many workers in one statement.
+#[derive(Clone)]
+pub struct ClaimQueue {
+    queue: mpsc::UnboundedSender<(Vec<TaskId>, ClaimReply)>,
+}
+
+impl ClaimQueue {
+    pub fn start(pool: PgPool, owner: String, lease: Duration) -> Self {
+        let (queue, mut inbox) = mpsc::unbounded_channel::<(Vec<TaskId>, ClaimReply)>();
+        actix::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let requests: Vec<(Vec<TaskId>, ClaimReply)> = batch.drain(..).collect();
+                let ids: Vec<TaskId> = requests
+                    .iter()
+                    .flat_map(|(ids, _)| ids.iter().copied())
+                    .collect();
+                match tasks::claim(&pool, &ids, &owner, lease).await {
+                    Ok(claimed) => {
+                        let mut by_id: HashMap<TaskId, Claimed> =
+                            claimed.into_iter().map(|c| (c.id, c)).collect();
+                        for (ids, reply) in requests {
+                            let mine = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+                            let _ = reply.send(Ok(mine));
+                        }
+                    }
+                    Err(error) => {
+                        let message = error.to_string();
+                        for (_, reply) in requests {
+                            let _ = reply.send(Err(message.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Claims the due, pending ones among `ids` for this process.
+    pub async fn claim(&self, ids: Vec<TaskId>) -> Result<Vec<Claimed>, String> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((ids, reply))
+            .map_err(|_| "the claim queue has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the claim queue has stopped".to_owned())?
     }
 }

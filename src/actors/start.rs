@@ -27,8 +27,11 @@ pub fn start_engine(
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let journal = super::journal::Journal::start(pool.clone(), owner.clone());
+    let lease = std::time::Duration::from_secs(u64::from(settings.lease_secs.get()));
+    let claims = super::journal::ClaimQueue::start(pool.clone(), owner.clone(), lease);
     let context = Arc::new(EngineContext {
         journal,
+        claims,
         pool,
         registry,
         keyring,
