@@ -77,7 +77,7 @@ impl ClaimQueue {
         actix::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let requests: Vec<(Vec<TaskId>, ClaimReply)> = batch.drain(..).collect();
+                let requests: Vec<(Vec<TaskId>, ClaimReply)> = std::mem::take(&mut batch);
                 let ids: Vec<TaskId> = requests
                     .iter()
                     .flat_map(|(ids, _)| ids.iter().copied())

@@ -15,10 +15,10 @@ use crate::domain::{Email, Password, Role, User, UserId};
 #[derive(Deserialize, ToSchema)]
 pub struct Credentials {
     /// Trimmed and lower-cased before use.
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email, max_length = 254)]
     pub email: String,
     /// 12 to 256 characters, not only whitespace.
-    #[schema(example = "correct horse battery staple", format = Password)]
+    #[schema(example = "correct horse battery staple", format = Password, min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -50,11 +50,12 @@ impl From<User> for UserView {
     }
 }
 
-/// The signed-in user and the token to echo in `X-CSRF-Token` on state-changing requests.
+/// The signed-in user and the token to echo in `X-CSRF-Token` on state-changing
+/// requests (`null` when the caller used an API token, which needs none).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     pub user: UserView,
-    pub csrf_token: String,
+    pub csrf_token: Option<String>,
 }
 
 fn client_ip(request: &HttpRequest) -> Option<std::net::IpAddr> {
@@ -94,7 +95,7 @@ pub async fn signup(
     let csrf_token = session::log_in(&session, user.id)?;
     Ok(HttpResponse::Created().json(SessionView {
         user: user.into(),
-        csrf_token,
+        csrf_token: Some(csrf_token),
     }))
 }
 
@@ -131,7 +132,7 @@ pub async fn login(
     let csrf_token = session::log_in(&session, user.id)?;
     Ok(HttpResponse::Ok().json(SessionView {
         user: user.into(),
-        csrf_token,
+        csrf_token: Some(csrf_token),
     }))
 }
 
@@ -170,7 +171,7 @@ pub async fn me(
         .find(user.id)
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
-    let csrf_token = session::csrf_token(&session)?.ok_or_else(ApiError::unauthenticated)?;
+    let csrf_token = session::csrf_token(&session)?;
     Ok(HttpResponse::Ok().json(SessionView {
         user: found.into(),
         csrf_token,

@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
 use actix_web::HttpResponse;
-use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 use super::{auth, connections, error, health, jobs, operators, posts, tokens};
 
@@ -37,6 +39,7 @@ use super::{auth, connections, error, health, jobs, operators, posts, tokens};
         document,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
+    modifiers(&CommonErrors),
     tags(
         (name = "auth", description = "Accounts and browser sessions"),
         (name = "connections", description = "Connecting platform accounts (OAuth2 + PKCE)"),
@@ -53,4 +56,82 @@ pub struct ApiDoc;
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn document() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// The errors every operation of a kind can answer, added in one place so no
+/// handler's annotation can forget them: bodies can be malformed, too large,
+/// of the wrong type or shape; path parameters can name nothing; API routes
+/// need a caller.
+struct CommonErrors;
+
+fn add(operation: &mut Operation, status: &str, description: &str) {
+    if operation.responses.responses.contains_key(status) {
+        return;
+    }
+    let response = ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    operation
+        .responses
+        .responses
+        .insert(status.to_owned(), response.into());
+}
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                if operation.request_body.is_some() {
+                    add(operation, "400", "The body is not JSON (`malformed_json`)");
+                    add(
+                        operation,
+                        "413",
+                        "The body is too large (`payload_too_large`)",
+                    );
+                    add(
+                        operation,
+                        "415",
+                        "The body is not `application/json` (`unsupported_media_type`)",
+                    );
+                    add(
+                        operation,
+                        "422",
+                        "The body does not fit the schema (`invalid_body`)",
+                    );
+                }
+                if path.contains('{') {
+                    add(operation, "404", "Nothing by that id (or not yours)");
+                }
+                if path.starts_with("/api/v1/") && !path.starts_with("/api/v1/auth/") {
+                    add(
+                        operation,
+                        "401",
+                        "Not logged in, or the API token is unknown (`unauthenticated`, `invalid_token`)",
+                    );
+                }
+                if operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                    && !path.contains('{')
+                {
+                    add(
+                        operation,
+                        "400",
+                        "A query parameter is malformed (`invalid_query`)",
+                    );
+                }
+            }
+        }
+    }
 }

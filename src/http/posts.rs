@@ -21,6 +21,7 @@ use crate::persistence::publishing::{self, CreateOutcome, NewPublish, NewTask};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PublishRequest {
     /// The post, as written; each target platform's own limit applies.
+    #[schema(min_length = 1, max_length = 10000, example = "Hello from Prasaran")]
     pub content: String,
     /// Targets; default: every active connection of the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
