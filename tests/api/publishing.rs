@@ -805,3 +805,70 @@ async fn metrics_and_actor_health_describe_the_engine() {
         "{kinds:?}"
     );
 }
+
+#[actix_web::test]
+async fn a_scheduled_post_whose_time_passed_while_stopped_is_missed_not_published() {
+    let stage = Stage::new();
+    let mut app = TestApp::spawn_with(|s| {
+        stage.configure(s);
+        s.engine.missed_grace_secs = 60.try_into().unwrap();
+    })
+    .await;
+    let p = publisher(&app, &app, "missed@example.com", &["sleepy"]).await;
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let id = accepted(
+        &app,
+        &p.token,
+        json!({"content": "too late", "scheduled_at": later}),
+    )
+    .await;
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let on_time = accepted(
+        &app,
+        &p.token,
+        json!({"content": "still on time", "scheduled_at": soon}),
+    )
+    .await;
+
+    app.stop().await;
+    // While nothing ran, one post's time passed long ago, the other's just now.
+    sqlx::query(
+        "UPDATE posts p SET scheduled_at = now() - interval '2 hours' FROM publish_jobs j
+         WHERE j.post_id = p.id AND j.id = $1",
+    )
+    .bind(uuid::Uuid::parse_str(&id).unwrap())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE publish_tasks SET next_attempt_at = CASE WHEN job_id = $1 THEN now() - interval '2 hours'
+                                                         ELSE now() - interval '5 seconds' END",
+    )
+    .bind(uuid::Uuid::parse_str(&id).unwrap())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.restart().await;
+
+    let missed = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    assert_eq!(missed["status"], "missed", "{missed}");
+    assert!(
+        missed["tasks"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("scheduled time passed")
+    );
+    let published = wait_job(&app, &p.token, &on_time, Duration::from_secs(15)).await;
+    assert_eq!(
+        published["status"], "succeeded",
+        "within the grace period it still goes out"
+    );
+    let posts = stage.posts().await;
+    let texts: Vec<&str> = posts["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["still on time"]);
+}
