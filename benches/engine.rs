@@ -195,7 +195,7 @@ async fn main() {
         .env("PRASARAN__RATE_LIMITS__SIGNUP_PER_IP_PER_HOUR", "1000000")
         .env("PRASARAN__RATE_LIMITS__LOGIN_PER_IP_PER_MINUTE", "1000000")
         .env("PRASARAN__ENGINE__RATE_LIMIT_PER_S", "100000")
-        .env("PRASARAN__DATABASE__MAX_CONNECTIONS", "20")
+        .env("PRASARAN__DATABASE__MAX_CONNECTIONS", "8")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

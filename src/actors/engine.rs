@@ -29,6 +29,8 @@ pub struct EngineContext {
     pub journal: super::journal::Journal,
     /// Group commit of task claims.
     pub claims: super::journal::ClaimQueue,
+    /// Group commit of final job statuses.
+    pub job_statuses: super::journal::JobStatusQueue,
 }
 
 impl EngineContext {

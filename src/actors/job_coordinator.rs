@@ -10,7 +10,7 @@ use actix::prelude::*;
 use super::dispatcher::{CoordinatorDone, Dispatcher};
 use super::engine::EngineContext;
 use crate::domain::{JobId, JobStatus, TaskId, TaskStatus};
-use crate::persistence::{publishing, tasks};
+use crate::persistence::tasks;
 
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -83,11 +83,10 @@ impl JobCoordinator {
             return;
         }
         self.written = Some(derived);
-        let pool = self.ctx.pool.clone();
+        let engine = self.ctx.clone();
         let job = self.job_id;
-        // `wait`: status writes of one job must land in order.
         ctx.wait(
-            async move { publishing::set_job_status(&pool, job, derived).await }
+            async move { engine.job_statuses.set_final(job, derived).await }
                 .into_actor(self)
                 .map(move |written, act, ctx| {
                     if let Err(error) = written {

@@ -10,7 +10,8 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::TaskId;
+use crate::domain::{JobId, JobStatus, TaskId};
+use crate::persistence::publishing;
 use crate::persistence::tasks::{self, Claimed, Settlement};
 
 /// Outcomes written per statement at most.
@@ -112,5 +113,43 @@ impl ClaimQueue {
         answer
             .await
             .map_err(|_| "the claim queue has stopped".to_owned())?
+    }
+}
+
+type StatusReply = oneshot::Sender<Result<(), String>>;
+
+/// Final job statuses of many coordinators in one statement.
+#[derive(Clone)]
+pub struct JobStatusQueue {
+    queue: mpsc::UnboundedSender<((JobId, JobStatus), StatusReply)>,
+}
+
+impl JobStatusQueue {
+    pub fn start(pool: PgPool) -> Self {
+        let (queue, mut inbox) = mpsc::unbounded_channel::<((JobId, JobStatus), StatusReply)>();
+        actix::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let (jobs, replies): (Vec<(JobId, JobStatus)>, Vec<StatusReply>) =
+                    batch.drain(..).unzip();
+                let result = publishing::set_jobs_final(&pool, &jobs)
+                    .await
+                    .map_err(|e| e.to_string());
+                for reply in replies {
+                    let _ = reply.send(result.clone());
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    pub async fn set_final(&self, job: JobId, status: JobStatus) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(((job, status), reply))
+            .map_err(|_| "the job status queue has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the job status queue has stopped".to_owned())?
     }
 }

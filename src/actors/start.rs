@@ -29,9 +29,11 @@ pub fn start_engine(
     let journal = super::journal::Journal::start(pool.clone(), owner.clone());
     let lease = std::time::Duration::from_secs(u64::from(settings.lease_secs.get()));
     let claims = super::journal::ClaimQueue::start(pool.clone(), owner.clone(), lease);
+    let job_statuses = super::journal::JobStatusQueue::start(pool.clone());
     let context = Arc::new(EngineContext {
         journal,
         claims,
+        job_statuses,
         pool,
         registry,
         keyring,

@@ -128,11 +128,17 @@ impl FromRequest for CurrentUser {
         let pool = request
             .app_data::<actix_web::web::Data<sqlx::PgPool>>()
             .cloned();
+        let cache = request
+            .app_data::<actix_web::web::Data<super::tokens::TokenCache>>()
+            .cloned();
         Box::pin(async move {
-            let pool =
-                pool.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no database pool")))?;
+            let (Some(pool), Some(cache)) = (pool, cache) else {
+                return Err(ApiError::internal(anyhow::anyhow!(
+                    "token authentication is not configured"
+                )));
+            };
             let hash = super::tokens::token_hash(&token);
-            match crate::persistence::api_tokens::authenticate(&pool, &hash).await? {
+            match cache.authenticate(&pool, hash).await? {
                 Some(id) => Ok(Self { id }),
                 None => Err(ApiError::new(
                     ErrorCode::InvalidToken,

@@ -1,6 +1,10 @@
 //! `/api/v1/tokens`: personal API tokens for scripts and load testers. The
 //! token is shown once; only its SHA-256 is stored.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,9 +17,57 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::session::CurrentUser;
+use crate::domain::UserId;
 use crate::persistence::api_tokens::{self, ApiToken};
 
 const PREFIX: &str = "prs_";
+/// How long a process trusts a token it has checked. A token revoked through
+/// another process stops working here within this time; through this one, at once.
+const CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// Recently checked tokens, so a busy script costs no query per request.
+#[derive(Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<Vec<u8>, (uuid::Uuid, UserId, Instant)>>,
+}
+
+impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, (uuid::Uuid, UserId, Instant)>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The owner of the token with this hash, from memory or the database.
+    pub async fn authenticate(
+        &self,
+        pool: &PgPool,
+        hash: Vec<u8>,
+    ) -> Result<Option<UserId>, crate::persistence::StoreError> {
+        if let Some((_, user, at)) = self.lock().get(&hash)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(Some(*user));
+        }
+        let found = api_tokens::authenticate(pool, &hash).await?;
+        let mut entries = self.lock();
+        if entries.len() > 10_000 {
+            entries.retain(|_, (_, _, at)| at.elapsed() < CACHE_TTL);
+        }
+        match found {
+            Some((id, user)) => {
+                entries.insert(hash, (id, user, Instant::now()));
+                Ok(Some(user))
+            }
+            None => {
+                entries.remove(&hash);
+                Ok(None)
+            }
+        }
+    }
+
+    fn forget(&self, id: uuid::Uuid) {
+        self.lock().retain(|_, (token, _, _)| *token != id);
+    }
+}
 
 pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
@@ -111,8 +163,10 @@ pub async fn revoke(
     user: CurrentUser,
     id: web::Path<uuid::Uuid>,
     pool: web::Data<PgPool>,
+    cache: web::Data<TokenCache>,
 ) -> Result<HttpResponse, ApiError> {
     if api_tokens::revoke(&pool, user.id, *id).await? {
+        cache.forget(*id);
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::new(ErrorCode::NotFound, "no such token"))

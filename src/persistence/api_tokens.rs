@@ -58,16 +58,19 @@ pub async fn revoke(pool: &PgPool, user: UserId, id: Uuid) -> Result<bool, Store
     Ok(done.rows_affected() == 1)
 }
 
-/// The owner of a live token. `last_used_at` is refreshed at most once a minute
-/// so a busy script does not turn every request into a write.
-pub async fn authenticate(pool: &PgPool, token_hash: &[u8]) -> Result<Option<UserId>, StoreError> {
-    Ok(sqlx::query_scalar(
+/// The token's id and owner, if it is live. `last_used_at` is refreshed at most
+/// once a minute so a busy script does not turn every request into a write.
+pub async fn authenticate(
+    pool: &PgPool,
+    token_hash: &[u8],
+) -> Result<Option<(Uuid, UserId)>, StoreError> {
+    Ok(sqlx::query_as(
         "WITH hit AS (SELECT id, user_id, last_used_at FROM api_tokens
                       WHERE token_hash = $1 AND revoked_at IS NULL),
               touch AS (UPDATE api_tokens SET last_used_at = now()
                         WHERE id IN (SELECT id FROM hit
                                      WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))
-         SELECT user_id FROM hit",
+         SELECT id, user_id FROM hit",
     )
     .bind(token_hash)
     .fetch_optional(pool)

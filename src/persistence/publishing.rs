@@ -327,3 +327,19 @@ pub async fn set_job_status(
     .await?;
     Ok(())
 }
+
+/// Records the final status of many jobs in one statement.
+pub async fn set_jobs_final(pool: &PgPool, jobs: &[(JobId, JobStatus)]) -> Result<(), StoreError> {
+    let ids: Vec<uuid::Uuid> = jobs.iter().map(|(j, _)| j.0).collect();
+    let statuses: Vec<&str> = jobs.iter().map(|(_, s)| s.as_str()).collect();
+    sqlx::query(
+        "UPDATE publish_jobs j SET status = x.status, updated_at = now(), completed_at = now()
+         FROM unnest($1::uuid[], $2::text[]) AS x(id, status)
+         WHERE j.id = x.id AND j.status IS DISTINCT FROM x.status",
+    )
+    .bind(&ids)
+    .bind(&statuses)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

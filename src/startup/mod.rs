@@ -186,6 +186,7 @@ async fn build_server(
     let pool = web::Data::new(pool);
     let connections = web::Data::new(connections);
     let engine = web::Data::new(engine);
+    let token_cache = web::Data::new(crate::http::tokens::TokenCache::default());
 
     let mut server = HttpServer::new(move || {
         App::new()
@@ -202,6 +203,7 @@ async fn build_server(
             .app_data(pool.clone())
             .app_data(connections.clone())
             .app_data(engine.clone())
+            .app_data(token_cache.clone())
             .wrap(session::middleware(
                 store.clone(),
                 &session_key,
