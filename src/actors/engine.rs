@@ -31,6 +31,8 @@ pub struct EngineContext {
     pub claims: super::journal::ClaimQueue,
     /// Group commit of final job statuses.
     pub job_statuses: super::journal::JobStatusQueue,
+    /// Group commit of accepted publishes.
+    pub accepts: super::journal::AcceptQueue,
 }
 
 impl EngineContext {

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{JobId, JobStatus, TaskId};
-use crate::persistence::publishing;
+use crate::persistence::publishing::{self, NewPublish};
 use crate::persistence::tasks::{self, Claimed, Settlement};
 
 /// Outcomes written per statement at most.
@@ -151,5 +151,50 @@ impl JobStatusQueue {
         answer
             .await
             .map_err(|_| "the job status queue has stopped".to_owned())?
+    }
+}
+
+type AcceptReply = oneshot::Sender<Result<(), String>>;
+
+/// Accepted publishes (without idempotency keys) of many requests in one statement.
+#[derive(Clone)]
+pub struct AcceptQueue {
+    queue: mpsc::UnboundedSender<(NewPublish, AcceptReply)>,
+}
+
+impl AcceptQueue {
+    pub fn start(pool: PgPool) -> Self {
+        let (queue, mut inbox) = mpsc::unbounded_channel::<(NewPublish, AcceptReply)>();
+        actix::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let (publishes, replies): (Vec<NewPublish>, Vec<AcceptReply>) =
+                    batch.drain(..).unzip();
+                let all: Vec<&NewPublish> = publishes.iter().collect();
+                if publishing::create_many(&pool, &all).await.is_ok() {
+                    for reply in replies {
+                        let _ = reply.send(Ok(()));
+                    }
+                    continue;
+                }
+                // One bad publish must not fail the others: write them one by one.
+                for (publish, reply) in publishes.iter().zip(replies) {
+                    let single = publishing::create_many(&pool, &[publish]).await;
+                    let _ = reply.send(single.map_err(|e| e.to_string()));
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Durably writes the publish (post, job, tasks, first events).
+    pub async fn accept(&self, publish: NewPublish) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((publish, reply))
+            .map_err(|_| "the accept queue has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the accept queue has stopped".to_owned())?
     }
 }

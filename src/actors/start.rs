@@ -30,7 +30,9 @@ pub fn start_engine(
     let lease = std::time::Duration::from_secs(u64::from(settings.lease_secs.get()));
     let claims = super::journal::ClaimQueue::start(pool.clone(), owner.clone(), lease);
     let job_statuses = super::journal::JobStatusQueue::start(pool.clone());
+    let accepts = super::journal::AcceptQueue::start(pool.clone());
     let context = Arc::new(EngineContext {
+        accepts,
         journal,
         claims,
         job_statuses,

@@ -159,29 +159,36 @@ pub async fn publish(
             platform_id: platform.clone(),
         })
         .collect();
-    let outcome = publishing::create(
-        &pool,
-        &NewPublish {
-            post_id,
-            job_id,
-            user_id: user.id,
-            content: content.as_str(),
-            scheduled_at,
-            time_zone: body.time_zone.as_deref(),
-            tasks: &tasks,
-            idempotency: key.as_deref().map(|k| (k, request_hash.as_slice())),
-        },
-    )
-    .await?;
+    let dispatch: Vec<(TaskId, ConnectionId)> =
+        tasks.iter().map(|t| (t.id, t.connection_id)).collect();
+    let publish = NewPublish {
+        post_id,
+        job_id,
+        user_id: user.id,
+        content: content.as_str().to_owned(),
+        scheduled_at,
+        time_zone: body.time_zone.clone(),
+        tasks,
+        idempotency: key.map(|k| (k, request_hash)),
+    };
+    let outcome = if publish.idempotency.is_some() {
+        // The key's unique insert must decide alone: this path is never batched.
+        publishing::create(&pool, &publish).await?
+    } else {
+        engine
+            .context
+            .accepts
+            .accept(publish)
+            .await
+            .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+        CreateOutcome::Created
+    };
     let (post_id, job_id, replayed) = match outcome {
         CreateOutcome::Created => {
+            tracing::info!(job_id = %job_id, targets = dispatch.len(), "publish accepted");
             if scheduled_at.is_none_or(|at| at <= Utc::now()) {
-                engine.job_accepted(
-                    job_id,
-                    tasks.iter().map(|t| (t.id, t.connection_id)).collect(),
-                );
+                engine.job_accepted(job_id, dispatch);
             }
-            tracing::info!(job_id = %job_id, targets = tasks.len(), "publish accepted");
             (post_id, job_id, false)
         }
         CreateOutcome::Replayed { post_id, job_id } => (post_id, job_id, true),

@@ -15,16 +15,16 @@ pub struct NewTask {
     pub platform_id: String,
 }
 
-pub struct NewPublish<'a> {
+pub struct NewPublish {
     pub post_id: PostId,
     pub job_id: JobId,
     pub user_id: UserId,
-    pub content: &'a str,
+    pub content: String,
     pub scheduled_at: Option<DateTime<Utc>>,
-    pub time_zone: Option<&'a str>,
-    pub tasks: &'a [NewTask],
+    pub time_zone: Option<String>,
+    pub tasks: Vec<NewTask>,
     /// `(key, SHA-256 of the request)` when the client sent `Idempotency-Key`.
-    pub idempotency: Option<(&'a str, &'a [u8])>,
+    pub idempotency: Option<(String, Vec<u8>)>,
 }
 
 pub enum CreateOutcome {
@@ -42,7 +42,7 @@ pub enum CreateOutcome {
 /// single statement. With an idempotency key, the key's insert gates the rest:
 /// among concurrent duplicates the unique key lets exactly one through.
 #[tracing::instrument(skip_all, fields(user_id = %new.user_id, job_id = %new.job_id))]
-pub async fn create(pool: &PgPool, new: &NewPublish<'_>) -> Result<CreateOutcome, StoreError> {
+pub async fn create(pool: &PgPool, new: &NewPublish) -> Result<CreateOutcome, StoreError> {
     let gate = if new.idempotency.is_some() {
         "INSERT INTO idempotency_keys (user_id, key, request_hash, post_id, job_id)
          VALUES ($2, $10, $11, $1, $6) ON CONFLICT DO NOTHING RETURNING 1"
@@ -64,16 +64,16 @@ pub async fn create(pool: &PgPool, new: &NewPublish<'_>) -> Result<CreateOutcome
     let ids: Vec<uuid::Uuid> = new.tasks.iter().map(|t| t.id.0).collect();
     let connections: Vec<uuid::Uuid> = new.tasks.iter().map(|t| t.connection_id.0).collect();
     let platforms: Vec<&str> = new.tasks.iter().map(|t| t.platform_id.as_str()).collect();
-    let (key, hash) = match new.idempotency {
-        Some((key, hash)) => (Some(key), Some(hash)),
+    let (key, hash) = match &new.idempotency {
+        Some((key, hash)) => (Some(key.as_str()), Some(hash.as_slice())),
         None => (None, None),
     };
     let created: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
         .bind(new.post_id)
         .bind(new.user_id)
-        .bind(new.content)
+        .bind(&new.content)
         .bind(new.scheduled_at)
-        .bind(new.time_zone)
+        .bind(&new.time_zone)
         .bind(new.job_id)
         .bind(&ids)
         .bind(&connections)
@@ -102,6 +102,51 @@ pub async fn create(pool: &PgPool, new: &NewPublish<'_>) -> Result<CreateOutcome
         Some(_) => CreateOutcome::KeyConflict,
         None => return Err(StoreError::Corrupt("idempotency key vanished".into())),
     })
+}
+
+/// Many publishes without idempotency keys in one statement (group commit of
+/// accepts). All or nothing: the caller retries them one by one on failure.
+pub async fn create_many(pool: &PgPool, batch: &[&NewPublish]) -> Result<(), StoreError> {
+    let posts: Vec<uuid::Uuid> = batch.iter().map(|p| p.post_id.0).collect();
+    let users: Vec<uuid::Uuid> = batch.iter().map(|p| p.user_id.0).collect();
+    let contents: Vec<&str> = batch.iter().map(|p| p.content.as_str()).collect();
+    let scheduled: Vec<Option<DateTime<Utc>>> = batch.iter().map(|p| p.scheduled_at).collect();
+    let zones: Vec<Option<&str>> = batch.iter().map(|p| p.time_zone.as_deref()).collect();
+    let jobs: Vec<uuid::Uuid> = batch.iter().map(|p| p.job_id.0).collect();
+    let tasks: Vec<(&NewPublish, &NewTask)> = batch
+        .iter()
+        .flat_map(|p| p.tasks.iter().map(move |t| (*p, t)))
+        .collect();
+    let task_ids: Vec<uuid::Uuid> = tasks.iter().map(|(_, t)| t.id.0).collect();
+    let task_jobs: Vec<uuid::Uuid> = tasks.iter().map(|(p, _)| p.job_id.0).collect();
+    let task_connections: Vec<uuid::Uuid> = tasks.iter().map(|(_, t)| t.connection_id.0).collect();
+    let task_platforms: Vec<&str> = tasks.iter().map(|(_, t)| t.platform_id.as_str()).collect();
+    let task_at: Vec<Option<DateTime<Utc>>> = tasks.iter().map(|(p, _)| p.scheduled_at).collect();
+    sqlx::query(
+        "WITH post AS (INSERT INTO posts (id, user_id, content, scheduled_at, time_zone)
+                       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[])),
+              job AS (INSERT INTO publish_jobs (id, post_id, user_id)
+                      SELECT * FROM unnest($6::uuid[], $1::uuid[], $2::uuid[])),
+              task AS (INSERT INTO publish_tasks (id, job_id, connection_id, platform_id, next_attempt_at, dispatched_at)
+                       SELECT x.t, x.j, x.c, x.p, coalesce(x.at, now()), CASE WHEN x.at IS NULL THEN now() END
+                       FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::timestamptz[]) AS x(t, j, c, p, at))
+         INSERT INTO publish_task_events (task_id, job_id, to_status, detail)
+         SELECT x.t, x.j, 'queued', 'accepted' FROM unnest($7::uuid[], $8::uuid[]) AS x(t, j)",
+    )
+    .bind(&posts)
+    .bind(&users)
+    .bind(&contents)
+    .bind(&scheduled)
+    .bind(&zones)
+    .bind(&jobs)
+    .bind(&task_ids)
+    .bind(&task_jobs)
+    .bind(&task_connections)
+    .bind(&task_platforms)
+    .bind(&task_at)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Keys are honoured for 24 hours.
