@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use futures_util::FutureExt;
-use futures_util::future::join_all;
 
 use super::dispatcher::{Dispatcher, JobsChanged, Settled, WorkerIdle};
 use super::engine::EngineContext;
@@ -161,41 +160,41 @@ impl PlatformWorker {
         self.last_active = Instant::now();
         let n = batch.len();
         let engine = self.ctx.clone();
-        let dispatcher = self.dispatcher.clone();
         let ids: Vec<TaskId> = batch.iter().map(|(t, _)| *t).collect();
         let work = async move {
-            let claimed = match tasks::claim(&engine.pool, &ids, &engine.owner, engine.lease())
-                .await
-            {
+            match engine.claims.claim(ids).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::warn!(error = %error, "claiming tasks failed; the scheduler will hand them out again");
-                    return Ok(Vec::new());
+                    Vec::new()
                 }
-            };
-            for c in &claimed {
-                dispatcher.do_send(Settled {
-                    job_id: c.job_id,
-                    task_id: c.id,
+            }
+        };
+        ctx.spawn(work.into_actor(self).map(move |claimed, act, ctx| {
+            // Slots of tasks not claimed (taken elsewhere, not due) are free again.
+            act.in_flight = act.in_flight.saturating_sub(n - claimed.len());
+            for task in claimed {
+                act.dispatcher.do_send(Settled {
+                    job_id: task.job_id,
+                    task_id: task.id,
                     status: TaskStatus::Running,
                 });
-            }
-            let attempts = claimed
-                .into_iter()
-                .map(|c| attempt::run(engine.clone(), adapter.clone(), token.clone(), c));
-            AssertUnwindSafe(join_all(attempts)).catch_unwind().await
-        };
-        ctx.spawn(work.into_actor(self).map(move |results, act, ctx| {
-            act.in_flight = act.in_flight.saturating_sub(n);
-            match results {
-                Ok(results) => act.absorb(results, ctx),
-                Err(_) => {
-                    // A call panicked: restart (the supervisor rebuilds us from Postgres).
-                    tracing::error!(connection_id = %act.connection_id, "a platform call panicked; restarting the worker");
-                    act.ctx.health.error("platform_worker", &act.id, "a platform call panicked".into());
-                    ctx.stop();
-                    return;
-                }
+                let call = attempt::run(act.ctx.clone(), adapter.clone(), token.clone(), task);
+                // Each call frees its own slot, so one slow call does not hold back the others.
+                ctx.spawn(AssertUnwindSafe(call).catch_unwind().into_actor(act).map(|result, act, ctx| {
+                    act.in_flight = act.in_flight.saturating_sub(1);
+                    match result {
+                        Ok(result) => act.absorb(vec![result], ctx),
+                        Err(_) => {
+                            // A call panicked: restart (the supervisor rebuilds us from Postgres).
+                            tracing::error!(connection_id = %act.connection_id, "a platform call panicked; restarting the worker");
+                            act.ctx.health.error("platform_worker", &act.id, "a platform call panicked".into());
+                            ctx.stop();
+                            return;
+                        }
+                    }
+                    act.pump(ctx);
+                }));
             }
             act.pump(ctx);
         }));
