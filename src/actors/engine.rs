@@ -1,7 +1,6 @@
 //! What every engine actor shares, and the handle the HTTP layer holds.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::Addr;
 use sqlx::PgPool;
@@ -33,12 +32,6 @@ pub struct EngineContext {
     pub job_statuses: super::journal::JobStatusQueue,
     /// Group commit of accepted publishes.
     pub accepts: super::journal::AcceptQueue,
-}
-
-impl EngineContext {
-    pub fn lease(&self) -> Duration {
-        Duration::from_secs(u64::from(self.settings.lease_secs.get()))
-    }
 }
 
 /// The HTTP layer's way into the engine: it only sends messages.

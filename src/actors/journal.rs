@@ -1,10 +1,11 @@
-//! Group commit for the engine's hot writes. Workers hand their claims and
-//! outcomes to the journal and wait; the journal writes everything that queued
-//! up while the previous write ran as one statement, then answers each caller.
-//! A caller only moves on once its write is durable, as before, but hundreds of
-//! tasks from every worker share one commit.
+//! Group commit for the engine's hot writes. Callers hand their write to a
+//! queue and wait; the queue's writer puts everything that queued up while its
+//! previous write ran into one statement, then answers each caller. A caller
+//! only moves on once its write is durable, as before, but hundreds of
+//! requests and tasks share one commit.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -14,187 +15,169 @@ use crate::domain::{JobId, JobStatus, TaskId};
 use crate::persistence::publishing::{self, NewPublish};
 use crate::persistence::tasks::{self, Claimed, Settlement};
 
-/// Outcomes written per statement at most.
+/// Requests written per statement at most.
 const MAX_BATCH: usize = 512;
 
-type Reply = oneshot::Sender<Result<bool, String>>;
-
-#[derive(Clone)]
-pub struct Journal {
-    queue: mpsc::UnboundedSender<(Settlement, Reply)>,
+/// A queue whose writer turns a batch of requests into one answer per request,
+/// in order.
+pub struct GroupCommit<Req, Resp> {
+    queue: mpsc::UnboundedSender<(Req, oneshot::Sender<Resp>)>,
 }
 
-impl Journal {
-    /// Starts the writer task on the current runtime.
-    pub fn start(pool: PgPool, owner: String) -> Self {
-        let (queue, mut inbox) = mpsc::unbounded_channel::<(Settlement, Reply)>();
+impl<Req, Resp> Clone for GroupCommit<Req, Resp> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<Req: 'static, Resp: 'static> GroupCommit<Req, Resp> {
+    /// Starts the writer on the current actix runtime.
+    fn start<F, Fut>(write: F) -> Self
+    where
+        F: Fn(Vec<Req>) -> Fut + 'static,
+        Fut: Future<Output = Vec<Resp>>,
+    {
+        let (queue, mut inbox) = mpsc::unbounded_channel::<(Req, oneshot::Sender<Resp>)>();
         actix::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let (settlements, replies): (Vec<Settlement>, Vec<Reply>) = batch.drain(..).unzip();
-                let result = tasks::settle_many(&pool, &owner, &settlements).await;
-                match result {
-                    Ok(written) => {
-                        let written: HashSet<TaskId> = written.into_iter().collect();
-                        for (settlement, reply) in settlements.iter().zip(replies) {
-                            let _ = reply.send(Ok(written.contains(&settlement.id)));
-                        }
-                    }
-                    Err(error) => {
-                        let message = error.to_string();
-                        for reply in replies {
-                            let _ = reply.send(Err(message.clone()));
-                        }
-                    }
+                let (requests, replies): (Vec<Req>, Vec<oneshot::Sender<Resp>>) =
+                    batch.drain(..).unzip();
+                for (answer, reply) in write(requests).await.into_iter().zip(replies) {
+                    let _ = reply.send(answer);
                 }
             }
         });
         Self { queue }
+    }
+
+    async fn call(&self, request: Req) -> Result<Resp, String> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((request, reply))
+            .map_err(|_| "the engine's writer has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the engine's writer has stopped".to_owned())
+    }
+}
+
+/// The same error for every request of a failed batch.
+fn all_failed<T>(n: usize, error: impl std::fmt::Display) -> Vec<Result<T, String>> {
+    let message = error.to_string();
+    (0..n).map(|_| Err(message.clone())).collect()
+}
+
+/// Task outcomes of every worker.
+#[derive(Clone)]
+pub struct Journal(GroupCommit<Settlement, Result<bool, String>>);
+
+impl Journal {
+    pub fn start(pool: PgPool, owner: String) -> Self {
+        Self(GroupCommit::start(move |batch: Vec<Settlement>| {
+            let (pool, owner) = (pool.clone(), owner.clone());
+            async move {
+                match tasks::settle_many(&pool, &owner, &batch).await {
+                    Ok(written) => {
+                        let written: HashSet<TaskId> = written.into_iter().collect();
+                        batch.iter().map(|s| Ok(written.contains(&s.id))).collect()
+                    }
+                    Err(error) => all_failed(batch.len(), error),
+                }
+            }
+        }))
     }
 
     /// Writes the outcome; true when this process still held the task.
     pub async fn settle(&self, settlement: Settlement) -> Result<bool, String> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((settlement, reply))
-            .map_err(|_| "the journal has stopped".to_owned())?;
-        answer
-            .await
-            .map_err(|_| "the journal has stopped".to_owned())?
+        self.0.call(settlement).await?
     }
 }
 
-type ClaimReply = oneshot::Sender<Result<Vec<Claimed>, String>>;
-
-/// Claims of many workers in one statement.
+/// Task claims of every worker.
 #[derive(Clone)]
-pub struct ClaimQueue {
-    queue: mpsc::UnboundedSender<(Vec<TaskId>, ClaimReply)>,
-}
+pub struct ClaimQueue(GroupCommit<Vec<TaskId>, Result<Vec<Claimed>, String>>);
 
 impl ClaimQueue {
     pub fn start(pool: PgPool, owner: String, lease: Duration) -> Self {
-        let (queue, mut inbox) = mpsc::unbounded_channel::<(Vec<TaskId>, ClaimReply)>();
-        actix::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let requests: Vec<(Vec<TaskId>, ClaimReply)> = std::mem::take(&mut batch);
-                let ids: Vec<TaskId> = requests
-                    .iter()
-                    .flat_map(|(ids, _)| ids.iter().copied())
-                    .collect();
+        Self(GroupCommit::start(move |batch: Vec<Vec<TaskId>>| {
+            let (pool, owner) = (pool.clone(), owner.clone());
+            async move {
+                let ids: Vec<TaskId> = batch.iter().flatten().copied().collect();
                 match tasks::claim(&pool, &ids, &owner, lease).await {
                     Ok(claimed) => {
                         let mut by_id: HashMap<TaskId, Claimed> =
                             claimed.into_iter().map(|c| (c.id, c)).collect();
-                        for (ids, reply) in requests {
-                            let mine = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-                            let _ = reply.send(Ok(mine));
-                        }
+                        batch
+                            .iter()
+                            .map(|ids| Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect()))
+                            .collect()
                     }
-                    Err(error) => {
-                        let message = error.to_string();
-                        for (_, reply) in requests {
-                            let _ = reply.send(Err(message.clone()));
-                        }
-                    }
+                    Err(error) => all_failed(batch.len(), error),
                 }
             }
-        });
-        Self { queue }
+        }))
     }
 
     /// Claims the due, pending ones among `ids` for this process.
     pub async fn claim(&self, ids: Vec<TaskId>) -> Result<Vec<Claimed>, String> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((ids, reply))
-            .map_err(|_| "the claim queue has stopped".to_owned())?;
-        answer
-            .await
-            .map_err(|_| "the claim queue has stopped".to_owned())?
+        self.0.call(ids).await?
     }
 }
 
-type StatusReply = oneshot::Sender<Result<(), String>>;
-
-/// Final job statuses of many coordinators in one statement.
+/// Final job statuses of every coordinator.
 #[derive(Clone)]
-pub struct JobStatusQueue {
-    queue: mpsc::UnboundedSender<((JobId, JobStatus), StatusReply)>,
-}
+pub struct JobStatusQueue(GroupCommit<(JobId, JobStatus), Result<(), String>>);
 
 impl JobStatusQueue {
     pub fn start(pool: PgPool) -> Self {
-        let (queue, mut inbox) = mpsc::unbounded_channel::<((JobId, JobStatus), StatusReply)>();
-        actix::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let (jobs, replies): (Vec<(JobId, JobStatus)>, Vec<StatusReply>) =
-                    batch.drain(..).unzip();
-                let result = publishing::set_jobs_final(&pool, &jobs)
-                    .await
-                    .map_err(|e| e.to_string());
-                for reply in replies {
-                    let _ = reply.send(result.clone());
+        Self(GroupCommit::start(move |batch: Vec<(JobId, JobStatus)>| {
+            let pool = pool.clone();
+            async move {
+                match publishing::set_jobs_final(&pool, &batch).await {
+                    Ok(()) => batch.iter().map(|_| Ok(())).collect(),
+                    Err(error) => all_failed(batch.len(), error),
                 }
             }
-        });
-        Self { queue }
+        }))
     }
 
     pub async fn set_final(&self, job: JobId, status: JobStatus) -> Result<(), String> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(((job, status), reply))
-            .map_err(|_| "the job status queue has stopped".to_owned())?;
-        answer
-            .await
-            .map_err(|_| "the job status queue has stopped".to_owned())?
+        self.0.call((job, status)).await?
     }
 }
 
-type AcceptReply = oneshot::Sender<Result<(), String>>;
-
-/// Accepted publishes (without idempotency keys) of many requests in one statement.
+/// Accepted publishes (without idempotency keys) of every request.
 #[derive(Clone)]
-pub struct AcceptQueue {
-    queue: mpsc::UnboundedSender<(NewPublish, AcceptReply)>,
-}
+pub struct AcceptQueue(GroupCommit<NewPublish, Result<(), String>>);
 
 impl AcceptQueue {
     pub fn start(pool: PgPool) -> Self {
-        let (queue, mut inbox) = mpsc::unbounded_channel::<(NewPublish, AcceptReply)>();
-        actix::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let (publishes, replies): (Vec<NewPublish>, Vec<AcceptReply>) =
-                    batch.drain(..).unzip();
-                let all: Vec<&NewPublish> = publishes.iter().collect();
+        Self(GroupCommit::start(move |batch: Vec<NewPublish>| {
+            let pool = pool.clone();
+            async move {
+                let all: Vec<&NewPublish> = batch.iter().collect();
                 if publishing::create_many(&pool, &all).await.is_ok() {
-                    for reply in replies {
-                        let _ = reply.send(Ok(()));
-                    }
-                    continue;
+                    return batch.iter().map(|_| Ok(())).collect();
                 }
                 // One bad publish must not fail the others: write them one by one.
-                for (publish, reply) in publishes.iter().zip(replies) {
-                    let single = publishing::create_many(&pool, &[publish]).await;
-                    let _ = reply.send(single.map_err(|e| e.to_string()));
+                let mut answers = Vec::with_capacity(batch.len());
+                for publish in &batch {
+                    answers.push(
+                        publishing::create_many(&pool, &[publish])
+                            .await
+                            .map_err(|e| e.to_string()),
+                    );
                 }
+                answers
             }
-        });
-        Self { queue }
+        }))
     }
 
     /// Durably writes the publish (post, job, tasks, first events).
     pub async fn accept(&self, publish: NewPublish) -> Result<(), String> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((publish, reply))
-            .map_err(|_| "the accept queue has stopped".to_owned())?;
-        answer
-            .await
-            .map_err(|_| "the accept queue has stopped".to_owned())?
+        self.0.call(publish).await?
     }
 }

@@ -108,10 +108,15 @@ pub async fn job_views(pool: &PgPool, jobs: Vec<JobRow>) -> Result<Vec<JobView>,
         .collect())
 }
 
-async fn load(pool: &PgPool, user: CurrentUser, job: JobId) -> Result<JobView, ApiError> {
-    let row = publishing::find_job(pool, user.id, job)
+/// The job if it is the caller's; 404 otherwise (another user's job looks absent).
+async fn owned_job(pool: &PgPool, user: CurrentUser, job: JobId) -> Result<JobRow, ApiError> {
+    publishing::find_job(pool, user.id, job)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))
+}
+
+async fn load(pool: &PgPool, user: CurrentUser, job: JobId) -> Result<JobView, ApiError> {
+    let row = owned_job(pool, user, job).await?;
     let mut views = job_views(pool, vec![row]).await?;
     views
         .pop()
@@ -189,9 +194,7 @@ pub async fn events(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let job = JobId(*id);
-    publishing::find_job(&pool, user.id, job)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))?;
+    owned_job(&pool, user, job).await?;
     let after = request
         .headers()
         .get("Last-Event-ID")
@@ -276,9 +279,7 @@ pub async fn retry(
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let job = JobId(*id);
-    publishing::find_job(&pool, user.id, job)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))?;
+    owned_job(&pool, user, job).await?;
     let moved = publishing::retry_failed(&pool, job).await?;
     if moved.is_empty() {
         return Err(ApiError::new(
@@ -303,9 +304,7 @@ pub async fn cancel(
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let job = JobId(*id);
-    publishing::find_job(&pool, user.id, job)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))?;
+    owned_job(&pool, user, job).await?;
     let cancelled = publishing::cancel_pending(&pool, job, "cancelled by the user").await?;
     engine.jobs_changed(vec![job]);
     Ok(HttpResponse::Ok().json(Steered { tasks: cancelled }))
