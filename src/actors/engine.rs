@@ -32,6 +32,8 @@ pub struct EngineContext {
     pub job_statuses: super::journal::JobStatusQueue,
     /// Group commit of accepted publishes.
     pub accepts: super::journal::AcceptQueue,
+    /// Users' active connections, briefly remembered for accepting publishes.
+    pub targets: super::targets::TargetCache,
 }
 
 /// The HTTP layer's way into the engine: it only sends messages.

@@ -18,5 +18,6 @@ pub mod metrics;
 pub mod platform_worker;
 pub mod scheduler;
 mod start;
+pub mod targets;
 
 pub use start::start_engine;

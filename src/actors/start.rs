@@ -32,6 +32,7 @@ pub fn start_engine(
     let job_statuses = super::journal::JobStatusQueue::start(pool.clone());
     let accepts = super::journal::AcceptQueue::start(pool.clone());
     let context = Arc::new(EngineContext {
+        targets: super::targets::TargetCache::default(),
         accepts,
         journal,
         claims,

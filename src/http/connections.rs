@@ -195,6 +195,7 @@ pub async fn disconnect(
     engine: web::Data<crate::actors::engine::Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let connection = service.disconnect(user.id, ConnectionId(*id)).await?;
+    engine.context.targets.forget(user.id);
     engine.connection_disconnected(connection.id).await?;
     Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
 }
@@ -227,6 +228,7 @@ pub async fn callback(
     platform: web::Path<String>,
     query: web::Query<CallbackQuery>,
     service: web::Data<Connections>,
+    engine: web::Data<crate::actors::engine::Engine>,
 ) -> HttpResponse {
     let user = match user {
         Ok(user) => user,
@@ -239,7 +241,9 @@ pub async fn callback(
         error: query.error,
         error_description: query.error_description,
     };
-    match service.complete(user.id, &platform, params).await {
+    let outcome = service.complete(user.id, &platform, params).await;
+    engine.context.targets.forget(user.id);
+    match outcome {
         Ok(connection) => back_to_app(&[
             ("connected", platform.as_str()),
             ("handle", connection.handle.as_str()),

@@ -15,7 +15,7 @@ use super::session::CurrentUser;
 use crate::actors::engine::Engine;
 use crate::connections::Connections;
 use crate::domain::{JobId, PostContent, PostId, TaskId};
-use crate::persistence::connections::{self, ConnectionId};
+use crate::persistence::connections::ConnectionId;
 use crate::persistence::publishing::{self, CreateOutcome, NewPublish, NewTask};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -106,7 +106,7 @@ pub async fn publish(
         ));
     }
 
-    let active = connections::active_for_user(&pool, user.id).await?;
+    let active = engine.context.targets.active(&pool, user.id).await?;
     let targets: Vec<(ConnectionId, String)> = match &body.connection_ids {
         None => active,
         Some(ids) => {

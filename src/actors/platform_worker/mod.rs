@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use super::dispatcher::{Dispatcher, JobsChanged, Settled, WorkerIdle};
 use super::engine::EngineContext;
 use crate::adapters::PlatformAdapter;
-use crate::domain::{JobId, TaskId, TaskStatus};
+use crate::domain::{JobId, TaskId};
 use crate::persistence::connections::{self, ConnectionId};
 use crate::persistence::tasks;
 use attempt::AttemptResult;
@@ -174,11 +174,6 @@ impl PlatformWorker {
             // Slots of tasks not claimed (taken elsewhere, not due) are free again.
             act.in_flight = act.in_flight.saturating_sub(n - claimed.len());
             for task in claimed {
-                act.dispatcher.do_send(Settled {
-                    job_id: task.job_id,
-                    task_id: task.id,
-                    status: TaskStatus::Running,
-                });
                 let call = attempt::run(act.ctx.clone(), adapter.clone(), token.clone(), task);
                 // Each call frees its own slot, so one slow call does not hold back the others.
                 ctx.spawn(AssertUnwindSafe(call).catch_unwind().into_actor(act).map(|result, act, ctx| {
@@ -203,7 +198,8 @@ impl PlatformWorker {
     fn absorb(&mut self, results: Vec<AttemptResult>, ctx: &mut Context<Self>) {
         let mut revoked = None;
         for result in results {
-            if let Some(status) = result.status {
+            // Coordinators only act on final outcomes (they write the final job status).
+            if let Some(status) = result.status.filter(|s| s.is_terminal()) {
                 self.dispatcher.do_send(Settled {
                     job_id: result.job,
                     task_id: result.task,
@@ -236,8 +232,12 @@ impl PlatformWorker {
         let pool = self.ctx.pool.clone();
         let id = self.connection_id;
         let dispatcher = self.dispatcher.clone();
+        self.ctx.targets.forget_connection(id);
         ctx.spawn(
             async move {
+                if let Err(error) = connections::mark_needs_reauth(&pool, id).await {
+                    tracing::warn!(connection_id = %id, error = %error, "marking the connection for reconnection failed");
+                }
                 match tasks::fail_for_connection(&pool, id, &reason).await {
                     Ok(jobs) if !jobs.is_empty() => dispatcher.do_send(JobsChanged { jobs }),
                     Ok(_) => {}

@@ -180,6 +180,7 @@ impl TokenCell {
                 connections::mark_needs_reauth(&self.ctx.pool, self.connection)
                     .await
                     .map_err(store)?;
+                self.ctx.targets.forget_connection(self.connection);
                 Err(TokenError::Revoked(format!(
                     "{} no longer accepts this connection ({reason}); reconnect it in Prasaran",
                     self.adapter.display_name()
