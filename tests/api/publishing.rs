@@ -74,7 +74,7 @@ struct Publisher {
     browser_csrf: String,
 }
 
-async fn publisher(app: &TestApp, browser: &Browser, email: &str, handles: &[&str]) -> Publisher {
+async fn publisher(browser: &Browser, email: &str, handles: &[&str]) -> Publisher {
     let csrf = browser.signed_up(email).await;
     let mut connections = Vec::new();
     for handle in handles {
@@ -91,7 +91,6 @@ async fn publisher(app: &TestApp, browser: &Browser, email: &str, handles: &[&st
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let body: Value = created.json().await.unwrap();
-    let _ = app;
     Publisher {
         token: body["token"].as_str().unwrap().to_owned(),
         connections,
@@ -126,6 +125,11 @@ async fn job(app: &TestApp, token: &str, id: &str) -> Value {
         .json()
         .await
         .unwrap()
+}
+
+/// A `scheduled_at` far enough ahead that nothing runs during the test.
+fn in_an_hour() -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()
 }
 
 const TERMINAL: [&str; 5] = [
@@ -164,7 +168,7 @@ async fn wait_all(app: &TestApp, token: &str, ids: &[String], limit: Duration) -
 async fn one_post_to_three_connections_lands_once_on_each() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "three@example.com", &["one", "two", "three"]).await;
+    let p = publisher(&app, "three@example.com", &["one", "two", "three"]).await;
 
     let id = accepted(&app, &p.token, json!({"content": "hello, three accounts"})).await;
     let view = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
@@ -197,7 +201,7 @@ async fn one_post_to_three_connections_lands_once_on_each() {
 async fn a_429_storm_slows_down_and_completes() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "storm@example.com", &["stormy"]).await;
+    let p = publisher(&app, "storm@example.com", &["stormy"]).await;
     stage.faults(json!({"rate_limit_per_s": 2})).await;
 
     let mut ids = Vec::new();
@@ -227,7 +231,7 @@ async fn a_429_storm_slows_down_and_completes() {
 async fn half_the_calls_failing_completes_through_retries_without_duplicates() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "flaky@example.com", &["flaky_a", "flaky_b"]).await;
+    let p = publisher(&app, "flaky@example.com", &["flaky_a", "flaky_b"]).await;
     stage.faults(json!({"error_rate": 0.5})).await;
 
     let mut ids = Vec::new();
@@ -255,7 +259,7 @@ async fn half_the_calls_failing_completes_through_retries_without_duplicates() {
 async fn an_expired_token_is_refreshed_exactly_once_for_twenty_racing_tasks() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "expiry@example.com", &["expiring"]).await;
+    let p = publisher(&app, "expiry@example.com", &["expiring"]).await;
     let before = stage.token_requests();
     {
         // Every issued access token expires now, unbeknown to Prasaran.
@@ -288,8 +292,8 @@ async fn an_expired_token_is_refreshed_exactly_once_for_twenty_racing_tasks() {
 async fn a_rejected_post_fails_at_once_with_the_platforms_reason() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "rejected@example.com", &["strict"]).await;
-    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let p = publisher(&app, "rejected@example.com", &["strict"]).await;
+    let later = in_an_hour();
     let id = accepted(
         &app,
         &p.token,
@@ -322,7 +326,7 @@ async fn a_rejected_post_fails_at_once_with_the_platforms_reason() {
 async fn a_revoked_grant_marks_the_connection_and_fails_its_tasks() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "revoked@example.com", &["gone"]).await;
+    let p = publisher(&app, "revoked@example.com", &["gone"]).await;
     {
         let mut state = stage.manch.sandbox.lock();
         let grants: Vec<u64> = state.grants.keys().copied().collect();
@@ -353,7 +357,7 @@ async fn a_revoked_grant_marks_the_connection_and_fails_its_tasks() {
 async fn stopped_mid_flight_and_started_again_every_task_lands_once() {
     let stage = Stage::new();
     let mut app = stage.app().await;
-    let p = publisher(&app, &app, "crash@example.com", &["crash_a", "crash_b"]).await;
+    let p = publisher(&app, "crash@example.com", &["crash_a", "crash_b"]).await;
     stage.faults(json!({"latency_ms": 40})).await;
     let mut ids = Vec::new();
     for n in 0..100 {
@@ -381,7 +385,7 @@ async fn stopped_mid_flight_and_started_again_every_task_lands_once() {
 async fn a_panic_in_a_platform_call_restarts_the_worker_and_the_task_completes() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "panic@example.com", &["panicky"]).await;
+    let p = publisher(&app, "panic@example.com", &["panicky"]).await;
     let id = accepted(&app, &p.token, json!({"content": "PANIC-IN-ADAPTER once"})).await;
     let view = wait_job(&app, &p.token, &id, Duration::from_secs(20)).await;
     assert_eq!(view["status"], "succeeded", "{view}");
@@ -402,13 +406,7 @@ async fn a_panic_in_a_platform_call_restarts_the_worker_and_the_task_completes()
 async fn two_instances_on_one_database_share_the_work_without_duplicates() {
     let stage = Stage::new();
     let first = stage.app().await;
-    let p = publisher(
-        &first,
-        &first,
-        "shared@example.com",
-        &["shared_a", "shared_b"],
-    )
-    .await;
+    let p = publisher(&first, "shared@example.com", &["shared_a", "shared_b"]).await;
     let second = first.spawn_beside(|_| {}).await;
     let mut ids = Vec::new();
     for n in 0..30 {
@@ -431,7 +429,7 @@ async fn two_instances_on_one_database_share_the_work_without_duplicates() {
 async fn twenty_concurrent_identical_requests_make_one_job() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "idem@example.com", &["idem"]).await;
+    let p = publisher(&app, "idem@example.com", &["idem"]).await;
     let body = json!({"content": "only once"});
     let requests = (0..20).map(|_| {
         reqwest::Client::new()
@@ -471,7 +469,7 @@ async fn twenty_concurrent_identical_requests_make_one_job() {
 async fn server_sent_events_deliver_every_transition_in_order() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "sse@example.com", &["sse_a", "sse_b"]).await;
+    let p = publisher(&app, "sse@example.com", &["sse_a", "sse_b"]).await;
     stage.faults(json!({"latency_ms": 100})).await;
     let id = accepted(&app, &p.token, json!({"content": "watch me"})).await;
     let response = reqwest::Client::new()
@@ -533,7 +531,7 @@ async fn server_sent_events_deliver_every_transition_in_order() {
 async fn a_scheduled_post_fires_within_a_second_of_its_time() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "schedule@example.com", &["punctual"]).await;
+    let p = publisher(&app, "schedule@example.com", &["punctual"]).await;
     let at = chrono::Utc::now() + chrono::Duration::seconds(2);
     let local = at.with_timezone(&chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap());
     let id = accepted(
@@ -563,7 +561,7 @@ async fn a_scheduled_post_fires_within_a_second_of_its_time() {
 async fn bad_publish_requests_are_422_with_their_codes() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "bad@example.com", &["valid"]).await;
+    let p = publisher(&app, "bad@example.com", &["valid"]).await;
     let cases = [
         (json!({"content": "   "}), "invalid_content"),
         (json!({"content": "x".repeat(501)}), "content_rejected"),
@@ -626,10 +624,10 @@ async fn bad_publish_requests_are_422_with_their_codes() {
 async fn jobs_of_other_users_are_404_and_tokens_can_be_revoked() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "owner@example.com", &["own"]).await;
+    let p = publisher(&app, "owner@example.com", &["own"]).await;
     let id = accepted(&app, &p.token, json!({"content": "mine"})).await;
     let other_browser = app.new_browser();
-    let other = publisher(&app, &other_browser, "other@example.com", &[]).await;
+    let other = publisher(&other_browser, "other@example.com", &[]).await;
     for path in [
         format!("/api/v1/jobs/{id}"),
         format!("/api/v1/jobs/{id}/events"),
@@ -673,7 +671,7 @@ async fn jobs_of_other_users_are_404_and_tokens_can_be_revoked() {
 async fn a_failed_target_can_be_retried_and_a_scheduled_one_cancelled() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "steer@example.com", &["steer"]).await;
+    let p = publisher(&app, "steer@example.com", &["steer"]).await;
     stage.faults(json!({"error_rate": 1.0})).await;
     let id = accepted(&app, &p.token, json!({"content": "will fail first"})).await;
     let view = wait_job(&app, &p.token, &id, Duration::from_secs(30)).await;
@@ -747,8 +745,8 @@ async fn a_failed_target_can_be_retried_and_a_scheduled_one_cancelled() {
 async fn disconnecting_cancels_pending_tasks() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "unplug@example.com", &["unplug"]).await;
-    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let p = publisher(&app, "unplug@example.com", &["unplug"]).await;
+    let later = in_an_hour();
     let id = accepted(
         &app,
         &p.token,
@@ -777,7 +775,7 @@ async fn disconnecting_cancels_pending_tasks() {
 async fn metrics_and_actor_health_describe_the_engine() {
     let stage = Stage::new();
     let app = stage.app().await;
-    let p = publisher(&app, &app, "ops@example.com", &["ops"]).await;
+    let p = publisher(&app, "ops@example.com", &["ops"]).await;
     let id = accepted(&app, &p.token, json!({"content": "measured"})).await;
     wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
@@ -814,8 +812,8 @@ async fn a_scheduled_post_whose_time_passed_while_stopped_is_missed_not_publishe
         s.engine.missed_grace_secs = 60.try_into().unwrap();
     })
     .await;
-    let p = publisher(&app, &app, "missed@example.com", &["sleepy"]).await;
-    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let p = publisher(&app, "missed@example.com", &["sleepy"]).await;
+    let later = in_an_hour();
     let id = accepted(
         &app,
         &p.token,
