@@ -196,6 +196,16 @@ async fn main() {
         .env("PRASARAN__RATE_LIMITS__LOGIN_PER_IP_PER_MINUTE", "1000000")
         .env("PRASARAN__ENGINE__RATE_LIMIT_PER_S", "100000")
         .env("PRASARAN__DATABASE__MAX_CONNECTIONS", "8")
+        // PostgreSQL, the sandbox and this load generator share the machine:
+        // one HTTP worker and one engine thread switch less than one per core each.
+        .env(
+            "PRASARAN__SERVER__WORKERS",
+            std::env::var("BENCH_HTTP_WORKERS").unwrap_or_else(|_| "1".into()),
+        )
+        .env(
+            "PRASARAN__ENGINE__WORKER_ARBITERS",
+            std::env::var("BENCH_ARBITERS").unwrap_or_else(|_| "1".into()),
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

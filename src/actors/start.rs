@@ -45,9 +45,10 @@ pub fn start_engine(
         health: HealthBoard::default(),
         metrics: EngineMetrics::default(),
     });
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let cores = match context.settings.worker_arbiters {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     // The arbiters live as long as the process: their handles keep them running.
     let arbiters: Vec<_> = (0..cores).map(|_| Arbiter::new().handle()).collect();
     let dispatcher_ctx = context.clone();

@@ -236,6 +236,8 @@ pub struct EngineSettings {
     pub lease_secs: NonZeroU32,
     /// Platform calls in flight per connection.
     pub worker_concurrency: NonZeroU32,
+    /// Threads (actix arbiters) the PlatformWorkers are spread over; 0 means one per core.
+    pub worker_arbiters: usize,
     /// Calls per second per connection before the platform has said anything.
     pub rate_limit_per_s: NonZeroU32,
     /// A worker with nothing to do for this long stops (it is restarted on demand).
