@@ -230,7 +230,13 @@ async fn a_429_storm_slows_down_and_completes() {
 #[actix_web::test]
 async fn half_the_calls_failing_completes_through_retries_without_duplicates() {
     let stage = Stage::new();
-    let app = stage.app().await;
+    // With 10 attempts, 1 task in 1,000 would fail every try at a 50% error rate;
+    // 30 attempts make that one in a billion.
+    let app = TestApp::spawn_with(|s| {
+        stage.configure(s);
+        s.engine.max_attempts = 30.try_into().unwrap();
+    })
+    .await;
     let p = publisher(&app, "flaky@example.com", &["flaky_a", "flaky_b"]).await;
     stage.faults(json!({"error_rate": 0.5})).await;
 
