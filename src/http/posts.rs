@@ -86,7 +86,10 @@ pub async fn publish(
             Some(key.to_owned())
         }
     };
-    let request_hash = Sha256::digest(serde_json::to_vec(&body).unwrap_or_default()).to_vec();
+    // Only a keyed request is compared with an earlier one.
+    let request_hash = key
+        .as_ref()
+        .map(|_| Sha256::digest(serde_json::to_vec(&body).unwrap_or_default()).to_vec());
     let content = PostContent::parse(body.content)
         .map_err(|e| invalid(ErrorCode::InvalidContent, e.to_string()))?;
     let scheduled_at = match body.scheduled_at.as_deref() {
@@ -169,7 +172,7 @@ pub async fn publish(
         scheduled_at,
         time_zone: body.time_zone.clone(),
         tasks,
-        idempotency: key.map(|k| (k, request_hash)),
+        idempotency: key.zip(request_hash),
     };
     let outcome = if publish.idempotency.is_some() {
         // The key's unique insert must decide alone: this path is never batched.

@@ -40,7 +40,6 @@ pub struct Application {
     engine: Engine,
     database: Database,
     sandbox: Option<SandboxServer>,
-    manch_url: Url,
 }
 
 /// What the HTTP workers share.
@@ -112,18 +111,12 @@ impl Application {
             server,
             engine: engine_handle,
             database,
-            manch_url: manch.base_url,
             sandbox: manch.sandbox,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The Manch this app talks to (the sandbox's address in dev).
-    pub fn manch_url(&self) -> &Url {
-        &self.manch_url
     }
 
     /// The dev-mode sandbox, when this app started one.

@@ -139,10 +139,6 @@ impl EmbeddedCluster {
         )
     }
 
-    pub fn pgdata(&self) -> &Path {
-        &self.pgdata
-    }
-
     /// Stops the cluster, letting open transactions roll back ("fast" mode). Blocking.
     pub fn stop(&self) -> Result<(), EmbeddedError> {
         let mut command = self.command(&self.binaries.pg_ctl);
@@ -153,11 +149,6 @@ impl EmbeddedCluster {
         run(command, "pg_ctl stop")?;
         tracing::info!(pgdata = %self.pgdata.display(), "embedded PostgreSQL stopped");
         Ok(())
-    }
-
-    /// Whether a postmaster runs on `pgdata` (reads its pid file; blocking).
-    pub fn is_running(&self) -> bool {
-        self.running_postmaster().is_some()
     }
 
     fn command(&self, program: &Path) -> Command {
