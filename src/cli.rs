@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::settings::Environment;
+use crate::settings::{Environment, Role};
 
 /// Prasaran: write a post once, publish it to every connected platform.
 ///
@@ -40,6 +40,12 @@ pub enum Command {
         /// Where the dev-mode Manch sandbox listens [default: a free port on 127.0.0.1].
         #[arg(long)]
         sandbox_bind: Option<SocketAddr>,
+        /// What this process runs: api (accepts publishes), worker (runs them:
+        /// queue ingress, platform workers, scheduler; serves /health and
+        /// /metrics only) or all. api and worker need queue.kind = "sqs"
+        /// [default: all, from server.role].
+        #[arg(long)]
+        role: Option<Role>,
     },
     /// Apply pending database migrations and exit (serve also applies them).
     Migrate {

@@ -14,6 +14,8 @@
 //! - [`domain`] — validated values (`Email`, `Password`, `UserId`).
 //! - [`adapters`] — platform code (Manch first); nothing platform-specific lives elsewhere.
 //! - [`persistence`] — all SQL, the migrations, and the embedded PostgreSQL cluster.
+//! - [`queue`] — the SQS task queue between API and worker processes (`queue.kind = "sqs"`).
+//! - [`aws`] — the AWS SDK configuration SQS and KMS share.
 //! - [`sandbox`] — stand-in platform servers (the Manch sandbox) for dev, tests, benchmarks.
 //!
 //! Dependencies point one way: http → actors/accounts → adapters and persistence.
@@ -21,12 +23,14 @@
 pub mod accounts;
 pub mod actors;
 pub mod adapters;
+pub mod aws;
 pub mod cli;
 pub mod connections;
 pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod persistence;
+pub mod queue;
 pub mod sandbox;
 pub mod settings;
 pub mod startup;

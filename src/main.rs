@@ -38,7 +38,11 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             bind,
             data_dir,
             sandbox_bind,
+            role,
         } => {
+            if let Some(role) = role {
+                settings.server.role = role;
+            }
             if let Some(bind) = bind {
                 settings.server.bind = bind;
             }
@@ -95,7 +99,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             if let Some(dir) = data_dir {
                 settings.data_dir = dir;
             }
-            let keyring = keys::keyring(&settings)?;
+            let keyring = keys::keyring(&settings).await?;
             let database = Database::open(&settings).await?;
             let report = rotation::rotate(&database.pool, &keyring).await;
             database.close().await;

@@ -10,9 +10,10 @@ use actix::prelude::*;
 
 use super::engine::EngineContext;
 use super::job_coordinator::{JobCoordinator, Reload, TaskSettled};
-use super::platform_worker::{Enqueue, PlatformWorker, Retire};
+use super::platform_worker::{self, Enqueue, PlatformWorker, Retire};
 use crate::domain::{JobId, TaskId, TaskStatus};
 use crate::persistence::connections::ConnectionId;
+use crate::persistence::tasks::TaskFate;
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
@@ -53,6 +54,17 @@ pub struct Settled {
 pub struct CoordinatorDone {
     pub job_id: JobId,
     pub generation: u64,
+}
+
+/// A queue message announced a task: run it on its connection's worker and
+/// say, through `reply`, when the message has done its job.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Deliver {
+    pub task: TaskId,
+    pub job: JobId,
+    pub connection: ConnectionId,
+    pub reply: tokio::sync::oneshot::Sender<TaskFate>,
 }
 
 /// The process is stopping: stop the workers' arbiters and route nothing more.
@@ -137,7 +149,7 @@ impl Dispatcher {
     }
 
     fn dispatch(&mut self, tasks: Vec<(TaskId, JobId, ConnectionId)>, me: &Addr<Self>) {
-        if self.shut_down {
+        if self.shut_down || self.arbiters.is_empty() {
             // Still durable in Postgres: the next start (or another process) runs them.
             return;
         }
@@ -232,6 +244,24 @@ impl Handler<Settled> for Dispatcher {
             .do_send(TaskSettled {
                 task_id: msg.task_id,
                 status: msg.status,
+            });
+    }
+}
+
+impl Handler<Deliver> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        if self.shut_down || self.arbiters.is_empty() {
+            // Dropping the reply gives the message back to the queue.
+            return;
+        }
+        let me = ctx.address();
+        self.worker(msg.connection, &me)
+            .do_send(platform_worker::Deliver {
+                task: msg.task,
+                job: msg.job,
+                reply: msg.reply,
             });
     }
 }

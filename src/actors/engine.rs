@@ -7,6 +7,13 @@ use sqlx::PgPool;
 
 use super::dispatcher::{Dispatcher, JobAccepted, JobsChanged, TasksDue};
 use super::health::HealthBoard;
+use super::outbox_relay::{Nudge, OutboxRelay};
+use super::sqs_ingress::SqsIngress;
+use crate::persistence::outbox::Handoff;
+use crate::persistence::tasks;
+use crate::queue::TaskQueue;
+use crate::settings::Role;
+use std::time::Duration;
 use crate::adapters::Registry;
 use crate::crypto::Keyring;
 use crate::domain::{JobId, TaskId};
@@ -34,6 +41,10 @@ pub struct EngineContext {
     pub accepts: super::journal::AcceptQueue,
     /// Users' active connections, briefly remembered for accepting publishes.
     pub targets: super::targets::TargetCache,
+    /// How runnable tasks reach a worker: this process's actors, or the outbox and SQS.
+    pub handoff: Handoff,
+    /// The SQS task queue (`queue.kind = "sqs"`), for readiness and the actors.
+    pub queue: Option<TaskQueue>,
 }
 
 /// The HTTP layer's way into the engine: it only sends messages.
@@ -41,27 +52,81 @@ pub struct EngineContext {
 pub struct Engine {
     pub context: Arc<EngineContext>,
     pub dispatcher: Addr<Dispatcher>,
-    pub scheduler: Addr<super::scheduler::Scheduler>,
+    /// In processes that run tasks.
+    pub scheduler: Option<Addr<super::scheduler::Scheduler>>,
+    /// In sqs mode.
+    pub relay: Option<Addr<OutboxRelay>>,
+    /// In sqs mode, in processes that run tasks.
+    pub ingress: Option<Addr<SqsIngress>>,
+    /// What this process runs.
+    pub role: Role,
+    /// How long in-flight queue work may take to finish at shutdown.
+    pub shutdown_grace: Duration,
 }
 
 impl Engine {
     /// Stops handing out work; in-flight calls end with the worker arbiters.
     /// Nothing is lost: unfinished tasks are recovered from Postgres later.
+    /// In sqs mode the ingress first stops receiving and lets in-flight work
+    /// finish for the grace period; whatever still runs afterwards is released
+    /// (`unconfirmed`, checked with the platform before any retry) so another
+    /// process takes it over at once.
     pub async fn shutdown(&self) {
-        let _ = self.scheduler.send(super::scheduler::Shutdown).await;
+        if let Some(ingress) = &self.ingress {
+            let _ = ingress
+                .send(super::sqs_ingress::Drain {
+                    grace: self.shutdown_grace,
+                })
+                .await;
+        }
+        if let Some(scheduler) = &self.scheduler {
+            let _ = scheduler.send(super::scheduler::Shutdown).await;
+        }
         let _ = self.dispatcher.send(super::dispatcher::Shutdown).await;
+        if let Some(relay) = &self.relay {
+            let _ = relay.send(super::outbox_relay::Stop).await;
+        }
+        if self.role.runs_tasks() {
+            match tasks::release_all_owned(&self.context.pool, &self.context.owner).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tasks = n, "released unfinished tasks for other processes"),
+                Err(error) => tracing::warn!(error = %error, "releasing unfinished tasks failed; their leases expire instead"),
+            }
+        }
     }
 
-    /// A publish was accepted: run its tasks now.
+    /// A publish was accepted: run its tasks now (in sqs mode their outbox rows
+    /// were written with them; the relay sends them).
     pub fn job_accepted(&self, job_id: JobId, tasks: Vec<(TaskId, ConnectionId)>) {
-        self.dispatcher.do_send(JobAccepted { job_id, tasks });
+        match &self.relay {
+            Some(relay) => relay.do_send(Nudge),
+            None => self.dispatcher.do_send(JobAccepted { job_id, tasks }),
+        }
     }
 
     /// Tasks were put back in the queue (retry).
     pub fn tasks_due(&self, job_id: JobId, tasks: Vec<(TaskId, ConnectionId)>) {
-        self.dispatcher.do_send(TasksDue {
-            tasks: tasks.into_iter().map(|(t, c)| (t, job_id, c)).collect(),
-        });
+        match &self.relay {
+            Some(relay) => relay.do_send(Nudge),
+            None => self.dispatcher.do_send(TasksDue {
+                tasks: tasks.into_iter().map(|(t, c)| (t, job_id, c)).collect(),
+            }),
+        }
+    }
+
+    /// The heart-beating actors this process cannot work without.
+    pub fn essential_actors(&self) -> Vec<&'static str> {
+        let mut kinds = vec!["dispatcher"];
+        if self.scheduler.is_some() {
+            kinds.push("scheduler");
+        }
+        if self.relay.is_some() {
+            kinds.push("outbox_relay");
+        }
+        if self.ingress.is_some() {
+            kinds.push("sqs_ingress");
+        }
+        kinds
     }
 
     /// Task states changed outside the workers (cancel, disconnect): re-derive the jobs.

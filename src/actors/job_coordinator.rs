@@ -10,7 +10,11 @@ use actix::prelude::*;
 use super::dispatcher::{CoordinatorDone, Dispatcher};
 use super::engine::EngineContext;
 use crate::domain::{JobId, JobStatus, TaskId, TaskStatus};
+use crate::persistence::outbox::Handoff;
 use crate::persistence::tasks;
+
+/// How often a coordinator in a multi-process (sqs) engine re-reads its job.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -111,6 +115,11 @@ impl Actor for JobCoordinator {
     fn started(&mut self, ctx: &mut Self::Context) {
         if self.statuses.is_empty() {
             self.reload(ctx);
+        }
+        if self.ctx.handoff == Handoff::Outbox {
+            // Other processes settle some of this job's tasks and tell their own
+            // coordinators; re-reading now and then finishes this one too.
+            ctx.run_interval(RECHECK, |act, ctx| act.reload(ctx));
         }
     }
 }

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{JobId, JobStatus, TaskId};
+use crate::persistence::outbox::Handoff;
 use crate::persistence::publishing::{self, NewPublish};
 use crate::persistence::tasks::{self, Claimed, Settlement};
 
@@ -154,19 +155,19 @@ impl JobStatusQueue {
 pub struct AcceptQueue(GroupCommit<NewPublish, Result<(), String>>);
 
 impl AcceptQueue {
-    pub fn start(pool: PgPool) -> Self {
+    pub fn start(pool: PgPool, handoff: Handoff) -> Self {
         Self(GroupCommit::start(move |batch: Vec<NewPublish>| {
             let pool = pool.clone();
             async move {
                 let all: Vec<&NewPublish> = batch.iter().collect();
-                if publishing::create_many(&pool, &all).await.is_ok() {
+                if publishing::create_many(&pool, &all, handoff).await.is_ok() {
                     return batch.iter().map(|_| Ok(())).collect();
                 }
                 // One bad publish must not fail the others: write them one by one.
                 let mut answers = Vec::with_capacity(batch.len());
                 for publish in &batch {
                     answers.push(
-                        publishing::create_many(&pool, &[publish])
+                        publishing::create_many(&pool, &[publish], handoff)
                             .await
                             .map_err(|e| e.to_string()),
                     );

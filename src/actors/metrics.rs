@@ -21,6 +21,9 @@ pub struct EngineMetrics {
     pub retries: IntCounter,
     /// Token refreshes by result (`ok`, `revoked`, `failed`).
     pub refreshes: IntCounterVec,
+    /// SQS messages by what happened to them (`sent`, `received`, `deleted`,
+    /// `returned`, `malformed`).
+    pub sqs_messages: IntCounterVec,
 }
 
 fn histogram(name: &str, help: &str) -> Histogram {
@@ -67,6 +70,14 @@ impl Default for EngineMetrics {
                 &["result"],
             )
             .unwrap_or_else(|_| unreachable_metric()),
+            sqs_messages: IntCounterVec::new(
+                Opts::new(
+                    "prasaran_sqs_messages_total",
+                    "Task queue messages by what happened to them",
+                ),
+                &["event"],
+            )
+            .unwrap_or_else(|_| unreachable_metric()),
             registry,
         };
         for collector in [
@@ -75,6 +86,7 @@ impl Default for EngineMetrics {
             Box::new(metrics.platform_calls.clone()),
             Box::new(metrics.retries.clone()),
             Box::new(metrics.refreshes.clone()),
+            Box::new(metrics.sqs_messages.clone()),
         ] {
             let _ = metrics.registry.register(collector);
         }

@@ -7,6 +7,10 @@
 //! per core) and outcomes to one [`job_coordinator::JobCoordinator`] per job;
 //! the [`scheduler::Scheduler`] recovers and hands out due work. Postgres holds
 //! the truth; mailboxes are only a cache of work.
+//!
+//! With `queue.kind = "sqs"` tasks travel between processes: the
+//! [`outbox_relay::OutboxRelay`] sends the outbox to SQS and the
+//! [`sqs_ingress::SqsIngress`] of each worker process receives them.
 
 pub mod dispatcher;
 pub mod engine;
@@ -15,9 +19,11 @@ pub mod janitor;
 pub mod job_coordinator;
 pub mod journal;
 pub mod metrics;
+pub mod outbox_relay;
 pub mod platform_worker;
 pub mod scheduler;
+pub mod sqs_ingress;
 mod start;
 pub mod targets;
 
-pub use start::start_engine;
+pub use start::{EngineSetup, start_engine};

@@ -11,6 +11,7 @@ use actix::prelude::*;
 
 use super::dispatcher::{Dispatcher, JobsChanged, TasksDue};
 use super::engine::EngineContext;
+use crate::persistence::outbox::{self, Handoff};
 use crate::persistence::{publishing, tasks};
 
 /// Tasks handed out per tick at most.
@@ -89,8 +90,9 @@ impl Scheduler {
         let stale = Duration::from_secs(u64::from(engine.settings.stale_dispatch_secs.get()));
         ctx.spawn(
             async move {
-                let due = tasks::pick_due(&engine.pool, stale, BATCH).await?;
-                if !due.is_empty() {
+                let due = tasks::pick_due(&engine.pool, stale, BATCH, engine.handoff).await?;
+                // In sqs mode they went into the outbox; the relay sends them.
+                if !due.is_empty() && engine.handoff == Handoff::InProcess {
                     dispatcher.do_send(TasksDue {
                         tasks: due
                             .into_iter()
@@ -134,6 +136,11 @@ impl Actor for Scheduler {
                     if let Err(error) = publishing::delete_old_idempotency_keys(&engine.pool).await
                     {
                         tracing::warn!(error = %error, "idempotency key sweep failed");
+                    }
+                    if engine.handoff == Handoff::Outbox
+                        && let Err(error) = outbox::purge_sent(&engine.pool).await
+                    {
+                        tracing::warn!(error = %error, "outbox sweep failed");
                     }
                 }
                 .into_actor(act),

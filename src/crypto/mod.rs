@@ -8,10 +8,12 @@
 
 mod envelope;
 mod key_provider;
+mod kms;
 mod local_key;
 
 pub use envelope::{Aad, SealedBlob, open, rewrap, seal};
 pub use key_provider::{DataKey, KeyProvider, Keyring};
+pub use kms::KmsKeyProvider;
 pub use local_key::{LocalKey, LocalKeyProvider};
 
 #[derive(Debug, thiserror::Error)]

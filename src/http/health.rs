@@ -28,8 +28,9 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(HealthView { status: "ok" })
 }
 
-/// The database answers, has every migration this binary expects, and the
-/// dispatcher and scheduler are heart-beating.
+/// The database answers, has every migration this binary expects, the
+/// engine's essential actors of this role are heart-beating, and in sqs mode
+/// the task queue answers.
 #[utoipa::path(get, path = "/health/ready", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = HealthView),
@@ -53,11 +54,27 @@ pub async fn ready(
             "database migrations are behind (applied {applied}, expected {expected}); run `prasaran migrate`"
         ))),
         Ok(Ok(MigrationState::Current)) => {
-            for kind in ["dispatcher", "scheduler"] {
+            for kind in engine.essential_actors() {
                 if !engine.context.health.fresh(kind, HEARTBEAT_LIMIT) {
                     return Err(not_ready(format!(
                         "the {kind} has not reported for 5 s; see /health/actors"
                     )));
+                }
+            }
+            if let Some(queue) = &engine.context.queue {
+                match tokio::time::timeout(READY_TIMEOUT, queue.depth()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => {
+                        tracing::warn!(error = %error, "readiness check failed");
+                        return Err(not_ready(
+                            "the SQS task queue is unreachable; publishes wait in the outbox".into(),
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(not_ready(
+                            "the SQS task queue did not answer within 3 s".into(),
+                        ));
+                    }
                 }
             }
             Ok(HttpResponse::Ok().json(HealthView { status: "ok" }))

@@ -280,7 +280,7 @@ pub async fn retry(
 ) -> Result<HttpResponse, ApiError> {
     let job = JobId(*id);
     owned_job(&pool, user, job).await?;
-    let moved = publishing::retry_failed(&pool, job).await?;
+    let moved = publishing::retry_failed(&pool, job, engine.context.handoff).await?;
     if moved.is_empty() {
         return Err(ApiError::new(
             ErrorCode::NothingToRetry,

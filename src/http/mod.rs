@@ -119,7 +119,21 @@ pub fn endpoints() -> Vec<Endpoint> {
 /// Registers every endpoint, grouping methods by path so a wrong method gets
 /// a JSON 405 instead of actix's empty one.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let all = endpoints();
+    register(cfg, endpoints());
+    // The page browsers land on; not part of the API.
+    cfg.route("/", web::get().to(landing::page));
+}
+
+/// Only what operators watch (`/health/*`, `/metrics`): a worker process's surface.
+pub fn configure_operators(cfg: &mut web::ServiceConfig) {
+    let operators = endpoints()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/health/") || e.path == "/metrics")
+        .collect();
+    register(cfg, operators);
+}
+
+fn register(cfg: &mut web::ServiceConfig, all: Vec<Endpoint>) {
     let mut paths: Vec<&'static str> = Vec::new();
     for endpoint in &all {
         if !paths.contains(&endpoint.path) {
@@ -133,6 +147,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
         cfg.service(resource);
     }
-    // The page browsers land on; not part of the API.
-    cfg.route("/", web::get().to(landing::page));
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use crate::actors::engine::Engine;
 use crate::actors::health::ActorHealth;
-use crate::persistence::tasks;
+use crate::persistence::{outbox, tasks};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActorList {
@@ -70,6 +70,17 @@ pub async fn metrics(
     for (kind, (count, queued)) in engine.context.health.count_by_kind() {
         actors.with_label_values(&[kind]).set(count as i64);
         depth.with_label_values(&[kind]).set(queued as i64);
+    }
+    if engine.context.queue.is_some() {
+        let unsent = prometheus::IntGauge::new(
+            "prasaran_outbox_unsent",
+            "Task announcements waiting to be sent to SQS",
+        )
+        .map_err(ApiError::internal)?;
+        unsent.set(outbox::backlog(&pool).await?);
+        scrape
+            .register(Box::new(unsent))
+            .map_err(ApiError::internal)?;
     }
     let mut families = engine.context.metrics.registry.gather();
     families.extend(scrape.gather());

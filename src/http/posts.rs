@@ -176,7 +176,7 @@ pub async fn publish(
     };
     let outcome = if publish.idempotency.is_some() {
         // The key's unique insert must decide alone: this path is never batched.
-        publishing::create(&pool, &publish).await?
+        publishing::create(&pool, &publish, engine.context.handoff).await?
     } else {
         engine
             .context

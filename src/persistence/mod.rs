@@ -7,6 +7,7 @@ mod database;
 pub mod embedded;
 mod error;
 pub mod oauth_states;
+pub mod outbox;
 pub mod platforms;
 pub mod publishing;
 pub mod sessions;

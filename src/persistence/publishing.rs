@@ -6,6 +6,7 @@ use sqlx::PgPool;
 
 use super::StoreError;
 use super::connections::ConnectionId;
+use super::outbox::Handoff;
 use crate::domain::{JobId, JobStatus, PostId, TaskId, TaskStatus, UserId};
 
 /// One target of a new publish.
@@ -42,7 +43,11 @@ pub enum CreateOutcome {
 /// single statement. With an idempotency key, the key's insert gates the rest:
 /// among concurrent duplicates the unique key lets exactly one through.
 #[tracing::instrument(skip_all, fields(user_id = %new.user_id, job_id = %new.job_id))]
-pub async fn create(pool: &PgPool, new: &NewPublish) -> Result<CreateOutcome, StoreError> {
+pub async fn create(
+    pool: &PgPool,
+    new: &NewPublish,
+    handoff: Handoff,
+) -> Result<CreateOutcome, StoreError> {
     let gate = if new.idempotency.is_some() {
         "INSERT INTO idempotency_keys (user_id, key, request_hash, post_id, job_id)
          VALUES ($2, $10, $11, $1, $6) ON CONFLICT DO NOTHING RETURNING 1"
@@ -58,7 +63,10 @@ pub async fn create(pool: &PgPool, new: &NewPublish) -> Result<CreateOutcome, St
                    SELECT x.t, $6, x.c, x.p, coalesce($4, now()), CASE WHEN $4 IS NULL THEN now() END
                    FROM gate, unnest($7::uuid[], $8::uuid[], $9::text[]) AS x(t, c, p)),
          events AS (INSERT INTO publish_task_events (task_id, job_id, to_status, detail)
-                    SELECT x.t, $6, 'queued', 'accepted' FROM gate, unnest($7::uuid[]) AS x(t))
+                    SELECT x.t, $6, 'queued', 'accepted' FROM gate, unnest($7::uuid[]) AS x(t)),
+         outbox AS (INSERT INTO outbox (task_id, job_id, connection_id)
+                    SELECT x.t, $6, x.c FROM gate, unnest($7::uuid[], $8::uuid[]) AS x(t, c)
+                    WHERE $12 AND $4::timestamptz IS NULL)
          SELECT count(*) FROM gate"
     );
     let ids: Vec<uuid::Uuid> = new.tasks.iter().map(|t| t.id.0).collect();
@@ -80,6 +88,7 @@ pub async fn create(pool: &PgPool, new: &NewPublish) -> Result<CreateOutcome, St
         .bind(&platforms)
         .bind(key)
         .bind(hash)
+        .bind(handoff.via_outbox())
         .fetch_one(pool)
         .await?;
     if created == 1 {
@@ -106,7 +115,11 @@ pub async fn create(pool: &PgPool, new: &NewPublish) -> Result<CreateOutcome, St
 
 /// Many publishes without idempotency keys in one statement (group commit of
 /// accepts). All or nothing: the caller retries them one by one on failure.
-pub async fn create_many(pool: &PgPool, batch: &[&NewPublish]) -> Result<(), StoreError> {
+pub async fn create_many(
+    pool: &PgPool,
+    batch: &[&NewPublish],
+    handoff: Handoff,
+) -> Result<(), StoreError> {
     let posts: Vec<uuid::Uuid> = batch.iter().map(|p| p.post_id.0).collect();
     let users: Vec<uuid::Uuid> = batch.iter().map(|p| p.user_id.0).collect();
     let contents: Vec<&str> = batch.iter().map(|p| p.content.as_str()).collect();
@@ -129,7 +142,11 @@ pub async fn create_many(pool: &PgPool, batch: &[&NewPublish]) -> Result<(), Sto
                       SELECT * FROM unnest($6::uuid[], $1::uuid[], $2::uuid[])),
               task AS (INSERT INTO publish_tasks (id, job_id, connection_id, platform_id, next_attempt_at, dispatched_at)
                        SELECT x.t, x.j, x.c, x.p, coalesce(x.at, now()), CASE WHEN x.at IS NULL THEN now() END
-                       FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::timestamptz[]) AS x(t, j, c, p, at))
+                       FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::timestamptz[]) AS x(t, j, c, p, at)),
+              outbox AS (INSERT INTO outbox (task_id, job_id, connection_id)
+                         SELECT x.t, x.j, x.c
+                         FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $11::timestamptz[]) AS x(t, j, c, at)
+                         WHERE $12 AND x.at IS NULL)
          INSERT INTO publish_task_events (task_id, job_id, to_status, detail)
          SELECT x.t, x.j, 'queued', 'accepted' FROM unnest($7::uuid[], $8::uuid[]) AS x(t, j)",
     )
@@ -144,6 +161,7 @@ pub async fn create_many(pool: &PgPool, batch: &[&NewPublish]) -> Result<(), Sto
     .bind(&task_connections)
     .bind(&task_platforms)
     .bind(&task_at)
+    .bind(handoff.via_outbox())
     .execute(pool)
     .await?;
     Ok(())
@@ -293,6 +311,7 @@ pub async fn events_of_job(
 pub async fn retry_failed(
     pool: &PgPool,
     job: JobId,
+    handoff: Handoff,
 ) -> Result<Vec<(TaskId, ConnectionId)>, StoreError> {
     Ok(sqlx::query_as(
         "WITH moved AS (
@@ -303,10 +322,13 @@ pub async fn retry_failed(
             WHERE t.job_id = $1 AND t.status = 'failed' AND c.id = t.connection_id AND c.status = 'active'
             RETURNING t.id, t.connection_id),
          events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, detail)
-                    SELECT id, $1, 'failed', 'queued', 'retried by the user' FROM moved)
+                    SELECT id, $1, 'failed', 'queued', 'retried by the user' FROM moved),
+         outbox AS (INSERT INTO outbox (task_id, job_id, connection_id)
+                    SELECT id, $1, connection_id FROM moved WHERE $2)
          SELECT id, connection_id FROM moved",
     )
     .bind(job)
+    .bind(handoff.via_outbox())
     .fetch_all(pool)
     .await?)
 }

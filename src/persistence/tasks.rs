@@ -11,9 +11,10 @@ use sqlx::postgres::types::PgInterval;
 
 use super::StoreError;
 use super::connections::ConnectionId;
+use super::outbox::Handoff;
 use crate::domain::{JobId, TaskId, TaskStatus};
 
-fn interval(duration: Duration) -> PgInterval {
+pub(crate) fn interval(duration: Duration) -> PgInterval {
     PgInterval {
         months: 0,
         days: 0,
@@ -91,25 +92,84 @@ pub struct DueTask {
 }
 
 /// Due pending tasks nobody has taken into memory recently (scheduled posts whose
-/// time came, retries of a process that died, messages lost). Marks them taken.
+/// time came, retries of a process that died, messages lost). Marks them taken;
+/// with [`Handoff::Outbox`] also writes their outbox rows (skipping tasks whose
+/// announcement is still waiting to be sent, so an SQS outage adds no duplicates).
 pub async fn pick_due(
     pool: &PgPool,
     stale_after: Duration,
     limit: i64,
+    handoff: Handoff,
 ) -> Result<Vec<DueTask>, StoreError> {
     Ok(sqlx::query_as(
-        "UPDATE publish_tasks t SET dispatched_at = now()
-         FROM (SELECT id FROM publish_tasks
-               WHERE status IN ('queued', 'retry_scheduled', 'unconfirmed') AND next_attempt_at <= now()
-                 AND (dispatched_at IS NULL OR dispatched_at < now() - $1)
-               ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
-         WHERE t.id = due.id
-         RETURNING t.id, t.job_id, t.connection_id",
+        "WITH due AS (
+            UPDATE publish_tasks t SET dispatched_at = now()
+            FROM (SELECT p.id FROM publish_tasks p
+                  WHERE p.status IN ('queued', 'retry_scheduled', 'unconfirmed') AND p.next_attempt_at <= now()
+                    AND (p.dispatched_at IS NULL OR p.dispatched_at < now() - $1)
+                    AND NOT ($3 AND EXISTS (SELECT 1 FROM outbox o WHERE o.task_id = p.id AND o.sent_at IS NULL))
+                  ORDER BY p.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) picked
+            WHERE t.id = picked.id
+            RETURNING t.id, t.job_id, t.connection_id),
+         announced AS (INSERT INTO outbox (task_id, job_id, connection_id)
+                       SELECT id, job_id, connection_id FROM due WHERE $3)
+         SELECT id, job_id, connection_id FROM due",
     )
     .bind(interval(stale_after))
     .bind(limit)
+    .bind(handoff.via_outbox())
     .fetch_all(pool)
     .await?)
+}
+
+/// Where a delivered task stands, for a queue message that could not claim it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskFate {
+    /// Terminal, gone, or durably scheduled for later: the message has done its job.
+    Settled,
+    /// Running in another process, or locked right now: ask again later.
+    Held,
+}
+
+/// Why the tasks among `ids` could not be claimed just now.
+pub async fn fates(pool: &PgPool, ids: &[TaskId]) -> Result<Vec<(TaskId, TaskFate)>, StoreError> {
+    let raw: Vec<uuid::Uuid> = ids.iter().map(|t| t.0).collect();
+    let rows: Vec<(TaskId, bool)> = sqlx::query_as(
+        "SELECT id, status = 'running' OR (status IN ('queued', 'retry_scheduled', 'unconfirmed')
+                                          AND next_attempt_at <= now())
+         FROM publish_tasks WHERE id = ANY($1)",
+    )
+    .bind(&raw)
+    .fetch_all(pool)
+    .await?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let held = rows.iter().any(|(t, held)| t == id && *held);
+            (*id, if held { TaskFate::Held } else { TaskFate::Settled })
+        })
+        .collect())
+}
+
+/// Every running task this process holds goes back to `unconfirmed`, at once
+/// runnable elsewhere (graceful shutdown after the grace period). Returns how many.
+pub async fn release_all_owned(pool: &PgPool, owner: &str) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "WITH moved AS (
+            UPDATE publish_tasks SET status = 'unconfirmed', claimed_by = NULL, lease_expires_at = NULL,
+                   dispatched_at = NULL, next_attempt_at = now(), updated_at = now()
+            WHERE status = 'running' AND claimed_by = $1
+            RETURNING id, job_id, attempt_count),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt, detail)
+                    SELECT id, job_id, 'running', 'unconfirmed', attempt_count,
+                           'the process running it shut down; checking with the platform before retrying'
+                    FROM moved)
+         SELECT count(*) FROM moved",
+    )
+    .bind(owner)
+    .fetch_one(pool)
+    .await?;
+    Ok(n as u64)
 }
 
 /// Running tasks whose process's lease ran out: their last call may have

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 
-use super::Settings;
+use super::{KeyProviderKind, QueueKind, Role, Settings};
 
 /// The config files are compiled in so the binary runs from any directory;
 /// environment variables override them.
@@ -73,6 +73,11 @@ pub enum SettingsError {
         environment: Environment,
         hint: &'static str,
     },
+    #[error("configuration error: `{key}` is required: {hint}")]
+    Missing {
+        key: &'static str,
+        hint: &'static str,
+    },
 }
 
 /// Loads the settings for `environment` from the compiled-in files and the process environment.
@@ -88,7 +93,37 @@ pub fn load(environment: Environment) -> Result<Settings, SettingsError> {
     })?;
     settings.environment = environment;
     check_production_secrets(&settings)?;
+    check_mode_requirements(&settings)?;
     Ok(settings)
+}
+
+/// The SQS queue and the KMS key have no sensible default: whoever picks those
+/// modes must name them.
+pub fn check_mode_requirements(settings: &Settings) -> Result<(), SettingsError> {
+    if settings.queue.kind == QueueKind::Sqs && settings.queue.sqs.queue_url.is_none() {
+        return Err(SettingsError::Missing {
+            key: "queue.sqs.queue_url",
+            hint: "queue.kind = \"sqs\" needs the queue's URL (PRASARAN__QUEUE__SQS__QUEUE_URL)",
+        });
+    }
+    if settings.server.role != Role::All && settings.queue.kind != QueueKind::Sqs {
+        return Err(SettingsError::Missing {
+            key: "queue.kind",
+            hint: "separate api and worker processes hand tasks over through SQS: set queue.kind = \"sqs\" and queue.sqs.queue_url, or use --role all",
+        });
+    }
+    if settings.queue.sqs.wait_time_secs > 20 {
+        return Err(SettingsError::Invalid(
+            "`queue.sqs.wait_time_secs`: SQS long polls wait at most 20 seconds".into(),
+        ));
+    }
+    if settings.keys.provider == KeyProviderKind::Kms && settings.keys.kms.key_id.is_none() {
+        return Err(SettingsError::Missing {
+            key: "keys.kms.key_id",
+            hint: "keys.provider = \"kms\" needs a KMS key id, ARN or alias (PRASARAN__KEYS__KMS__KEY_ID)",
+        });
+    }
+    Ok(())
 }
 
 /// "`server.workers`: invalid type: … (from PRASARAN__ environment variables)".
@@ -117,7 +152,10 @@ fn check_production_secrets(settings: &Settings) -> Result<(), SettingsError> {
             hint: "set PRASARAN__SESSION__KEY to the base64 of 64 random bytes, or PRASARAN__SESSION__KEY_FILE to a file holding it",
         });
     }
-    if settings.keys.local.master_key.is_none() && settings.keys.local.master_key_file.is_none() {
+    if settings.keys.provider == KeyProviderKind::Local
+        && settings.keys.local.master_key.is_none()
+        && settings.keys.local.master_key_file.is_none()
+    {
         return Err(SettingsError::MissingSecret {
             key: "keys.local.master_key",
             environment: Environment::Production,

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-pub use load::{Environment, SettingsError, load};
+pub use load::{Environment, SettingsError, check_mode_requirements, load};
 pub use secrets::{
     KeyError, MASTER_KEY_LEN, SESSION_KEY_LEN, generate_key_text, load_or_create_master_key,
     load_or_create_session_key, read_master_key_file,
@@ -37,6 +37,7 @@ pub struct Settings {
     pub http_client: HttpClientSettings,
     pub sandbox: SandboxSettings,
     pub engine: EngineSettings,
+    pub queue: QueueSettings,
     /// Which environment these settings were loaded for; set by the loader, not by files.
     #[serde(skip, default)]
     pub environment: Environment,
@@ -46,6 +47,10 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
+    /// What this process runs: `api` (HTTP API, accepting publishes), `worker`
+    /// (queue ingress, platform workers, scheduler; HTTP only for health and
+    /// metrics) or `all`. `api` and `worker` need `queue.kind = "sqs"`.
+    pub role: Role,
     /// Address to listen on; port 0 picks a free port (tests use that).
     pub bind: SocketAddr,
     /// actix-web worker threads; 0 means one per CPU core.
@@ -175,15 +180,112 @@ pub struct ManchSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeySettings {
-    /// Which provider wraps new data keys: `local` (a master key file).
+    /// Which provider wraps new data keys: `local` (a master key file) or
+    /// `kms` (AWS KMS). Blobs of the other provider stay readable while the
+    /// local key is configured; `prasaran keys rotate` moves them over.
     pub provider: KeyProviderKind,
     pub local: LocalKeySettings,
+    pub kms: KmsSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyProviderKind {
     Local,
+    Kms,
+}
+
+/// AWS KMS for wrapping data keys. Credentials come from the standard AWS
+/// environment variables and profiles, never from these files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsSettings {
+    /// Key id, ARN or alias (`alias/prasaran`). Required when `keys.provider = "kms"`.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// A local stand-in such as moto_server; unset means the AWS endpoint of `region`.
+    #[serde(default)]
+    pub endpoint_url: Option<url::Url>,
+    pub region: String,
+    /// How long an unwrapped data key is kept in memory to spare KMS calls.
+    pub data_key_cache_secs: u32,
+}
+
+/// What a `serve` process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Api,
+    Worker,
+    All,
+}
+
+impl Role {
+    /// Accepts publishes and serves the user API.
+    pub fn serves_api(self) -> bool {
+        matches!(self, Role::Api | Role::All)
+    }
+
+    /// Runs tasks: platform workers, the scheduler, the queue ingress.
+    pub fn runs_tasks(self) -> bool {
+        matches!(self, Role::Worker | Role::All)
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "api" => Ok(Role::Api),
+            "worker" => Ok(Role::Worker),
+            "all" => Ok(Role::All),
+            other => Err(format!("unknown role `{other}`: use api, worker or all")),
+        }
+    }
+}
+
+/// How accepted tasks reach the processes that run them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// `in_process`: the accepting process runs its tasks (one machine).
+    /// `sqs`: tasks go through an SQS queue to worker processes (`serve --role worker`).
+    pub kind: QueueKind,
+    pub sqs: SqsSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueKind {
+    InProcess,
+    Sqs,
+}
+
+/// The SQS queue of task messages (ids only; Postgres holds the truth).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsSettings {
+    /// The queue's URL. Required when `queue.kind = "sqs"`. Give it a redrive
+    /// policy to a dead-letter queue: malformed messages are left for it.
+    #[serde(default)]
+    pub queue_url: Option<url::Url>,
+    /// A local stand-in such as moto_server; unset means the AWS endpoint of `region`.
+    #[serde(default)]
+    pub endpoint_url: Option<url::Url>,
+    pub region: String,
+    /// Long-poll wait of each receive (0–20 s).
+    pub wait_time_secs: u8,
+    /// The queue's visibility timeout; messages still in work are extended before it runs out.
+    pub visibility_timeout_secs: NonZeroU32,
+    /// Messages a worker process holds at once; it stops receiving beyond this (backpressure).
+    pub max_in_flight: NonZeroU32,
+    /// Receive calls in flight at once per worker process.
+    pub receivers: NonZeroU32,
+    /// A message whose task another process holds comes back after this long.
+    pub busy_retry_secs: u32,
+    /// On shutdown, in-flight work gets this long to finish before it is released.
+    pub shutdown_grace_secs: u32,
 }
 
 /// The local master key (base64 of 32 bytes).

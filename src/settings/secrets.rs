@@ -29,6 +29,8 @@ pub enum KeyError {
     },
     #[error("configuration error: `{key}` is required in production")]
     Missing { key: &'static str },
+    #[error("the key provider could not be set up: {0}")]
+    Provider(String),
 }
 
 /// Where one secret key may come from.

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::crypto::{Keyring, LocalKey, LocalKeyProvider};
+use crate::crypto::{Keyring, KmsKeyProvider, LocalKey, LocalKeyProvider};
 use crate::settings::{
-    KeyError, KeyProviderKind, MASTER_KEY_LEN, Settings, load_or_create_master_key,
+    Environment, KeyError, KeyProviderKind, MASTER_KEY_LEN, Settings, load_or_create_master_key,
     read_master_key_file,
 };
 
@@ -16,7 +16,31 @@ fn local_key(bytes: &[u8]) -> Result<LocalKey, KeyError> {
     Ok(LocalKey::from_bytes(&array))
 }
 
-pub fn keyring(settings: &Settings) -> Result<Keyring, KeyError> {
+/// The keyring of the configured provider. Under KMS the local master key, when
+/// there is one (always in dev), stays as a fallback so blobs sealed before the
+/// move open until `prasaran keys rotate` has moved them.
+pub async fn keyring(settings: &Settings) -> Result<Keyring, KeyError> {
+    match settings.keys.provider {
+        KeyProviderKind::Local => Ok(Keyring::new(local_provider(settings)?)),
+        KeyProviderKind::Kms => {
+            let kms = KmsKeyProvider::connect(&settings.keys.kms)
+                .await
+                .map_err(|e| KeyError::Provider(e.to_string()))?;
+            let keyring = Keyring::new(Arc::new(kms));
+            let local = &settings.keys.local;
+            let has_local = settings.environment != Environment::Production
+                || local.master_key.is_some()
+                || local.master_key_file.is_some();
+            Ok(if has_local {
+                keyring.with_fallback(local_provider(settings)?)
+            } else {
+                keyring
+            })
+        }
+    }
+}
+
+fn local_provider(settings: &Settings) -> Result<Arc<LocalKeyProvider>, KeyError> {
     let current = local_key(&load_or_create_master_key(settings)?)?;
     let retired = settings
         .keys
@@ -25,8 +49,5 @@ pub fn keyring(settings: &Settings) -> Result<Keyring, KeyError> {
         .iter()
         .map(|path| local_key(&read_master_key_file(path)?))
         .collect::<Result<Vec<_>, _>>()?;
-    let local = Arc::new(LocalKeyProvider::new(current, retired));
-    Ok(match settings.keys.provider {
-        KeyProviderKind::Local => Keyring::new(local),
-    })
+    Ok(Arc::new(LocalKeyProvider::new(current, retired)))
 }

@@ -21,7 +21,8 @@ pub use database::Database;
 use crate::accounts::Accounts;
 use crate::actors::engine::Engine;
 use crate::actors::janitor::Janitor;
-use crate::actors::start_engine;
+use crate::actors::{EngineSetup, start_engine};
+use crate::queue::TaskQueue;
 use crate::adapters::Registry;
 use crate::connections::{Connections, PublicUrl};
 use crate::http::error::{json_error, not_found, path_error, query_error};
@@ -29,7 +30,7 @@ use crate::http::rate_limit::RateLimiters;
 use crate::http::{self, RequestSpan, request_id_header, security_headers, session};
 use crate::persistence::sessions::PgSessionStore;
 use crate::sandbox::manch::SandboxServer;
-use crate::settings::{Settings, load_or_create_session_key};
+use crate::settings::{QueueKind, Settings, load_or_create_session_key};
 
 /// How often idle rate-limit buckets are forgotten.
 const RATE_LIMIT_SWEEP: Duration = Duration::from_secs(60);
@@ -55,8 +56,9 @@ impl Application {
     /// Manch sandbox in dev when no Manch is configured, binds the listener and
     /// prepares the server; nothing is served until [`Application::run_until_stopped`].
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        crate::settings::check_mode_requirements(&settings)?;
         let session_key = load_or_create_session_key(&settings)?;
-        let keyring = keys::keyring(&settings)?;
+        let keyring = keys::keyring(&settings).await?;
         let listener = TcpListener::bind(settings.server.bind)
             .with_context(|| format!("binding {}", settings.server.bind))?;
         let local = listener.local_addr()?;
@@ -79,11 +81,22 @@ impl Application {
                 return Err(error);
             }
         };
+        let queue = match settings.queue.kind {
+            QueueKind::InProcess => None,
+            QueueKind::Sqs => Some((
+                TaskQueue::connect(&settings.queue.sqs).await?,
+                settings.queue.sqs.clone(),
+            )),
+        };
         let engine = start_engine(
             database.pool.clone(),
             registry.clone(),
             keyring.clone(),
-            settings.engine.clone(),
+            EngineSetup {
+                settings: settings.engine.clone(),
+                role: settings.server.role,
+                queue,
+            },
         );
         let engine_handle = engine.clone();
         let services = Services {
@@ -105,7 +118,7 @@ impl Application {
                 return Err(error);
             }
         };
-        tracing::info!(address = %local, "listening");
+        tracing::info!(address = %local, role = ?settings.server.role, queue = ?settings.queue.kind, "listening");
         Ok(Self {
             port: local.port(),
             server,
@@ -176,6 +189,7 @@ async fn build_server(
     let session_settings = settings.session.clone();
     let https = settings.session.cookie_secure;
     let body_limit = settings.server.json_body_limit_bytes.get() as usize;
+    let serves_api = settings.server.role.serves_api();
     let pool = web::Data::new(pool);
     let connections = web::Data::new(connections);
     let engine = web::Data::new(engine);
@@ -205,7 +219,13 @@ async fn build_server(
             .wrap(security_headers(https))
             .wrap(from_fn(request_id_header))
             .wrap(TracingLogger::<RequestSpan>::new())
-            .configure(http::configure)
+            .configure(|cfg| {
+                if serves_api {
+                    http::configure(cfg);
+                } else {
+                    http::configure_operators(cfg);
+                }
+            })
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(10)

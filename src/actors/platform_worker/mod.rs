@@ -8,7 +8,7 @@ mod attempt;
 mod bucket;
 pub mod token;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +21,8 @@ use super::engine::EngineContext;
 use crate::adapters::PlatformAdapter;
 use crate::domain::{JobId, TaskId};
 use crate::persistence::connections::{self, ConnectionId};
-use crate::persistence::tasks;
+use crate::persistence::tasks::{self, TaskFate};
+use tokio::sync::oneshot;
 use attempt::AttemptResult;
 use bucket::TokenBucket;
 use token::TokenCell;
@@ -33,6 +34,15 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 #[rtype(result = "()")]
 pub struct Enqueue {
     pub tasks: Vec<(TaskId, JobId)>,
+}
+
+/// A task from the queue; `reply` says when its message has done its job.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Deliver {
+    pub task: TaskId,
+    pub job: JobId,
+    pub reply: oneshot::Sender<TaskFate>,
 }
 
 /// The dispatcher forgot this worker: stop if still idle.
@@ -50,6 +60,8 @@ pub struct PlatformWorker {
     token: Option<Arc<TokenCell>>,
     queue: VecDeque<(TaskId, JobId)>,
     queued: HashSet<TaskId>,
+    /// Queue messages waiting to hear how their task ended.
+    waiters: HashMap<TaskId, Vec<oneshot::Sender<TaskFate>>>,
     in_flight: usize,
     bucket: TokenBucket,
     pump_pending: bool,
@@ -75,6 +87,7 @@ impl PlatformWorker {
             token: None,
             queue: VecDeque::new(),
             queued: HashSet::new(),
+            waiters: HashMap::new(),
             in_flight: 0,
             bucket: TokenBucket::new(rate),
             pump_pending: false,
@@ -89,6 +102,46 @@ impl PlatformWorker {
                 self.queue.push_back((task, job));
             }
         }
+    }
+
+    fn answer(&mut self, task: TaskId, fate: TaskFate) {
+        for waiter in self.waiters.remove(&task).unwrap_or_default() {
+            let _ = waiter.send(fate);
+        }
+    }
+
+    /// Every waiting message is answered: the connection's tasks are settled elsewhere.
+    fn answer_all(&mut self, fate: TaskFate) {
+        for (_, waiters) in self.waiters.drain() {
+            for waiter in waiters {
+                let _ = waiter.send(fate);
+            }
+        }
+    }
+
+    /// Tasks a message announced but this worker could not claim: find out why.
+    fn explain_unclaimed(&mut self, ids: Vec<TaskId>, ctx: &mut Context<Self>) {
+        let ids: Vec<TaskId> = ids
+            .into_iter()
+            .filter(|id| self.waiters.contains_key(id))
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        let pool = self.ctx.pool.clone();
+        ctx.spawn(
+            async move { tasks::fates(&pool, &ids).await }
+                .into_actor(self)
+                .map(|fates, act, _| match fates {
+                    Ok(fates) => {
+                        for (task, fate) in fates {
+                            act.answer(task, fate);
+                        }
+                    }
+                    // Unanswered waiters are dropped later; their messages come back.
+                    Err(error) => tracing::warn!(error = %error, "could not look up unclaimed tasks"),
+                }),
+        );
     }
 
     /// Learns the platform of the connection (once), then pumps.
@@ -123,6 +176,7 @@ impl PlatformWorker {
                             // The connection (or its platform) is gone; its tasks were cascaded away.
                             act.queue.clear();
                             act.queued.clear();
+                            act.answer_all(TaskFate::Settled);
                         }
                     }
                 }),
@@ -161,6 +215,7 @@ impl PlatformWorker {
         let n = batch.len();
         let engine = self.ctx.clone();
         let ids: Vec<TaskId> = batch.iter().map(|(t, _)| *t).collect();
+        let asked = ids.clone();
         let work = async move {
             match engine.claims.claim(ids).await {
                 Ok(claimed) => claimed,
@@ -173,6 +228,11 @@ impl PlatformWorker {
         ctx.spawn(work.into_actor(self).map(move |claimed, act, ctx| {
             // Slots of tasks not claimed (taken elsewhere, not due) are free again.
             act.in_flight = act.in_flight.saturating_sub(n - claimed.len());
+            let unclaimed: Vec<TaskId> = asked
+                .into_iter()
+                .filter(|id| !claimed.iter().any(|c| c.id == *id))
+                .collect();
+            act.explain_unclaimed(unclaimed, ctx);
             for task in claimed {
                 let call = attempt::run(act.ctx.clone(), adapter.clone(), token.clone(), task);
                 // Each call frees its own slot, so one slow call does not hold back the others.
@@ -198,6 +258,10 @@ impl PlatformWorker {
     fn absorb(&mut self, results: Vec<AttemptResult>, ctx: &mut Context<Self>) {
         let mut revoked = None;
         for result in results {
+            // Written durably (final, or a retry at a set time): the message is done.
+            // Nothing written: this process lost the task; another holds it.
+            let fate = if result.status.is_some() { TaskFate::Settled } else { TaskFate::Held };
+            self.answer(result.task, fate);
             // Coordinators only act on final outcomes (they write the final job status).
             if let Some(status) = result.status.filter(|s| s.is_terminal()) {
                 self.dispatcher.do_send(Settled {
@@ -229,6 +293,7 @@ impl PlatformWorker {
     fn fail_all(&mut self, reason: String, ctx: &mut Context<Self>) {
         self.queue.clear();
         self.queued.clear();
+        self.answer_all(TaskFate::Settled);
         let pool = self.ctx.pool.clone();
         let id = self.connection_id;
         let dispatcher = self.dispatcher.clone();
@@ -322,6 +387,8 @@ impl Supervised for PlatformWorker {
         self.pump_pending = false;
         self.queue.clear();
         self.queued.clear();
+        // Dropped replies send their queue messages back for another try.
+        self.waiters.clear();
         self.ctx.health.restarted(
             "platform_worker",
             &self.id,
@@ -340,11 +407,22 @@ impl Handler<Enqueue> for PlatformWorker {
     }
 }
 
+impl Handler<Deliver> for PlatformWorker {
+    type Result = ();
+
+    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        self.last_active = Instant::now();
+        self.waiters.entry(msg.task).or_default().push(msg.reply);
+        self.enqueue([(msg.task, msg.job)]);
+        self.pump(ctx);
+    }
+}
+
 impl Handler<Retire> for PlatformWorker {
     type Result = ();
 
     fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
-        if self.queue.is_empty() && self.in_flight == 0 {
+        if self.queue.is_empty() && self.in_flight == 0 && self.waiters.is_empty() {
             ctx.stop();
         }
     }
