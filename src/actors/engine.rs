@@ -9,17 +9,17 @@ use super::dispatcher::{Dispatcher, JobAccepted, JobsChanged, TasksDue};
 use super::health::HealthBoard;
 use super::outbox_relay::{Nudge, OutboxRelay};
 use super::sqs_ingress::SqsIngress;
-use crate::persistence::outbox::Handoff;
-use crate::persistence::tasks;
-use crate::queue::TaskQueue;
-use crate::settings::Role;
-use std::time::Duration;
 use crate::adapters::Registry;
 use crate::crypto::Keyring;
 use crate::domain::{JobId, TaskId};
 use crate::persistence::connections::ConnectionId;
+use crate::persistence::outbox::Handoff;
+use crate::persistence::tasks;
 use crate::persistence::{StoreError, publishing};
+use crate::queue::TaskQueue;
 use crate::settings::EngineSettings;
+use crate::settings::Role;
+use std::time::Duration;
 
 /// Shared, read-only context of the engine's actors.
 pub struct EngineContext {
@@ -90,7 +90,9 @@ impl Engine {
             match tasks::release_all_owned(&self.context.pool, &self.context.owner).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(tasks = n, "released unfinished tasks for other processes"),
-                Err(error) => tracing::warn!(error = %error, "releasing unfinished tasks failed; their leases expire instead"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "releasing unfinished tasks failed; their leases expire instead")
+                }
             }
         }
     }

@@ -111,7 +111,9 @@ async fn relay_all(engine: &EngineContext, queue: &TaskQueue) -> Result<u64, Rel
             return Ok(sent_total);
         }
         let full_round = rows.len() as i64 == ROUND;
-        let batches = rows.chunks(crate::queue::BATCH).map(|chunk| send_batch(queue, chunk));
+        let batches = rows
+            .chunks(crate::queue::BATCH)
+            .map(|chunk| send_batch(queue, chunk));
         let mut sent = Vec::with_capacity(rows.len());
         let mut unsent = Vec::new();
         let mut failure = None;
@@ -163,13 +165,21 @@ impl Actor for OutboxRelay {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.ctx.health.beat("outbox_relay", "outbox_relay", "running", 0);
+        self.ctx
+            .health
+            .beat("outbox_relay", "outbox_relay", "running", 0);
         ctx.run_interval(TICK, |act, ctx| {
             if act.stopped {
                 return;
             }
-            let state = if act.last_error.is_some() { "backing_off" } else { "running" };
-            act.ctx.health.beat("outbox_relay", "outbox_relay", state, 0);
+            let state = if act.last_error.is_some() {
+                "backing_off"
+            } else {
+                "running"
+            };
+            act.ctx
+                .health
+                .beat("outbox_relay", "outbox_relay", state, 0);
             act.flush(ctx);
         });
     }
@@ -178,7 +188,9 @@ impl Actor for OutboxRelay {
 impl Supervised for OutboxRelay {
     fn restarting(&mut self, _: &mut Self::Context) {
         self.busy = false;
-        self.ctx.health.restarted("outbox_relay", "outbox_relay", None);
+        self.ctx
+            .health
+            .restarted("outbox_relay", "outbox_relay", None);
     }
 }
 

@@ -253,7 +253,10 @@ impl SqsIngress {
             .unwrap_or_default();
         let queue = self.queue.clone();
         if !rest.is_empty() {
-            tracing::info!(messages = rest.len(), "shutting down: returning unfinished messages to the queue");
+            tracing::info!(
+                messages = rest.len(),
+                "shutting down: returning unfinished messages to the queue"
+            );
         }
         self.finishing = true;
         ctx.spawn(
@@ -278,7 +281,9 @@ impl Actor for SqsIngress {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.ctx.health.beat("sqs_ingress", "sqs_ingress", "running", 0);
+        self.ctx
+            .health
+            .beat("sqs_ingress", "sqs_ingress", "running", 0);
         ctx.run_interval(HEARTBEAT, |act, ctx| {
             let state = if act.draining.is_some() {
                 "draining"
@@ -289,7 +294,9 @@ impl Actor for SqsIngress {
             } else {
                 "saturated"
             };
-            act.ctx.health.beat("sqs_ingress", "sqs_ingress", state, act.in_flight.len());
+            act.ctx
+                .health
+                .beat("sqs_ingress", "sqs_ingress", state, act.in_flight.len());
             act.extend(ctx);
             act.receive(ctx);
         });
@@ -305,7 +312,9 @@ impl Supervised for SqsIngress {
     fn restarting(&mut self, _: &mut Self::Context) {
         self.receiving = 0;
         self.in_flight.clear();
-        self.ctx.health.restarted("sqs_ingress", "sqs_ingress", None);
+        self.ctx
+            .health
+            .restarted("sqs_ingress", "sqs_ingress", None);
     }
 }
 

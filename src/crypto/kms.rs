@@ -46,9 +46,9 @@ fn provider_error<E: std::error::Error>(error: E) -> CryptoError {
 }
 
 fn data_key(bytes: &[u8]) -> Result<DataKey, CryptoError> {
-    let array: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| CryptoError::Provider("KMS returned a data key that is not 32 bytes".into()))?;
+    let array: [u8; 32] = bytes.try_into().map_err(|_| {
+        CryptoError::Provider("KMS returned a data key that is not 32 bytes".into())
+    })?;
     Ok(Zeroizing::new(array))
 }
 

@@ -67,7 +67,8 @@ pub async fn ready(
                     Ok(Err(error)) => {
                         tracing::warn!(error = %error, "readiness check failed");
                         return Err(not_ready(
-                            "the SQS task queue is unreachable; publishes wait in the outbox".into(),
+                            "the SQS task queue is unreachable; publishes wait in the outbox"
+                                .into(),
                         ));
                     }
                     Err(_) => {

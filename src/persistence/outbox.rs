@@ -36,7 +36,11 @@ pub struct OutboxRow {
 }
 
 /// Leases up to `limit` unsent rows for `lease` (other relays skip them meanwhile).
-pub async fn take(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<OutboxRow>, StoreError> {
+pub async fn take(
+    pool: &PgPool,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<OutboxRow>, StoreError> {
     Ok(sqlx::query_as(
         "UPDATE outbox o SET available_at = now() + $2, attempts = o.attempts + 1
          FROM (SELECT id FROM outbox WHERE sent_at IS NULL AND available_at <= now()

@@ -146,7 +146,14 @@ pub async fn fates(pool: &PgPool, ids: &[TaskId]) -> Result<Vec<(TaskId, TaskFat
         .iter()
         .map(|id| {
             let held = rows.iter().any(|(t, held)| t == id && *held);
-            (*id, if held { TaskFate::Held } else { TaskFate::Settled })
+            (
+                *id,
+                if held {
+                    TaskFate::Held
+                } else {
+                    TaskFate::Settled
+                },
+            )
         })
         .collect())
 }

@@ -70,6 +70,10 @@ mod tests {
         assert!(TaskMessage::decode("{\"v\":1}").is_err());
         assert!(TaskMessage::decode("hello").is_err());
         let future = message.encode().replace("\"v\":1", "\"v\":9");
-        assert!(TaskMessage::decode(&future).unwrap_err().contains("version 9"));
+        assert!(
+            TaskMessage::decode(&future)
+                .unwrap_err()
+                .contains("version 9")
+        );
     }
 }

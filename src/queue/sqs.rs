@@ -148,7 +148,9 @@ impl TaskQueue {
         if receipts.is_empty() {
             return Ok(());
         }
-        let secs = i32::try_from(timeout.as_secs()).unwrap_or(43_200).min(43_200);
+        let secs = i32::try_from(timeout.as_secs())
+            .unwrap_or(43_200)
+            .min(43_200);
         let entries = receipts
             .iter()
             .enumerate()

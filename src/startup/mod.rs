@@ -22,13 +22,13 @@ use crate::accounts::Accounts;
 use crate::actors::engine::Engine;
 use crate::actors::janitor::Janitor;
 use crate::actors::{EngineSetup, start_engine};
-use crate::queue::TaskQueue;
 use crate::adapters::Registry;
 use crate::connections::{Connections, PublicUrl};
 use crate::http::error::{json_error, not_found, path_error, query_error};
 use crate::http::rate_limit::RateLimiters;
 use crate::http::{self, RequestSpan, request_id_header, security_headers, session};
 use crate::persistence::sessions::PgSessionStore;
+use crate::queue::TaskQueue;
 use crate::sandbox::manch::SandboxServer;
 use crate::settings::{QueueKind, Settings, load_or_create_session_key};
 

@@ -205,7 +205,9 @@ async fn a_pkce_verifier_mismatch_is_refused_by_manch_and_explained() {
     let back = app.consent(&authorize_url, "pkce", "approve").await;
 
     // Swap the stored verifier for another, sealed properly for the same row.
-    let keyring = prasaran::startup::keys::keyring(&app.settings).unwrap();
+    let keyring = prasaran::startup::keys::keyring(&app.settings)
+        .await
+        .unwrap();
     let hash: Vec<u8> = sqlx::query_scalar("SELECT state_hash FROM oauth_states")
         .fetch_one(&app.pool)
         .await

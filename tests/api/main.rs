@@ -3,13 +3,16 @@
 
 mod accounts;
 mod cli;
+mod cloud;
 mod connections;
 mod embedded_database;
 mod errors;
 mod helpers;
+mod kms;
 mod logging;
 mod openapi;
 mod publishing;
 mod sandbox;
 mod sessions;
+mod sqs;
 mod tokens_at_rest;

@@ -68,13 +68,13 @@ impl Stage {
 }
 
 /// A signed-up user with `n` Manch accounts connected and an API token.
-struct Publisher {
-    token: String,
-    connections: Vec<String>,
+pub(crate) struct Publisher {
+    pub(crate) token: String,
+    pub(crate) connections: Vec<String>,
     browser_csrf: String,
 }
 
-async fn publisher(browser: &Browser, email: &str, handles: &[&str]) -> Publisher {
+pub(crate) async fn publisher(browser: &Browser, email: &str, handles: &[&str]) -> Publisher {
     let csrf = browser.signed_up(email).await;
     let mut connections = Vec::new();
     for handle in handles {

@@ -39,7 +39,9 @@ async fn the_raw_row_holds_no_plaintext_token() {
     }
 
     // And the sealed values really are those tokens.
-    let keyring = prasaran::startup::keys::keyring(&app.settings).unwrap();
+    let keyring = prasaran::startup::keys::keyring(&app.settings)
+        .await
+        .unwrap();
     let (access, refresh) = blobs(&app, id).await;
     assert_eq!(access.provider, "local");
     let access = open_token(&keyring, id, TokenKind::Access, &access)
@@ -58,7 +60,9 @@ async fn a_blob_moved_to_another_row_or_field_does_not_open() {
     let csrf = app.signed_up("swap@example.com").await;
     let first = id_of(&app.connect_manch(&csrf, "first").await);
     let second = id_of(&app.connect_manch(&csrf, "second").await);
-    let keyring = prasaran::startup::keys::keyring(&app.settings).unwrap();
+    let keyring = prasaran::startup::keys::keyring(&app.settings)
+        .await
+        .unwrap();
     let (first_access, _) = blobs(&app, first).await;
 
     assert!(
@@ -102,7 +106,9 @@ async fn rotation_rewraps_every_data_key_and_everything_still_opens() {
     let csrf = app.signed_up("rotate@example.com").await;
     let a = id_of(&app.connect_manch(&csrf, "rot_a").await);
     let b = id_of(&app.connect_manch(&csrf, "rot_b").await);
-    let old_keyring = prasaran::startup::keys::keyring(&app.settings).unwrap();
+    let old_keyring = prasaran::startup::keys::keyring(&app.settings)
+        .await
+        .unwrap();
     let (before_access, _) = blobs(&app, a).await;
     let plain_before = open_token(&old_keyring, a, TokenKind::Access, &before_access)
         .await

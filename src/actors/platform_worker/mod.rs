@@ -22,10 +22,10 @@ use crate::adapters::PlatformAdapter;
 use crate::domain::{JobId, TaskId};
 use crate::persistence::connections::{self, ConnectionId};
 use crate::persistence::tasks::{self, TaskFate};
-use tokio::sync::oneshot;
 use attempt::AttemptResult;
 use bucket::TokenBucket;
 use token::TokenCell;
+use tokio::sync::oneshot;
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
@@ -139,7 +139,9 @@ impl PlatformWorker {
                         }
                     }
                     // Unanswered waiters are dropped later; their messages come back.
-                    Err(error) => tracing::warn!(error = %error, "could not look up unclaimed tasks"),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "could not look up unclaimed tasks")
+                    }
                 }),
         );
     }
@@ -260,7 +262,11 @@ impl PlatformWorker {
         for result in results {
             // Written durably (final, or a retry at a set time): the message is done.
             // Nothing written: this process lost the task; another holds it.
-            let fate = if result.status.is_some() { TaskFate::Settled } else { TaskFate::Held };
+            let fate = if result.status.is_some() {
+                TaskFate::Settled
+            } else {
+                TaskFate::Held
+            };
             self.answer(result.task, fate);
             // Coordinators only act on final outcomes (they write the final job status).
             if let Some(status) = result.status.filter(|s| s.is_terminal()) {

@@ -1,0 +1,99 @@
+//! The KMS key provider against a real KMS API (moto_server): data keys bound
+//! to their row by the encryption context, and rotation from the local key.
+
+use std::sync::Arc;
+
+use prasaran::connections::rotation::rotate;
+use prasaran::connections::{TokenKind, open_token};
+use prasaran::crypto::{Aad, CryptoError, KeyProvider, Keyring, KmsKeyProvider, open, seal};
+use prasaran::persistence::connections::{ConnectionId, sealed_tokens};
+use prasaran::settings::{KeyProviderKind, KmsSettings};
+use secrecy::ExposeSecret;
+
+use crate::cloud::Moto;
+use crate::helpers::TestApp;
+
+async fn kms_settings(moto: &Moto) -> KmsSettings {
+    KmsSettings {
+        key_id: Some(moto.create_key().await),
+        endpoint_url: Some(moto.endpoint().parse().unwrap()),
+        region: "us-east-1".into(),
+        data_key_cache_secs: 300,
+    }
+}
+
+#[actix_web::test]
+async fn a_kms_sealed_value_opens_in_its_row_only() {
+    let moto = Moto::start().await;
+    let settings = kms_settings(&moto).await;
+    let kms = KmsKeyProvider::connect(&settings).await.unwrap();
+    let keyring = Keyring::new(Arc::new(kms));
+    let row = Aad::new("platform_connections", "row-1", "access_token");
+    let blob = seal(&keyring, b"a platform token", &row).await.unwrap();
+    assert_eq!(blob.provider, "kms");
+    assert_eq!(Some(blob.key_id.clone()), settings.key_id);
+    assert_eq!(
+        open(&keyring, &blob, &row).await.unwrap().as_slice(),
+        b"a platform token"
+    );
+
+    let other_row = Aad::new("platform_connections", "row-2", "access_token");
+    assert!(matches!(
+        open(&keyring, &blob, &other_row).await,
+        Err(CryptoError::Integrity)
+    ));
+
+    // KMS itself refuses the wrapped key under another row's context (a fresh
+    // provider, so no cached key can answer).
+    use base64::Engine;
+    let wrapped = base64::engine::general_purpose::STANDARD
+        .decode(&blob.wrapped_key)
+        .unwrap();
+    let fresh = KmsKeyProvider::connect(&settings).await.unwrap();
+    assert!(matches!(
+        fresh
+            .unwrap(&blob.key_id, &wrapped, other_row.as_bytes())
+            .await,
+        Err(CryptoError::Integrity)
+    ));
+    let key = fresh
+        .unwrap(&blob.key_id, &wrapped, row.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(key.len(), 32);
+}
+
+#[actix_web::test]
+async fn rotation_moves_local_key_blobs_to_kms() {
+    let moto = Moto::start().await;
+    let app = TestApp::spawn().await;
+    let csrf = app.signed_up("to-kms@example.com").await;
+    let connection = app.connect_manch(&csrf, "to-kms").await;
+    let id = ConnectionId(connection["id"].as_str().unwrap().parse().unwrap());
+    let before = sealed_tokens(&app.pool, id).await.unwrap().unwrap();
+    assert_eq!(before.access_token.as_ref().unwrap().provider, "local");
+
+    // The configured provider is now KMS; the local key stays as a fallback.
+    let mut settings = app.settings.clone();
+    settings.keys.provider = KeyProviderKind::Kms;
+    settings.keys.kms = kms_settings(&moto).await;
+    let keyring = prasaran::startup::keys::keyring(&settings).await.unwrap();
+    let report = rotate(&app.pool, &keyring).await.unwrap();
+    assert_eq!(report.rewrapped, 2);
+
+    // Every blob now names KMS and opens with KMS alone.
+    let after = sealed_tokens(&app.pool, id).await.unwrap().unwrap();
+    let kms_only = Keyring::new(Arc::new(
+        KmsKeyProvider::connect(&settings.keys.kms).await.unwrap(),
+    ));
+    let issued = app.sandbox().issued_tokens();
+    for (kind, blob) in [
+        (TokenKind::Access, after.access_token.unwrap()),
+        (TokenKind::Refresh, after.refresh_token.unwrap()),
+    ] {
+        assert_eq!(blob.provider, "kms");
+        let token = open_token(&kms_only, id, kind, &blob).await.unwrap();
+        assert!(issued.contains(&token.expose_secret().to_owned()));
+    }
+    assert_eq!(rotate(&app.pool, &keyring).await.unwrap().rewrapped, 0);
+}

@@ -1,0 +1,455 @@
+//! Queue mode `sqs` across real OS processes: `prasaran serve --role api` and
+//! `--role worker` on one database and one queue of a real `moto_server`,
+//! publishing to the Manch sandbox. Every test checks the sandbox's own record:
+//! exactly one post per task.
+
+use std::time::{Duration, Instant};
+
+use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::cloud::{Moto, Serve};
+use crate::helpers::{Browser, TestDatabase, random_key};
+use crate::publishing::{Publisher, publisher};
+
+/// moto, its queue and dead-letter queue, the Manch sandbox and one database,
+/// shared by every process a test starts.
+struct Stage {
+    moto: Moto,
+    queue: String,
+    manch: SandboxServer,
+    database: TestDatabase,
+    pool: PgPool,
+    data_dir: tempfile::TempDir,
+    session_key: String,
+    master_key: String,
+    visibility_secs: u32,
+}
+
+impl Stage {
+    async fn new(visibility_secs: u32, max_receives: u32) -> Self {
+        let moto = Moto::start().await;
+        let (queue, _) = moto
+            .queue_with_dlq("tasks", visibility_secs, max_receives)
+            .await;
+        let mut manch =
+            SandboxServer::bind("127.0.0.1:0".parse().unwrap(), SandboxConfig::default(), 2)
+                .unwrap();
+        manch.spawn();
+        let database = TestDatabase::create().await;
+        let pool = database.pool().await;
+        Self {
+            moto,
+            queue,
+            manch,
+            database,
+            pool,
+            data_dir: tempfile::tempdir().unwrap(),
+            session_key: random_key(64),
+            master_key: random_key(32),
+            visibility_secs,
+        }
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let pairs = [
+            (
+                "PRASARAN__DATA_DIR",
+                self.data_dir.path().display().to_string(),
+            ),
+            ("PRASARAN__DATABASE__URL", self.database.url.clone()),
+            ("PRASARAN__SESSION__KEY", self.session_key.clone()),
+            ("PRASARAN__KEYS__LOCAL__MASTER_KEY", self.master_key.clone()),
+            (
+                "PRASARAN__PLATFORMS__MANCH__BASE_URL",
+                self.manch.base_url.to_string(),
+            ),
+            (
+                "PRASARAN__PLATFORMS__MANCH__CLIENT_SECRET",
+                DEFAULT_CLIENT_SECRET.to_owned(),
+            ),
+            ("PRASARAN__QUEUE__KIND", "sqs".into()),
+            ("PRASARAN__QUEUE__SQS__QUEUE_URL", self.queue.clone()),
+            ("PRASARAN__QUEUE__SQS__ENDPOINT_URL", self.moto.endpoint()),
+            ("PRASARAN__QUEUE__SQS__WAIT_TIME_SECS", "1".into()),
+            (
+                "PRASARAN__QUEUE__SQS__VISIBILITY_TIMEOUT_SECS",
+                self.visibility_secs.to_string(),
+            ),
+            ("PRASARAN__QUEUE__SQS__BUSY_RETRY_SECS", "1".into()),
+            ("PRASARAN__QUEUE__SQS__SHUTDOWN_GRACE_SECS", "5".into()),
+            ("PRASARAN__ENGINE__LEASE_SECS", "3".into()),
+            ("PRASARAN__ENGINE__SCHEDULER_TICK_MS", "100".into()),
+            ("PRASARAN__ENGINE__STALE_DISPATCH_SECS", "3".into()),
+            ("PRASARAN__ENGINE__BACKOFF_BASE_MS", "20".into()),
+            ("PRASARAN__ENGINE__BACKOFF_CAP_MS", "300".into()),
+            ("PRASARAN__ENGINE__MAX_ATTEMPTS", "20".into()),
+            ("PRASARAN__ENGINE__RATE_LIMIT_PER_S", "1000".into()),
+            ("PRASARAN__ENGINE__WORKER_ARBITERS", "1".into()),
+            ("PRASARAN__SERVER__WORKERS", "1".into()),
+            ("PRASARAN__LOG__LEVEL", "info".into()),
+        ];
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    async fn serve(&self, role: &str) -> Serve {
+        Serve::start(role, &self.env()).await
+    }
+
+    async fn faults(&self, faults: Value) {
+        let url = self.manch.base_url.join("_sandbox/faults").unwrap();
+        let response = reqwest::Client::new()
+            .post(url)
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    async fn posts(&self) -> Value {
+        let url = self.manch.base_url.join("_sandbox/posts").unwrap();
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    /// Exactly one post on the platform per task, and every task succeeded.
+    async fn assert_one_post_per_task(&self, tasks: usize) {
+        let posts = self.posts().await;
+        assert_eq!(posts["posts"].as_array().unwrap().len(), tasks, "{posts}");
+        assert_eq!(posts["duplicates"], 0);
+        let succeeded: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM publish_tasks WHERE status = 'succeeded'")
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+        assert_eq!(succeeded as usize, tasks);
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `jobs` jobs are `succeeded`; fails with the processes' logs.
+    async fn wait_succeeded(&self, jobs: i64, limit: Duration, processes: &[&Serve]) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let done = self
+                .count("SELECT count(*) FROM publish_jobs WHERE status = 'succeeded'")
+                .await;
+            if done == jobs {
+                return;
+            }
+            if Instant::now() > deadline {
+                let tasks: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT status, count(*) FROM publish_tasks GROUP BY status")
+                        .fetch_all(&self.pool)
+                        .await
+                        .unwrap();
+                let logs: Vec<String> = processes.iter().map(|p| p.log_text()).collect();
+                panic!(
+                    "{done} of {jobs} jobs succeeded in time; tasks {tasks:?}\n{}",
+                    logs.join("\n-----\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn connected(api: &Serve, handles: &[&str]) -> Publisher {
+    let browser = Browser::new(&api.address);
+    publisher(&browser, "sqs@example.com", handles).await
+}
+
+/// Publishes `n` posts to every connection; returns the statuses.
+async fn publish_many(api: &Serve, who: &Publisher, n: usize) -> Vec<StatusCode> {
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..n {
+        let response = client
+            .post(format!("{}/api/v1/posts", api.address))
+            .bearer_auth(&who.token)
+            .json(&json!({"content": format!("post {i} through the queue")}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+    }
+    statuses
+}
+
+#[actix_web::test]
+async fn an_api_process_and_a_worker_process_publish_through_sqs() {
+    let stage = Stage::new(5, 5).await;
+    let api = stage.serve("api").await;
+    let worker = stage.serve("worker").await;
+    let who = connected(&api, &["one", "two"]).await;
+
+    let statuses = publish_many(&api, &who, 20).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::ACCEPTED));
+    stage
+        .wait_succeeded(20, Duration::from_secs(60), &[&api, &worker])
+        .await;
+    stage.assert_one_post_per_task(40).await;
+    // Every announcement went through the queue and was consumed there.
+    assert_eq!(
+        stage
+            .count("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            .await,
+        0
+    );
+    assert_eq!(stage.count("SELECT count(*) FROM outbox").await, 40);
+    assert!(
+        worker
+            .metric("prasaran_sqs_messages_total", "deleted")
+            .await
+            >= 40.0
+    );
+    assert_eq!(
+        api.metric("prasaran_sqs_messages_total", "received").await,
+        0.0
+    );
+
+    // A worker serves operators only; an API process runs no platform workers.
+    let me = reqwest::get(format!("{}/api/v1/me", worker.address))
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::NOT_FOUND);
+    let ready = reqwest::get(format!("{}/health/ready", worker.address))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let actors: Value = reqwest::get(format!("{}/health/actors", api.address))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = actors["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"outbox_relay"), "{kinds:?}");
+    assert!(
+        !kinds.contains(&"platform_worker") && !kinds.contains(&"sqs_ingress"),
+        "{kinds:?}"
+    );
+}
+
+#[actix_web::test]
+async fn two_worker_processes_split_the_work_without_duplicates() {
+    let stage = Stage::new(5, 5).await;
+    let api = stage.serve("api").await;
+    let first = stage.serve("worker").await;
+    let second = stage.serve("worker").await;
+    let who = connected(&api, &["a", "b", "c", "d"]).await;
+
+    publish_many(&api, &who, 50).await;
+    stage
+        .wait_succeeded(50, Duration::from_secs(90), &[&api, &first, &second])
+        .await;
+    stage.assert_one_post_per_task(200).await;
+    let by_first = first.metric("prasaran_sqs_messages_total", "deleted").await;
+    let by_second = second
+        .metric("prasaran_sqs_messages_total", "deleted")
+        .await;
+    assert!(
+        by_first > 0.0 && by_second > 0.0,
+        "both workers took messages: {by_first} / {by_second}"
+    );
+    assert!(by_first + by_second >= 200.0);
+}
+
+#[actix_web::test]
+async fn a_worker_killed_mid_flight_leaves_its_work_to_another_with_one_post_per_task() {
+    let stage = Stage::new(3, 50).await;
+    let api = stage.serve("api").await;
+    let mut doomed = stage.serve("worker").await;
+    let who = connected(&api, &["slow-a", "slow-b"]).await;
+    // Every platform call now takes 2 s: the kill lands while calls are out.
+    stage.faults(json!({"latency_ms": 2000})).await;
+    publish_many(&api, &who, 8).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stage
+        .count("SELECT count(*) FROM publish_tasks WHERE status = 'running'")
+        .await
+        == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no task started: {}",
+            doomed.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    doomed.kill9();
+    let survivor = stage.serve("worker").await;
+    stage.faults(json!({"latency_ms": 0})).await;
+
+    stage
+        .wait_succeeded(8, Duration::from_secs(90), &[&api, &survivor])
+        .await;
+    stage.assert_one_post_per_task(16).await;
+    // The dead worker's tasks were recovered and checked with Manch before any retry.
+    let recovered = stage
+        .count("SELECT count(*) FROM publish_task_events WHERE to_status = 'unconfirmed'")
+        .await;
+    assert!(
+        recovered > 0,
+        "the killed worker's running tasks were recovered"
+    );
+    assert!(
+        survivor
+            .metric("prasaran_sqs_messages_total", "received")
+            .await
+            >= 1.0
+    );
+}
+
+#[actix_web::test]
+async fn sigterm_lets_a_worker_finish_or_release_its_work_and_exit_cleanly() {
+    let stage = Stage::new(5, 50).await;
+    let api = stage.serve("api").await;
+    let mut worker = stage.serve("worker").await;
+    let who = connected(&api, &["graceful"]).await;
+    stage.faults(json!({"latency_ms": 1000})).await;
+    publish_many(&api, &who, 12).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stage
+        .count("SELECT count(*) FROM publish_tasks WHERE status = 'running'")
+        .await
+        == 0
+    {
+        assert!(Instant::now() < deadline, "no task started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    assert!(
+        worker.terminate().await,
+        "clean exit: {}",
+        worker.log_text()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stopped within the grace period"
+    );
+    // Nothing it held is left running under its name.
+    assert_eq!(
+        stage
+            .count("SELECT count(*) FROM publish_tasks WHERE status = 'running'")
+            .await,
+        0
+    );
+    stage.faults(json!({"latency_ms": 0})).await;
+    let next = stage.serve("worker").await;
+    stage
+        .wait_succeeded(12, Duration::from_secs(60), &[&api, &next])
+        .await;
+    stage.assert_one_post_per_task(12).await;
+}
+
+#[actix_web::test]
+async fn an_sqs_outage_keeps_accepting_into_the_outbox_and_delivery_resumes() {
+    let mut stage = Stage::new(5, 5).await;
+    let api = stage.serve("api").await;
+    let worker = stage.serve("worker").await;
+    let who = connected(&api, &["outage"]).await;
+
+    stage.moto.kill();
+    let statuses = publish_many(&api, &who, 10).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::ACCEPTED),
+        "publishes are accepted while SQS is down: {statuses:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        stage
+            .count("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            .await,
+        10,
+        "the outbox holds every announcement"
+    );
+    let ready = reqwest::get(format!("{}/health/ready", api.address))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(stage.posts().await["posts"].as_array().unwrap().len(), 0);
+
+    stage.moto.restart().await;
+    let (queue, _) = stage.moto.queue_with_dlq("tasks", 5, 5).await;
+    assert_eq!(queue, stage.queue, "the queue came back under its URL");
+    stage
+        .wait_succeeded(10, Duration::from_secs(60), &[&api, &worker])
+        .await;
+    stage.assert_one_post_per_task(10).await;
+    assert_eq!(
+        stage
+            .count("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            .await,
+        0
+    );
+    api.wait_ready(Duration::from_secs(10)).await;
+}
+
+#[actix_web::test]
+async fn a_malformed_message_ends_in_the_dead_letter_queue_and_the_worker_stays_healthy() {
+    let stage = Stage::new(1, 2).await;
+    let process = stage.serve("all").await;
+    let sqs = stage.moto.sqs().await;
+    for body in ["not json at all", r#"{"v":9,"task_id":"x"}"#] {
+        sqs.send_message()
+            .queue_url(&stage.queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let dlq = stage.queue.replace("/tasks", "/tasks-dlq");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut dead = Vec::new();
+    while dead.len() < 2 {
+        assert!(Instant::now() < deadline, "only {dead:?} reached the DLQ");
+        let received = sqs
+            .receive_message()
+            .queue_url(&dlq)
+            .wait_time_seconds(1)
+            .visibility_timeout(600)
+            .send()
+            .await
+            .unwrap();
+        dead.extend(
+            received
+                .messages()
+                .iter()
+                .filter_map(|m| m.body().map(str::to_owned)),
+        );
+    }
+    dead.sort();
+    assert_eq!(dead, [r#"{"v":9,"task_id":"x"}"#, "not json at all"]);
+    assert!(
+        process
+            .metric("prasaran_sqs_messages_total", "malformed")
+            .await
+            >= 4.0
+    );
+
+    // Still healthy, and real work still flows.
+    let ready = reqwest::get(format!("{}/health/ready", process.address))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let who = connected(&process, &["after-poison"]).await;
+    publish_many(&process, &who, 3).await;
+    stage
+        .wait_succeeded(3, Duration::from_secs(30), &[&process])
+        .await;
+    stage.assert_one_post_per_task(3).await;
+}
