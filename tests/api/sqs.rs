@@ -433,7 +433,7 @@ async fn a_malformed_message_ends_in_the_dead_letter_queue_and_the_worker_stays_
         );
     }
     dead.sort();
-    assert_eq!(dead, [r#"{"v":9,"task_id":"x"}"#, "not json at all"]);
+    assert_eq!(dead, ["not json at all", r#"{"v":9,"task_id":"x"}"#]);
     assert!(
         process
             .metric("prasaran_sqs_messages_total", "malformed")
