@@ -2,10 +2,15 @@
 //! and prints one summary table.
 //!
 //!     cargo bench --bench engine -- --publishes 20000 --concurrency 64
+//!     cargo bench --bench engine -- --queue sqs --workers 2 --publishes 5000
 //!
 //! It starts the Manch sandbox and the app itself (the release binary, on the
 //! embedded default database in a temporary data directory), signs up users,
 //! connects their Manch accounts through the consent page, then publishes.
+//! With `--queue sqs` it also starts moto_server (from target/moto-venv, see
+//! scripts/moto-venv) with a queue and dead-letter queue, and runs one
+//! `--role api` process (owning the embedded database) plus `--workers`
+//! `--role worker` processes on that database and queue.
 //! Only 127.0.0.1 is contacted; the run is bounded by `--publishes` and `--timeout-secs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -44,6 +49,12 @@ struct Args {
     /// Give up waiting for completion after this long.
     #[arg(long, default_value_t = 600)]
     timeout_secs: u64,
+    /// `in_process` (one process) or `sqs` (one api + `--workers` worker processes, moto_server).
+    #[arg(long, default_value = "in_process")]
+    queue: String,
+    /// Worker processes in sqs mode.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
     /// cargo bench passes this; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -61,7 +72,7 @@ struct Killer(Vec<Child>);
 
 impl Drop for Killer {
     fn drop(&mut self) {
-        for child in &mut self.0 {
+        for child in self.0.iter_mut().rev() {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(child.id() as i32),
                 nix::sys::signal::SIGTERM,
@@ -179,15 +190,162 @@ async fn main() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let app = Command::new(binary)
+    let sqs = args.queue == "sqs";
+    let mut children = Vec::new();
+    let mut queue_env: Vec<(String, String)> = Vec::new();
+    if sqs {
+        let (moto, env) = start_moto().await;
+        children.push(moto);
+        queue_env = env;
+    }
+    let role = if sqs { "api" } else { "all" };
+    let app = app_command(binary, role, app_port, data.path(), &manch, &queue_env)
+        .spawn()
+        .unwrap();
+    let app_pid = app.id();
+    children.push(app);
+    children.push(sandbox);
+    let mut killer = Killer(children);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .unwrap();
+    wait_ready(&client, &format!("{manch}_sandbox/posts")).await;
+    wait_ready(&client, &format!("{base}/health/ready")).await;
+    let options = embedded_database(data.path());
+    let mut worker_pids = Vec::new();
+    if sqs {
+        let url = format!(
+            "postgres://postgres@/prasaran?host={}&port={}",
+            options.get_socket().unwrap().display(),
+            options.get_port()
+        );
+        let mut env = queue_env.clone();
+        env.push(("PRASARAN__DATABASE__URL".into(), url));
+        for _ in 0..args.workers {
+            let port = free_port();
+            let worker = app_command(binary, "worker", port, data.path(), &manch, &env)
+                .spawn()
+                .unwrap();
+            worker_pids.push(worker.id());
+            killer.0.push(worker);
+            wait_ready(&client, &format!("http://127.0.0.1:{port}/health/ready")).await;
+        }
+    }
+    client
+        .post(format!("{manch}_sandbox/faults"))
+        .json(&json!({"rate_limit_per_s": 1_000_000_000u64, "latency_ms": args.latency_ms}))
+        .send()
+        .await
+        .unwrap();
+    run(args, &client, &base, &manch, options, app_pid, &worker_pids).await;
+}
+
+/// moto_server on a free port with a task queue (and its dead-letter queue);
+/// the settings that point the app at it.
+async fn start_moto() -> (Child, Vec<(String, String)>) {
+    for (key, value) in AWS_ENV {
+        // SAFETY: set before any thread of this benchmark reads the environment for AWS.
+        unsafe { std::env::set_var(key, value) };
+    }
+    let port = free_port();
+    let binary = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/moto-venv/bin/moto_server"
+    );
+    let moto = Command::new(binary)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server: run scripts/moto-venv first");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_ready(&client, &format!("{endpoint}/moto-api/")).await;
+    let config = prasaran::aws::sdk_config(
+        "us-east-1",
+        Some(&endpoint.parse().unwrap()),
+        Duration::from_secs(30),
+    )
+    .await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let dlq = sqs
+        .create_queue()
+        .queue_name("bench-dlq")
+        .send()
+        .await
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(dlq.queue_url().unwrap())
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let queue = sqs
+        .create_queue()
+        .queue_name("bench")
+        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            json!({"deadLetterTargetArn": arn, "maxReceiveCount": "5"}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let env = vec![
+        ("PRASARAN__QUEUE__KIND".into(), "sqs".into()),
+        (
+            "PRASARAN__QUEUE__SQS__QUEUE_URL".into(),
+            queue.queue_url().unwrap().to_owned(),
+        ),
+        ("PRASARAN__QUEUE__SQS__ENDPOINT_URL".into(), endpoint),
+    ];
+    (moto, env)
+}
+
+const AWS_ENV: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "bench"),
+    ("AWS_SECRET_ACCESS_KEY", "bench"),
+    ("AWS_REGION", "us-east-1"),
+];
+
+/// Connection options of the embedded database the first process started.
+fn embedded_database(data: &std::path::Path) -> PgConnectOptions {
+    let pgdata = data.join("pg");
+    let pid_file = std::fs::read_to_string(pgdata.join("postmaster.pid")).unwrap();
+    let lines: Vec<&str> = pid_file.lines().collect();
+    PgConnectOptions::new()
+        .socket(lines[4].trim())
+        .port(lines[3].trim().parse().unwrap())
+        .username("postgres")
+        .database("prasaran")
+}
+
+fn app_command(
+    binary: &str,
+    role: &str,
+    port: u16,
+    data: &std::path::Path,
+    manch: &str,
+    extra: &[(String, String)],
+) -> Command {
+    let mut command = Command::new(binary);
+    command
         .args([
             "serve",
+            "--role",
+            role,
             "--bind",
-            &format!("127.0.0.1:{app_port}"),
+            &format!("127.0.0.1:{port}"),
             "--data-dir",
         ])
-        .arg(data.path())
-        .env("PRASARAN__PLATFORMS__MANCH__BASE_URL", &manch)
+        .arg(data)
+        .env("PRASARAN__PLATFORMS__MANCH__BASE_URL", manch)
         .env(
             "PRASARAN__PLATFORMS__MANCH__CLIENT_SECRET",
             "prasaran-dev-secret",
@@ -207,23 +365,22 @@ async fn main() {
             std::env::var("BENCH_ARBITERS").unwrap_or_else(|_| "1".into()),
         )
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let app_pid = app.id();
-    let _children = Killer(vec![app, sandbox]);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()
-        .unwrap();
-    wait_ready(&client, &format!("{manch}_sandbox/posts")).await;
-    wait_ready(&client, &format!("{base}/health/ready")).await;
-    client
-        .post(format!("{manch}_sandbox/faults"))
-        .json(&json!({"rate_limit_per_s": 1_000_000_000u64, "latency_ms": args.latency_ms}))
-        .send()
-        .await
-        .unwrap();
+        .envs(AWS_ENV)
+        .envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::null());
+    command
+}
+
+async fn run(
+    args: Args,
+    client: &reqwest::Client,
+    base: &str,
+    manch: &str,
+    options: PgConnectOptions,
+    app_pid: u32,
+    worker_pids: &[u32],
+) {
+    let (base, manch) = (base.to_owned(), manch.to_owned());
 
     eprintln!(
         "preparing {} users with {} Manch connections each…",
@@ -310,14 +467,6 @@ async fn main() {
     }
 
     // Completion, read from the app's own database.
-    let pgdata = data.path().join("pg");
-    let pid_file = std::fs::read_to_string(pgdata.join("postmaster.pid")).unwrap();
-    let lines: Vec<&str> = pid_file.lines().collect();
-    let options = PgConnectOptions::new()
-        .socket(lines[4].trim())
-        .port(lines[3].trim().parse().unwrap())
-        .username("postgres")
-        .database("prasaran");
     let pool = sqlx::PgPool::connect_with(options).await.unwrap();
     let total_tasks = (args.publishes * args.targets) as i64;
     let done_bar = ProgressBar::new(total_tasks as u64);
@@ -400,4 +549,11 @@ async fn main() {
     println!("| tasks succeeded / not | {succeeded} / {failed} |");
     println!("| posts in the sandbox / duplicates | {posted} / {duplicates} |");
     println!("| app peak RSS | {:.0} MiB |", peak_rss_mib(app_pid));
+    for (i, pid) in worker_pids.iter().enumerate() {
+        println!(
+            "| worker {} peak RSS | {:.0} MiB |",
+            i + 1,
+            peak_rss_mib(*pid)
+        );
+    }
 }
