@@ -216,9 +216,9 @@ async fn main() {
     let mut worker_pids = Vec::new();
     if sqs {
         let url = format!(
-            "postgres://postgres@/prasaran?host={}&port={}",
-            options.get_socket().unwrap().display(),
-            options.get_port()
+            "postgres://postgres@localhost:{}/prasaran?host={}",
+            options.get_port(),
+            options.get_socket().unwrap().display()
         );
         let mut env = queue_env.clone();
         env.push(("PRASARAN__DATABASE__URL".into(), url));
@@ -366,8 +366,14 @@ fn app_command(
         )
         .env("RUST_LOG", "warn")
         .envs(AWS_ENV)
-        .envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(Stdio::null());
+        .envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // Warnings and errors of each process, for when a run goes wrong.
+    let logs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-logs");
+    let _ = std::fs::create_dir_all(&logs);
+    match std::fs::File::create(logs.join(format!("{role}-{port}.log"))) {
+        Ok(file) => command.stdout(file),
+        Err(_) => command.stdout(Stdio::null()),
+    };
     command
 }
 

@@ -272,6 +272,8 @@ impl Handler<Shutdown> for Dispatcher {
     fn handle(&mut self, _: Shutdown, _: &mut Self::Context) {
         self.shut_down = true;
         self.workers.clear();
+        // Unreferenced coordinators stop for good instead of being restarted.
+        self.coordinators.clear();
         for arbiter in &self.arbiters {
             arbiter.stop();
         }

@@ -82,11 +82,8 @@ impl Engine {
         if let Some(scheduler) = &self.scheduler {
             let _ = scheduler.send(super::scheduler::Shutdown).await;
         }
-        let _ = self.dispatcher.send(super::dispatcher::Shutdown).await;
-        if let Some(relay) = &self.relay {
-            let _ = relay.send(super::outbox_relay::Stop).await;
-        }
         if self.role.runs_tasks() {
+            // Before the worker arbiters stop: pooled connections they opened go with them.
             match tasks::release_all_owned(&self.context.pool, &self.context.owner).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(tasks = n, "released unfinished tasks for other processes"),
@@ -94,6 +91,10 @@ impl Engine {
                     tracing::warn!(error = %error, "releasing unfinished tasks failed; their leases expire instead")
                 }
             }
+        }
+        let _ = self.dispatcher.send(super::dispatcher::Shutdown).await;
+        if let Some(relay) = &self.relay {
+            let _ = relay.send(super::outbox_relay::Stop).await;
         }
     }
 

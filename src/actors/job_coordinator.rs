@@ -13,6 +13,8 @@ use crate::domain::{JobId, JobStatus, TaskId, TaskStatus};
 use crate::persistence::outbox::Handoff;
 use crate::persistence::tasks;
 
+/// After a failed load, the next try.
+const RELOAD_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 /// How often a coordinator in a multi-process (sqs) engine re-reads its job.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -68,8 +70,9 @@ impl JobCoordinator {
                         act.evaluate(ctx);
                     }
                     Err(error) => {
-                        tracing::warn!(job_id = %act.job_id, error = %error, "coordinator could not load its tasks");
-                        ctx.stop();
+                        // Stopping would only make the supervisor restart us at once: try again shortly.
+                        tracing::warn!(job_id = %act.job_id, error = %error, "coordinator could not load its tasks; retrying");
+                        ctx.run_later(RELOAD_RETRY, |act, ctx| act.reload(ctx));
                     }
                 }),
         );

@@ -1,4 +1,5 @@
-//! The OutboxRelay sends outbox rows to SQS in batches of ten and marks them
+//! The OutboxRelay sends outbox rows to SQS (`tasks_per_message` tasks per
+//! message, ten messages per call) and marks them
 //! sent only after SQS accepted them: at least once, never inside the
 //! transaction that wrote them. It runs on a short tick and when nudged (a
 //! publish was just accepted); several processes may relay at once, each
@@ -13,11 +14,11 @@ use futures_util::future::join_all;
 
 use super::engine::EngineContext;
 use crate::persistence::outbox::{self, OutboxRow};
-use crate::queue::{QueueError, TaskMessage, TaskQueue};
+use crate::queue::{QueueError, TaskMessage, TaskQueue, TaskRef};
 
 const TICK: Duration = Duration::from_millis(250);
-/// Rows leased per round; sent as ten batches of ten in parallel.
-const ROUND: i64 = 100;
+/// SendMessageBatch calls per round, in parallel (each up to ten messages).
+const CALLS_PER_ROUND: usize = 5;
 /// A leased row comes back to any relay after this long (this one died mid-send).
 const LEASE: Duration = Duration::from_secs(30);
 /// After a failed send, rows wait this long before the next try.
@@ -36,6 +37,7 @@ pub struct Stop;
 pub struct OutboxRelay {
     ctx: Arc<EngineContext>,
     queue: TaskQueue,
+    tasks_per_message: usize,
     busy: bool,
     again: bool,
     stopped: bool,
@@ -43,10 +45,11 @@ pub struct OutboxRelay {
 }
 
 impl OutboxRelay {
-    pub fn new(ctx: Arc<EngineContext>, queue: TaskQueue) -> Self {
+    pub fn new(ctx: Arc<EngineContext>, queue: TaskQueue, tasks_per_message: usize) -> Self {
         Self {
             ctx,
             queue,
+            tasks_per_message: tasks_per_message.clamp(1, TaskMessage::MAX_TASKS),
             busy: false,
             again: false,
             stopped: false,
@@ -65,8 +68,9 @@ impl OutboxRelay {
         self.busy = true;
         let engine = self.ctx.clone();
         let queue = self.queue.clone();
+        let per_message = self.tasks_per_message;
         ctx.spawn(
-            async move { relay_all(&engine, &queue).await }
+            async move { relay_all(&engine, &queue, per_message).await }
                 .into_actor(self)
                 .map(|result, act, ctx| {
                     act.busy = false;
@@ -103,17 +107,23 @@ enum RelayError {
 }
 
 /// Sends rounds until the outbox has nothing due; returns how many were sent.
-async fn relay_all(engine: &EngineContext, queue: &TaskQueue) -> Result<u64, RelayError> {
+async fn relay_all(
+    engine: &EngineContext,
+    queue: &TaskQueue,
+    per_message: usize,
+) -> Result<u64, RelayError> {
+    let per_call = per_message * crate::queue::BATCH;
+    let round = (per_call * CALLS_PER_ROUND) as i64;
     let mut sent_total = 0;
     loop {
-        let rows = outbox::take(&engine.pool, ROUND, LEASE).await?;
+        let rows = outbox::take(&engine.pool, round, LEASE).await?;
         if rows.is_empty() {
             return Ok(sent_total);
         }
-        let full_round = rows.len() as i64 == ROUND;
+        let full_round = rows.len() as i64 == round;
         let batches = rows
-            .chunks(crate::queue::BATCH)
-            .map(|chunk| send_batch(queue, chunk));
+            .chunks(per_call)
+            .map(|chunk| send_batch(queue, chunk, per_message));
         let mut sent = Vec::with_capacity(rows.len());
         let mut unsent = Vec::new();
         let mut failure = None;
@@ -136,26 +146,42 @@ async fn relay_all(engine: &EngineContext, queue: &TaskQueue) -> Result<u64, Rel
     }
 }
 
-/// One SendMessageBatch: (sent row ids, unsent row ids, the call's error).
+/// One SendMessageBatch of `per_message` tasks per message: (sent row ids,
+/// unsent row ids, the call's error).
 async fn send_batch(
     queue: &TaskQueue,
     rows: &[OutboxRow],
+    per_message: usize,
 ) -> (Vec<i64>, Vec<i64>, Option<QueueError>) {
-    let messages: Vec<TaskMessage> = rows
+    let groups: Vec<&[OutboxRow]> = rows.chunks(per_message).collect();
+    let messages: Vec<TaskMessage> = groups
         .iter()
-        .map(|r| TaskMessage::new(r.task_id, r.job_id, r.connection_id))
+        .map(|group| {
+            TaskMessage::new(
+                group
+                    .iter()
+                    .map(|r| TaskRef {
+                        task_id: r.task_id,
+                        job_id: r.job_id,
+                        connection_id: r.connection_id,
+                    })
+                    .collect(),
+            )
+        })
         .collect();
     match queue.send(&messages).await {
         Ok(accepted) => {
-            let (sent, unsent): (Vec<_>, Vec<_>) = rows
-                .iter()
-                .enumerate()
-                .partition(|(i, _)| accepted.contains(i));
-            (
-                sent.into_iter().map(|(_, r)| r.id).collect(),
-                unsent.into_iter().map(|(_, r)| r.id).collect(),
-                None,
-            )
+            let mut sent = Vec::new();
+            let mut unsent = Vec::new();
+            for (i, group) in groups.iter().enumerate() {
+                let ids = group.iter().map(|r| r.id);
+                if accepted.contains(&i) {
+                    sent.extend(ids);
+                } else {
+                    unsent.extend(ids);
+                }
+            }
+            (sent, unsent, None)
         }
         Err(error) => (Vec::new(), rows.iter().map(|r| r.id).collect(), Some(error)),
     }

@@ -34,13 +34,25 @@ pub struct Drain {
     pub grace: Duration,
 }
 
+/// A message in work: its tasks are with the platform workers.
+struct InFlight {
+    /// Received or last extended.
+    since: Instant,
+    /// Tasks not answered yet.
+    pending: usize,
+    /// Some task is held elsewhere (or its worker restarted): give the message back.
+    held: bool,
+}
+
 pub struct SqsIngress {
     ctx: Arc<EngineContext>,
     queue: TaskQueue,
     dispatcher: Addr<Dispatcher>,
     settings: SqsSettings,
-    /// Receipt → when the message was received or last extended.
-    in_flight: HashMap<String, Instant>,
+    /// Messages in work by receipt.
+    in_flight: HashMap<String, InFlight>,
+    /// Their tasks not yet settled.
+    tasks_in_flight: usize,
     receiving: u32,
     to_delete: Vec<String>,
     draining: Option<(Instant, Vec<oneshot::Sender<()>>)>,
@@ -62,6 +74,7 @@ impl SqsIngress {
             dispatcher,
             settings,
             in_flight: HashMap::new(),
+            tasks_in_flight: 0,
             receiving: 0,
             to_delete: Vec::new(),
             draining: None,
@@ -74,9 +87,12 @@ impl SqsIngress {
         Duration::from_secs(u64::from(self.settings.visibility_timeout_secs.get()))
     }
 
+    /// Whether another receive (up to ten full messages) still fits under `max_in_flight` tasks.
     fn has_room(&self) -> bool {
-        let held = self.in_flight.len() + self.receiving as usize * BATCH;
-        held + BATCH <= self.settings.max_in_flight.get() as usize
+        let per_receive = BATCH * self.settings.tasks_per_message.get() as usize;
+        let coming = self.receiving as usize * per_receive;
+        self.tasks_in_flight + coming + per_receive <= self.settings.max_in_flight.get() as usize
+            || (self.tasks_in_flight == 0 && self.receiving == 0)
     }
 
     /// Starts receive calls up to the configured number, room permitting.
@@ -125,8 +141,8 @@ impl SqsIngress {
                 self.give_back(vec![received.receipt], Duration::ZERO, ctx);
                 continue;
             }
-            let task = match received.message {
-                Ok(task) => task,
+            let message = match received.message {
+                Ok(message) => message,
                 Err(reason) => {
                     metrics.with_label_values(&["malformed"]).inc();
                     tracing::warn!(reason = %reason, receive_count = received.receive_count,
@@ -135,29 +151,51 @@ impl SqsIngress {
                 }
             };
             let receipt = received.receipt;
-            self.in_flight.insert(receipt.clone(), Instant::now());
-            let (reply, fate) = oneshot::channel();
-            self.dispatcher.do_send(Deliver {
-                task: task.task_id,
-                job: task.job_id,
-                connection: task.connection_id,
-                reply,
-            });
-            ctx.spawn(fate.into_actor(self).map(move |fate, act, ctx| {
-                if act.in_flight.remove(&receipt).is_none() {
-                    return; // Already given back during a drain.
-                }
-                match fate {
-                    Ok(TaskFate::Settled) => act.to_delete.push(receipt),
-                    // Held elsewhere, or the worker restarted: let it come back later.
-                    Ok(TaskFate::Held) | Err(_) => {
-                        let later = Duration::from_secs(u64::from(act.settings.busy_retry_secs));
-                        act.give_back(vec![receipt], later, ctx);
-                    }
-                }
-                act.receive(ctx);
-            }));
+            self.in_flight.insert(
+                receipt.clone(),
+                InFlight {
+                    since: Instant::now(),
+                    pending: message.tasks.len(),
+                    held: false,
+                },
+            );
+            self.tasks_in_flight += message.tasks.len();
+            for task in message.tasks {
+                let (reply, fate) = oneshot::channel();
+                self.dispatcher.do_send(Deliver {
+                    task: task.task_id,
+                    job: task.job_id,
+                    connection: task.connection_id,
+                    reply,
+                });
+                let receipt = receipt.clone();
+                ctx.spawn(fate.into_actor(self).map(move |fate, act, ctx| {
+                    // Held elsewhere, or the worker restarted: the message comes back later.
+                    let settled = matches!(fate, Ok(TaskFate::Settled));
+                    act.task_answered(receipt, settled, ctx);
+                }));
+            }
         }
+    }
+
+    fn task_answered(&mut self, receipt: String, settled: bool, ctx: &mut Context<Self>) {
+        let Some(entry) = self.in_flight.get_mut(&receipt) else {
+            return; // Already given back during a drain.
+        };
+        self.tasks_in_flight = self.tasks_in_flight.saturating_sub(1);
+        entry.pending = entry.pending.saturating_sub(1);
+        entry.held |= !settled;
+        if entry.pending == 0 {
+            let held = entry.held;
+            self.in_flight.remove(&receipt);
+            if held {
+                let later = Duration::from_secs(u64::from(self.settings.busy_retry_secs));
+                self.give_back(vec![receipt], later, ctx);
+            } else {
+                self.to_delete.push(receipt);
+            }
+        }
+        self.receive(ctx);
     }
 
     /// Makes messages visible again after `after`.
@@ -211,9 +249,9 @@ impl SqsIngress {
         let due: Vec<String> = self
             .in_flight
             .iter_mut()
-            .filter(|(_, since)| since.elapsed() >= timeout / 3)
-            .map(|(receipt, since)| {
-                *since = Instant::now();
+            .filter(|(_, m)| m.since.elapsed() >= timeout / 3)
+            .map(|(receipt, m)| {
+                m.since = Instant::now();
                 receipt.clone()
             })
             .collect();
@@ -246,6 +284,7 @@ impl SqsIngress {
         }
         self.flush_deletes(ctx);
         let rest: Vec<String> = self.in_flight.drain().map(|(r, _)| r).collect();
+        self.tasks_in_flight = 0;
         let waiters = self
             .draining
             .as_mut()
@@ -266,12 +305,13 @@ impl SqsIngress {
                 }
             }
             .into_actor(self)
-            .map(|_, act, ctx| {
+            .map(|_, act, _| {
                 act.ctx.health.gone("sqs_ingress", "sqs_ingress");
                 for waiter in waiters {
                     let _ = waiter.send(());
                 }
-                ctx.stop();
+                // Stays idle (draining) rather than stopping: the engine holds its
+                // address, so its supervisor would only start it again.
             }),
         );
     }
@@ -296,7 +336,7 @@ impl Actor for SqsIngress {
             };
             act.ctx
                 .health
-                .beat("sqs_ingress", "sqs_ingress", state, act.in_flight.len());
+                .beat("sqs_ingress", "sqs_ingress", state, act.tasks_in_flight);
             act.extend(ctx);
             act.receive(ctx);
         });
@@ -312,6 +352,7 @@ impl Supervised for SqsIngress {
     fn restarting(&mut self, _: &mut Self::Context) {
         self.receiving = 0;
         self.in_flight.clear();
+        self.tasks_in_flight = 0;
         self.ctx
             .health
             .restarted("sqs_ingress", "sqs_ingress", None);

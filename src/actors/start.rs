@@ -97,10 +97,11 @@ pub fn start_engine(
         let scheduler_dispatcher = dispatcher.clone();
         Supervisor::start(move |_| Scheduler::new(scheduler_ctx, scheduler_dispatcher))
     });
-    let relay = queue.as_ref().map(|(task_queue, _)| {
+    let relay = queue.as_ref().map(|(task_queue, sqs)| {
         let relay_ctx = context.clone();
         let task_queue = task_queue.clone();
-        Supervisor::start(move |_| OutboxRelay::new(relay_ctx, task_queue))
+        let per_message = sqs.tasks_per_message.get() as usize;
+        Supervisor::start(move |_| OutboxRelay::new(relay_ctx, task_queue, per_message))
     });
     let shutdown_grace = queue.as_ref().map_or(Duration::ZERO, |(_, s)| {
         Duration::from_secs(u64::from(s.shutdown_grace_secs))

@@ -112,6 +112,12 @@ pub fn check_mode_requirements(settings: &Settings) -> Result<(), SettingsError>
             hint: "separate api and worker processes hand tasks over through SQS: set queue.kind = \"sqs\" and queue.sqs.queue_url, or use --role all",
         });
     }
+    if settings.queue.sqs.tasks_per_message.get() as usize > crate::queue::TaskMessage::MAX_TASKS {
+        return Err(SettingsError::Invalid(format!(
+            "`queue.sqs.tasks_per_message`: at most {} tasks fit one message",
+            crate::queue::TaskMessage::MAX_TASKS
+        )));
+    }
     if settings.queue.sqs.wait_time_secs > 20 {
         return Err(SettingsError::Invalid(
             "`queue.sqs.wait_time_secs`: SQS long polls wait at most 20 seconds".into(),

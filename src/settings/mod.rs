@@ -278,10 +278,13 @@ pub struct SqsSettings {
     pub wait_time_secs: u8,
     /// The queue's visibility timeout; messages still in work are extended before it runs out.
     pub visibility_timeout_secs: NonZeroU32,
-    /// Messages a worker process holds at once; it stops receiving beyond this (backpressure).
+    /// Tasks a worker process holds in work at once; it stops receiving beyond this (backpressure).
     pub max_in_flight: NonZeroU32,
     /// Receive calls in flight at once per worker process.
     pub receivers: NonZeroU32,
+    /// Tasks announced per message (1–100): fewer, fuller messages cost fewer
+    /// SQS requests; a message is deleted once all its tasks are settled.
+    pub tasks_per_message: NonZeroU32,
     /// A message whose task another process holds comes back after this long.
     pub busy_retry_secs: u32,
     /// On shutdown, in-flight work gets this long to finish before it is released.

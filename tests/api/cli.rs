@@ -76,6 +76,39 @@ fn production_refuses_to_start_without_secrets() {
     assert!(stderr.contains("database.url"), "{stderr}");
 }
 
+#[test]
+fn separate_roles_and_sqs_or_kms_modes_name_what_they_need() {
+    let stderr = start_error(&[("PRASARAN__SERVER__ROLE", "worker")]);
+    assert!(stderr.contains("queue.kind"), "{stderr}");
+    let stderr = start_error(&[("PRASARAN__QUEUE__KIND", "sqs")]);
+    assert!(stderr.contains("queue.sqs.queue_url"), "{stderr}");
+    let stderr = start_error(&[("PRASARAN__KEYS__PROVIDER", "kms")]);
+    assert!(stderr.contains("keys.kms.key_id"), "{stderr}");
+    let stderr = start_error(&[("PRASARAN__QUEUE__KIND", "kafka")]);
+    assert!(stderr.contains("queue.kind"), "{stderr}");
+
+    // The command-line role is checked the same way.
+    let output = prasaran()
+        .args([
+            "serve",
+            "--role",
+            "api",
+            "--data-dir",
+            "/nonexistent/never-used",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("queue.kind"), "{stderr}");
+    let output = prasaran()
+        .args(["serve", "--role", "boss"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("api, worker or all"));
+}
+
 #[actix_web::test]
 async fn migrate_applies_the_migrations_and_exits() {
     let database = crate::helpers::TestDatabase::create().await;

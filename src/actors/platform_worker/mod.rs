@@ -129,6 +129,7 @@ impl PlatformWorker {
             return;
         }
         let pool = self.ctx.pool.clone();
+        let asked = ids.clone();
         ctx.spawn(
             async move { tasks::fates(&pool, &ids).await }
                 .into_actor(self)
@@ -138,9 +139,11 @@ impl PlatformWorker {
                             act.answer(task, fate);
                         }
                     }
-                    // Unanswered waiters are dropped later; their messages come back.
                     Err(error) => {
-                        tracing::warn!(error = %error, "could not look up unclaimed tasks")
+                        tracing::warn!(error = %error, "could not look up unclaimed tasks; their messages come back later");
+                        for task in asked {
+                            act.answer(task, TaskFate::Held);
+                        }
                     }
                 }),
         );
