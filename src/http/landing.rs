@@ -1,5 +1,5 @@
-//! `GET /`: a plain page until the web app is served here. It shows the outcome
-//! of an OAuth callback and points at the API.
+//! `GET /` when the web app has not been built: it says how to build it, shows
+//! the outcome of an OAuth callback and points at the API.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -31,7 +31,9 @@ pub async fn page(outcome: web::Query<Outcome>) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body(format!(
             "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Prasaran</title>\
-         <main><h1>Prasaran</h1>{status}<p>The API is described at \
+         <main><h1>Prasaran</h1>{status}<p>The web app is not built yet: run \
+         <code>scripts/serve</code> (or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>) \
+         and reload this page.</p><p>The API is described at \
          <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p></main></html>"
         ))
 }

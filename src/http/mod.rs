@@ -16,6 +16,7 @@ mod request_span;
 mod security_headers;
 pub mod session;
 pub mod tokens;
+pub mod web_app;
 
 use actix_web::http::Method;
 use actix_web::{Route, web};
@@ -120,8 +121,6 @@ pub fn endpoints() -> Vec<Endpoint> {
 /// a JSON 405 instead of actix's empty one.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     register(cfg, endpoints());
-    // The page browsers land on; not part of the API.
-    cfg.route("/", web::get().to(landing::page));
 }
 
 /// Only what operators watch (`/health/*`, `/metrics`): a worker process's surface.

@@ -3,7 +3,7 @@
 use actix_web::middleware::DefaultHeaders;
 
 /// The strict policy a JSON API and a bundled SPA (no inline scripts) can live with.
-const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 pub fn security_headers(https: bool) -> DefaultHeaders {
     let headers = DefaultHeaders::new()

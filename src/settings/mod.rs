@@ -51,6 +51,9 @@ pub struct ServerSettings {
     /// (queue ingress, platform workers, scheduler; HTTP only for health and
     /// metrics) or `all`. `api` and `worker` need `queue.kind = "sqs"`.
     pub role: Role,
+    /// The built web app (`web/dist`, relative to the working directory); `/`
+    /// explains how to build it when it is missing.
+    pub web_dir: PathBuf,
     /// Address to listen on; port 0 picks a free port (tests use that).
     pub bind: SocketAddr,
     /// actix-web worker threads; 0 means one per CPU core.

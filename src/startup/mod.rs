@@ -24,8 +24,9 @@ use crate::actors::janitor::Janitor;
 use crate::actors::{EngineSetup, start_engine};
 use crate::adapters::Registry;
 use crate::connections::{Connections, PublicUrl};
-use crate::http::error::{json_error, not_found, path_error, query_error};
+use crate::http::error::{json_error, path_error, query_error};
 use crate::http::rate_limit::RateLimiters;
+use crate::http::web_app::{WebApp, fallback};
 use crate::http::{self, RequestSpan, request_id_header, security_headers, session};
 use crate::persistence::sessions::PgSessionStore;
 use crate::queue::TaskQueue;
@@ -190,6 +191,11 @@ async fn build_server(
     let https = settings.session.cookie_secure;
     let body_limit = settings.server.json_body_limit_bytes.get() as usize;
     let serves_api = settings.server.role.serves_api();
+    let web_app = web::Data::new(if serves_api {
+        WebApp::find(&settings.server.web_dir)
+    } else {
+        WebApp::none()
+    });
     let pool = web::Data::new(pool);
     let connections = web::Data::new(connections);
     let engine = web::Data::new(engine);
@@ -219,14 +225,16 @@ async fn build_server(
             .wrap(security_headers(https))
             .wrap(from_fn(request_id_header))
             .wrap(TracingLogger::<RequestSpan>::new())
+            .app_data(web_app.clone())
             .configure(|cfg| {
                 if serves_api {
                     http::configure(cfg);
+                    web_app.configure(cfg);
                 } else {
                     http::configure_operators(cfg);
                 }
             })
-            .default_service(web::to(not_found))
+            .default_service(web::to(fallback))
     })
     .shutdown_timeout(10)
     .listen(listener)?;

@@ -75,6 +75,8 @@ pub fn test_settings() -> Settings {
     settings.session.key = Some(SecretString::from(random_key(64)));
     settings.keys.local.master_key = Some(SecretString::from(random_key(32)));
     settings.log.level = "warn".into();
+    // Whether web/dist happens to be built must not change what the tests see.
+    settings.server.web_dir = "/nonexistent/prasaran-web-dist".into();
     settings
 }
 

@@ -16,3 +16,4 @@ mod sandbox;
 mod sessions;
 mod sqs;
 mod tokens_at_rest;
+mod web_app;

@@ -1,0 +1,42 @@
+import type { ReactNode } from "react";
+import { Navigate, Route, Routes, useLocation } from "react-router-dom";
+import { useAuth } from "./auth";
+import { Layout } from "./components/Layout";
+import { Spinner } from "./components/ui";
+import { ApiDocs } from "./pages/ApiDocs";
+import { AuthForm } from "./pages/AuthForm";
+import { Compose } from "./pages/Compose";
+import { Dashboard } from "./pages/Dashboard";
+import { History } from "./pages/History";
+import { JobStatusPage } from "./pages/JobStatus";
+
+function SignedIn({ children }: { children: ReactNode }) {
+  const { user, loading } = useAuth();
+  const location = useLocation();
+  if (loading) return <div className="p-6"><Spinner label="Loading…" /></div>;
+  if (!user) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  return <>{children}</>;
+}
+
+export function App() {
+  return (
+    <Routes>
+      <Route path="/login" element={<AuthForm mode="login" />} />
+      <Route path="/signup" element={<AuthForm mode="signup" />} />
+      <Route
+        element={
+          <SignedIn>
+            <Layout />
+          </SignedIn>
+        }
+      >
+        <Route index element={<Dashboard />} />
+        <Route path="compose" element={<Compose />} />
+        <Route path="jobs/:id" element={<JobStatusPage />} />
+        <Route path="history" element={<History />} />
+        <Route path="docs" element={<ApiDocs />} />
+        <Route path="*" element={<p>There is no such page. <a className="underline" href="/">Back to the dashboard</a>.</p>} />
+      </Route>
+    </Routes>
+  );
+}

@@ -1,0 +1,96 @@
+// The one way the app talks to the server: JSON over fetch with the session
+// cookie, and the CSRF token on every state-changing request.
+import type { Accepted, History, Job, Platform, Session } from "./types";
+
+/** An error answer of the API: `{"error": {"code", "message"}}` plus its status. */
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+    /** Seconds from `Retry-After` (429, 503). */
+    public retryAfter: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken: string | null = null;
+
+export function setCsrfToken(token: string | null) {
+  csrfToken = token;
+}
+
+type Method = "GET" | "POST" | "DELETE";
+
+export async function request<T>(
+  method: Method,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const init: RequestInit = {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json", ...headers },
+  };
+  if (body !== undefined) {
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (method !== "GET" && csrfToken) {
+    (init.headers as Record<string, string>)["X-CSRF-Token"] = csrfToken;
+  }
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "network_error", "The server cannot be reached. Check your connection and try again.");
+  }
+  if (response.status === 204) {
+    return undefined as T;
+  }
+  const text = await response.text();
+  const data = text ? safeJson(text) : null;
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    const retry = response.headers.get("Retry-After");
+    throw new ApiError(
+      response.status,
+      error?.code ?? "http_error",
+      error?.message ?? `The server answered ${response.status}.`,
+      retry ? Number(retry) : null,
+    );
+  }
+  return data as T;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+export const api = {
+  me: () => request<Session>("GET", "/api/v1/me"),
+  signup: (email: string, password: string) =>
+    request<Session>("POST", "/api/v1/auth/signup", { email, password }),
+  login: (email: string, password: string) =>
+    request<Session>("POST", "/api/v1/auth/login", { email, password }),
+  logout: () => request<void>("POST", "/api/v1/auth/logout"),
+  platforms: () => request<{ platforms: Platform[] }>("GET", "/api/v1/platforms"),
+  authorize: (platform: string) =>
+    request<{ authorize_url: string }>("POST", `/api/v1/connections/${platform}/authorize`),
+  disconnect: (id: string) => request<void>("DELETE", `/api/v1/connections/${id}`),
+  publish: (
+    body: { content: string; connection_ids: string[]; scheduled_at?: string; time_zone?: string },
+    idempotencyKey: string,
+  ) => request<Accepted>("POST", "/api/v1/posts", body, { "Idempotency-Key": idempotencyKey }),
+  history: (cursor?: string) =>
+    request<History>("GET", `/api/v1/posts?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
+  job: (id: string) => request<Job>("GET", `/api/v1/jobs/${id}`),
+  retry: (id: string) => request<{ tasks: number }>("POST", `/api/v1/jobs/${id}/retry`),
+  cancel: (id: string) => request<{ tasks: number }>("POST", `/api/v1/jobs/${id}/cancel`),
+};

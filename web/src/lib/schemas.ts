@@ -1,0 +1,45 @@
+// Form rules, mirroring the server's (src/domain/email.rs, password.rs).
+import { z } from "zod";
+
+export const credentialsSchema = z.object({
+  email: z.string().trim().min(1, "Enter your email address.").email("Enter a valid email address."),
+  password: z
+    .string()
+    .min(12, "Use at least 12 characters.")
+    .max(256, "Use at most 256 characters.")
+    .refine((p) => p.trim().length > 0, "The password cannot be only spaces."),
+});
+
+export type Credentials = z.infer<typeof credentialsSchema>;
+
+/** Characters as the platforms count them: Unicode scalar values. */
+export function charCount(text: string): number {
+  return Array.from(text).length;
+}
+
+export const composeSchema = z
+  .object({
+    content: z.string().refine((c) => c.trim().length > 0, "Write something to publish."),
+    connectionIds: z.array(z.string()).min(1, "Choose at least one account."),
+    when: z.enum(["now", "later"]),
+    scheduledAt: z.string().optional(),
+  })
+  .refine((v) => v.when === "now" || (v.scheduledAt && new Date(v.scheduledAt) > new Date()), {
+    message: "Pick a time in the future.",
+    path: ["scheduledAt"],
+  });
+
+export type ComposeForm = z.infer<typeof composeSchema>;
+
+/** `2026-12-01T09:00` (local, from datetime-local) → RFC 3339 with the browser's offset. */
+export function toRfc3339WithOffset(local: string): string {
+  const date = new Date(local);
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  const pad = (n: number) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+  return `${local.length === 16 ? `${local}:00` : local}${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
+}
+
+export function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}

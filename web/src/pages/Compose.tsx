@@ -1,0 +1,151 @@
+// Write once, pick the accounts, publish now or at a chosen local time.
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useEffect, useRef, useState } from "react";
+import { useForm } from "react-hook-form";
+import { Link, useNavigate } from "react-router-dom";
+import { ApiError, api } from "../api/client";
+import type { Platform } from "../api/types";
+import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Spinner, Textarea } from "../components/ui";
+import { browserTimeZone, charCount, composeSchema, toRfc3339WithOffset, type ComposeForm } from "../lib/schemas";
+
+export function Compose() {
+  const [platforms, setPlatforms] = useState<Platform[] | null>(null);
+  const [formError, setFormError] = useState<string | null>(null);
+  const navigate = useNavigate();
+  // One key per publish: a double click (or a retried request) publishes once.
+  const idempotencyKey = useRef(crypto.randomUUID());
+  const zone = browserTimeZone();
+  const {
+    register,
+    handleSubmit,
+    watch,
+    setValue,
+    formState: { errors, isSubmitting },
+  } = useForm<ComposeForm>({
+    resolver: zodResolver(composeSchema),
+    defaultValues: { content: "", connectionIds: [], when: "now" },
+  });
+
+  useEffect(() => {
+    api
+      .platforms()
+      .then((r) => {
+        setPlatforms(r.platforms);
+        const active = r.platforms.flatMap((p) => p.connections.filter((c) => c.status === "active").map((c) => c.id));
+        setValue("connectionIds", active);
+      })
+      .catch((e) => setFormError(e instanceof ApiError ? e.message : String(e)));
+  }, [setValue]);
+
+  const content = watch("content");
+  const when = watch("when");
+  const chosen = watch("connectionIds");
+  const length = charCount(content);
+  const active = (platforms ?? []).flatMap((p) =>
+    p.connections.filter((c) => c.status === "active").map((c) => ({ ...c, platformName: p.name, max: p.rules.max_chars })),
+  );
+  const overLimit = (platforms ?? []).some(
+    (p) => p.connections.some((c) => chosen.includes(c.id)) && length > p.rules.max_chars,
+  );
+
+  const onSubmit = handleSubmit(async (form) => {
+    setFormError(null);
+    try {
+      const accepted = await api.publish(
+        {
+          content: form.content,
+          connection_ids: form.connectionIds,
+          ...(form.when === "later" && form.scheduledAt
+            ? { scheduled_at: toRfc3339WithOffset(form.scheduledAt), time_zone: zone }
+            : {}),
+        },
+        idempotencyKey.current,
+      );
+      idempotencyKey.current = crypto.randomUUID();
+      navigate(`/jobs/${accepted.job_id}`);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      setFormError(e.code === "rate_limited" ? `Too many posts. Try again in ${e.retryAfter ?? 60} seconds.` : e.message);
+    }
+  });
+
+  if (platforms === null && !formError) return <Spinner label="Loading your accounts…" />;
+  if (platforms !== null && active.length === 0) {
+    return (
+      <EmptyState title="No connected accounts yet">
+        <Link className="font-medium text-indigo-700 underline" to="/">Connect a platform</Link> to publish.
+      </EmptyState>
+    );
+  }
+
+  return (
+    <Card>
+      <h1 className="mb-4 text-2xl font-bold">Compose</h1>
+      <form onSubmit={onSubmit} noValidate className="space-y-5">
+        {formError && <Alert>{formError}</Alert>}
+        <div>
+          <Label htmlFor="content">Post</Label>
+          <Textarea
+            id="content"
+            rows={5}
+            aria-invalid={errors.content ? true : undefined}
+            aria-describedby="counters content-error"
+            {...register("content")}
+          />
+          <FieldError id="content-error" message={errors.content?.message} />
+          <ul id="counters" className="mt-2 flex flex-wrap gap-3 text-sm" aria-label="Characters per platform">
+            {(platforms ?? []).map((p) => (
+              <li
+                key={p.id}
+                data-testid={`counter-${p.id}`}
+                className={length > p.rules.max_chars ? "font-semibold text-red-600" : "text-slate-600"}
+              >
+                {p.name}: {length} / {p.rules.max_chars}
+                {length > p.rules.max_chars && " — too long"}
+              </li>
+            ))}
+          </ul>
+        </div>
+        <fieldset>
+          <legend className="text-sm font-medium text-slate-800">Publish to</legend>
+          <div className="mt-2 space-y-2">
+            {active.map((c) => (
+              <label key={c.id} className="flex items-center gap-2 text-sm">
+                <input type="checkbox" value={c.id} {...register("connectionIds")} className="h-4 w-4" />
+                {c.platformName} @{c.handle}
+              </label>
+            ))}
+          </div>
+          <FieldError id="targets-error" message={errors.connectionIds?.message} />
+        </fieldset>
+        <fieldset>
+          <legend className="text-sm font-medium text-slate-800">When</legend>
+          <div className="mt-2 flex flex-wrap gap-4 text-sm">
+            <label className="flex items-center gap-2">
+              <input type="radio" value="now" {...register("when")} /> Now
+            </label>
+            <label className="flex items-center gap-2">
+              <input type="radio" value="later" {...register("when")} /> Schedule
+            </label>
+          </div>
+          {when === "later" && (
+            <div className="mt-3 max-w-xs">
+              <Label htmlFor="scheduledAt">Date and time ({zone})</Label>
+              <Input
+                id="scheduledAt"
+                type="datetime-local"
+                aria-invalid={errors.scheduledAt ? true : undefined}
+                aria-describedby="scheduled-error"
+                {...register("scheduledAt")}
+              />
+              <FieldError id="scheduled-error" message={errors.scheduledAt?.message} />
+            </div>
+          )}
+        </fieldset>
+        <Button type="submit" busy={isSubmitting} disabled={overLimit}>
+          {when === "later" ? "Schedule" : "Publish now"}
+        </Button>
+      </form>
+    </Card>
+  );
+}
