@@ -1,0 +1,162 @@
+// End to end in a real browser: Debian's Chromium driven by playwright-core
+// against the real server (embedded PostgreSQL, dev Manch sandbox).
+// BASE_URL, SANDBOX_URL and OUT_DIR come from scripts/web-e2e. Each screen is
+// saved as a screenshot in OUT_DIR.
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE_URL;
+const sandbox = process.env.SANDBOX_URL;
+const out = process.env.OUT_DIR ?? "test-output";
+if (!base || !sandbox) throw new Error("BASE_URL and SANDBOX_URL are required");
+mkdirSync(out, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+page.setDefaultTimeout(20_000);
+const consoleErrors = [];
+page.on(
+  "console",
+  (m) => m.type() === "error" && page.url().startsWith(base) && consoleErrors.push(`${page.url()}: ${m.text()}`),
+);
+// Only Prasaran's own pages count (the sandbox's consent page has no favicon).
+page.on("response", (r) => r.status() === 404 && r.url().startsWith(base) && consoleErrors.push(`404 ${r.url()}`));
+page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+// Say exactly what the Content-Security-Policy blocked, should it block anything.
+await page.addInitScript(() =>
+  document.addEventListener("securitypolicyviolation", (e) =>
+    console.error(`CSP blocked ${e.blockedURI} (${e.violatedDirective}) at ${e.sourceFile}:${e.lineNumber}`),
+  ),
+);
+
+let step = 0;
+async function shot(name) {
+  step += 1;
+  const file = `${out}/${String(step).padStart(2, "0")}-${name}.png`;
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`  screenshot ${file}`);
+}
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+}
+async function faults(body) {
+  const response = await fetch(new URL("/_sandbox/faults", sandbox), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  check(response.ok, `sandbox faults ${response.status}`);
+}
+
+try {
+  console.log("sign up");
+  await page.goto(`${base}/`);
+  await page.waitForURL("**/login");
+  await page.getByRole("link", { name: "Create an account" }).click();
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByText("Enter your email address.").waitFor();
+  await shot("signup-errors");
+  await page.getByLabel("Email").fill("ada@example.com");
+  await page.getByLabel("Password").fill("correct horse battery staple");
+  await page.getByRole("button", { name: "Sign up" }).click();
+
+  console.log("dashboard, connect Manch through its consent page");
+  await page.getByRole("heading", { name: "Your platforms" }).waitFor();
+  await page.getByText("Not connected").waitFor();
+  await shot("dashboard-empty");
+  await page.getByRole("button", { name: "Connect Manch" }).click();
+  await page.getByRole("button", { name: "Approve" }).waitFor();
+  await page.locator("#handle").fill("ada");
+  await shot("manch-consent");
+  await page.getByRole("button", { name: "Approve" }).click();
+  await page.getByText("Your manch account is connected").waitFor();
+  await page.getByText("@ada").waitFor();
+  check(await page.getByText("Active", { exact: true }).isVisible(), "Manch shows Active");
+  await shot("dashboard-connected");
+
+  console.log("compose and publish, watch it land");
+  await page.getByRole("link", { name: "Compose" }).click();
+  await page.getByLabel("Post").fill("Hello from the browser test");
+  await page.getByTestId("counter-manch").getByText("27 / 500").waitFor();
+  await shot("composer");
+  await page.getByRole("button", { name: "Publish now" }).dblclick();
+  await page.waitForURL("**/jobs/*");
+  await page.getByTestId("job-status").getByText("Published").waitFor();
+  const link = page.getByRole("link", { name: "View the post" });
+  check((await link.getAttribute("href"))?.includes("/posts/"), "a link to the published post");
+  await shot("job-succeeded");
+
+  console.log("history shows it, once (the double click published once)");
+  await page.getByRole("link", { name: "History", exact: true }).click();
+  await page.getByText("Hello from the browser test").waitFor();
+  check((await page.getByText("Hello from the browser test").count()) === 1, "one post in history");
+  const posted = await (await fetch(new URL("/_sandbox/posts", sandbox))).json();
+  check(posted.posts.length === 1, `one post at Manch, found ${posted.posts.length}`);
+  await shot("history");
+
+  console.log("a failing target shows its error; Retry works once the fault is cleared");
+  await faults({ error_rate: 1.0 });
+  await page.getByRole("link", { name: "Compose" }).click();
+  await page.getByLabel("Post").fill("This one meets a broken platform");
+  await page.getByRole("button", { name: "Publish now" }).click();
+  await page.getByTestId("job-status").getByText("Failed").waitFor({ timeout: 60_000 });
+  await page.getByText("The platform had a temporary problem").waitFor();
+  await shot("job-failed");
+  await faults({ error_rate: 0 });
+  await page.getByRole("button", { name: "Retry failed targets" }).click();
+  await page.getByTestId("job-status").getByText("Published").waitFor({ timeout: 60_000 });
+  await shot("job-retried");
+
+  console.log("schedule a post for later, then cancel it from history");
+  await page.getByRole("link", { name: "Compose" }).click();
+  await page.getByLabel("Post").fill("A post for tomorrow");
+  await page.getByLabel("Schedule").check();
+  const tomorrow = new Date(Date.now() + 86_400_000);
+  const local = new Date(tomorrow.getTime() - tomorrow.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  await page.locator("#scheduledAt").fill(local);
+  await shot("composer-schedule");
+  await page.getByRole("button", { name: "Schedule" }).click();
+  await page.getByText("Scheduled for").waitFor();
+  await page.getByRole("link", { name: "History", exact: true }).click();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await page.getByText("Cancelled").waitFor();
+  await shot("history-cancelled");
+
+  console.log("API docs render from the served document");
+  await page.getByRole("link", { name: "API docs" }).click();
+  await page.locator(".swagger-ui .info").waitFor();
+  await page.getByText("/api/v1/posts").first().waitFor();
+  await shot("api-docs");
+
+  console.log("phone width");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole("link", { name: "Compose" }).click();
+  await page.getByLabel("Post").waitFor();
+  await shot("composer-phone");
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  console.log("log out, log in again");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL("**/login");
+  await shot("login");
+  await page.getByLabel("Email").fill("ada@example.com");
+  await page.getByLabel("Password").fill("correct horse battery staple");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Your platforms" }).waitFor();
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL("**/login");
+
+  const serious = consoleErrors.filter((e) => !e.includes("401"));
+  check(serious.length === 0, `no console errors: ${serious.join(" | ")}`);
+  console.log("browser end-to-end: all steps passed");
+} catch (error) {
+  await shot("failure").catch(() => {});
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
