@@ -80,6 +80,12 @@ try {
 
   console.log("compose and publish, watch it land");
   await page.getByRole("link", { name: "Compose" }).click();
+  await page.getByLabel("Post").fill("x".repeat(501));
+  const counter = page.getByTestId("counter-manch");
+  await counter.getByText("501 / 500").waitFor();
+  check((await counter.getAttribute("class")).includes("text-red-600"), "the counter turns red over the limit");
+  check(await page.getByRole("button", { name: "Publish now" }).isDisabled(), "publishing is disabled over the limit");
+  await shot("composer-over-limit");
   await page.getByLabel("Post").fill("Hello from the browser test");
   await page.getByTestId("counter-manch").getByText("27 / 500").waitFor();
   await shot("composer");
