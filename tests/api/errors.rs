@@ -108,7 +108,7 @@ async fn every_response_carries_the_security_headers() {
         let headers = response.headers();
         assert_eq!(
             headers["content-security-policy"],
-            "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
             "{path}"
         );
         assert_eq!(headers["x-content-type-options"], "nosniff");
