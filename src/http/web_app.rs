@@ -75,14 +75,21 @@ pub async fn fallback(
         return not_found().await;
     }
     // A top-level file of the build (favicon, robots.txt), else the app itself.
+    // Opened asynchronously: no blocking file-system call on the event loop.
     let name = path.trim_start_matches('/');
-    let candidate = dist.join(name);
-    let file = if !name.is_empty() && !name.contains("..") && candidate.is_file() {
-        candidate
-    } else {
-        dist.join("index.html")
+    let own_file = match name {
+        "" => None,
+        name if name.contains('/') || name.contains("..") => None,
+        name => NamedFile::open_async(dist.join(name))
+            .await
+            .ok()
+            .filter(|file| file.metadata().is_file()),
     };
-    match NamedFile::open_async(&file).await {
+    let file = match own_file {
+        Some(file) => Ok(file),
+        None => NamedFile::open_async(dist.join("index.html")).await,
+    };
+    match file {
         Ok(file) => {
             let mut response = file.use_etag(true).into_response(&request);
             // index.html names the current hashed assets: always revalidate it.

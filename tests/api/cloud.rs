@@ -101,24 +101,21 @@ impl Moto {
         self.launch().await;
     }
 
-    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
-        let config = prasaran::aws::sdk_config(
+    async fn sdk_config(&self) -> aws_config::SdkConfig {
+        prasaran::aws::sdk_config(
             "us-east-1",
             Some(&self.endpoint().parse().unwrap()),
             Duration::from_secs(30),
         )
-        .await;
-        aws_sdk_sqs::Client::new(&config)
+        .await
+    }
+
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config().await)
     }
 
     pub async fn kms(&self) -> aws_sdk_kms::Client {
-        let config = prasaran::aws::sdk_config(
-            "us-east-1",
-            Some(&self.endpoint().parse().unwrap()),
-            Duration::from_secs(30),
-        )
-        .await;
-        aws_sdk_kms::Client::new(&config)
+        aws_sdk_kms::Client::new(&self.sdk_config().await)
     }
 
     /// A task queue whose messages move to a dead-letter queue after

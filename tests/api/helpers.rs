@@ -433,6 +433,29 @@ impl Browser {
     }
 }
 
+/// `POST /_sandbox/faults` on a Manch sandbox.
+pub async fn sandbox_faults(base_url: &url::Url, faults: Value) {
+    let url = base_url.join("_sandbox/faults").expect("url");
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(&faults)
+        .send()
+        .await
+        .expect("faults");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// The sandbox's own record: `{"posts": [...], "duplicates": N}`.
+pub async fn sandbox_posts(base_url: &url::Url) -> Value {
+    let url = base_url.join("_sandbox/posts").expect("url");
+    reqwest::get(url)
+        .await
+        .expect("posts")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// The JSON error code of a response.
 pub async fn error_code(response: Response) -> String {
     let body: Value = response.json().await.expect("error body is JSON");

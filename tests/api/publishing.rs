@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{Browser, TestApp, error_code};
+use crate::helpers::{Browser, TestApp, error_code, sandbox_faults, sandbox_posts};
 
 /// A sandbox that outlives app restarts, and engine settings that keep tests fast.
 struct Stage {
@@ -43,19 +43,11 @@ impl Stage {
     }
 
     async fn faults(&self, faults: Value) {
-        let url = self.manch.base_url.join("_sandbox/faults").unwrap();
-        let response = reqwest::Client::new()
-            .post(url)
-            .json(&faults)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+        sandbox_faults(&self.manch.base_url, faults).await;
     }
 
     async fn posts(&self) -> Value {
-        let url = self.manch.base_url.join("_sandbox/posts").unwrap();
-        reqwest::get(url).await.unwrap().json().await.unwrap()
+        sandbox_posts(&self.manch.base_url).await
     }
 
     async fn post_count(&self) -> usize {

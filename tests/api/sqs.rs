@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::cloud::{Moto, Serve};
-use crate::helpers::{Browser, TestDatabase, random_key};
+use crate::helpers::{Browser, TestDatabase, random_key, sandbox_faults, sandbox_posts};
 use crate::publishing::{Publisher, publisher};
 
 /// moto, its queue and dead-letter queue, the Manch sandbox and one database,
@@ -109,19 +109,11 @@ impl Stage {
     }
 
     async fn faults(&self, faults: Value) {
-        let url = self.manch.base_url.join("_sandbox/faults").unwrap();
-        let response = reqwest::Client::new()
-            .post(url)
-            .json(&faults)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+        sandbox_faults(&self.manch.base_url, faults).await;
     }
 
     async fn posts(&self) -> Value {
-        let url = self.manch.base_url.join("_sandbox/posts").unwrap();
-        reqwest::get(url).await.unwrap().json().await.unwrap()
+        sandbox_posts(&self.manch.base_url).await
     }
 
     /// Exactly one post on the platform per task, and every task succeeded.
