@@ -10,6 +10,7 @@
 //! - [`actors`] — supervised actix actors that own background work.
 //! - [`accounts`] — signup and login rules, password hashing off the event loop.
 //! - [`connections`] — connecting platform accounts (OAuth2 + PKCE), key rotation.
+//! - [`publishing`] — accepting a publish: targets, content rules, backlog, idempotency.
 //! - [`crypto`] — envelope encryption of secrets at rest.
 //! - [`domain`] — validated values (`Email`, `Password`, `UserId`).
 //! - [`adapters`] — platform code (Manch first); nothing platform-specific lives elsewhere.
@@ -18,7 +19,8 @@
 //! - [`aws`] — the AWS SDK configuration SQS and KMS share.
 //! - [`sandbox`] — stand-in platform servers (the Manch sandbox) for dev, tests, benchmarks.
 //!
-//! Dependencies point one way: http → actors/accounts → adapters and persistence.
+//! Dependencies point one way: http → services (accounts, connections,
+//! publishing) → actors → adapters and persistence; `domain` is shared by all.
 
 pub mod accounts;
 pub mod actors;
@@ -30,6 +32,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod persistence;
+pub mod publishing;
 pub mod queue;
 pub mod sandbox;
 pub mod settings;

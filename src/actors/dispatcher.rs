@@ -12,7 +12,7 @@ use super::engine::EngineContext;
 use super::job_coordinator::{JobCoordinator, Reload, TaskSettled};
 use super::platform_worker::{self, Enqueue, PlatformWorker, Retire};
 use crate::domain::{JobId, TaskId, TaskStatus};
-use crate::persistence::connections::ConnectionId;
+use crate::domain::ConnectionId;
 use crate::persistence::tasks::TaskFate;
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -119,7 +119,8 @@ impl Dispatcher {
         self.next_arbiter += 1;
         let ctx = self.ctx.clone();
         let dispatcher = me.clone();
-        let addr = Supervisor::start_in_arbiter(arbiter, move |_| {
+        // Not supervised: a retired worker must stay stopped (see platform_worker).
+        let addr = PlatformWorker::start_in_arbiter(arbiter, move |_| {
             PlatformWorker::new(ctx, dispatcher, connection_id, generation)
         });
         self.workers
@@ -127,25 +128,29 @@ impl Dispatcher {
         addr
     }
 
+    /// The job's coordinator, and whether it was just started (a new one
+    /// loads the job's tasks itself).
     fn coordinator(
         &mut self,
         job_id: JobId,
         known: Option<Vec<(TaskId, TaskStatus)>>,
         me: &Addr<Self>,
-    ) -> Addr<JobCoordinator> {
+    ) -> (Addr<JobCoordinator>, bool) {
         if let Some((_, addr)) = self.coordinators.get(&job_id)
             && addr.connected()
         {
-            return addr.clone();
+            return (addr.clone(), false);
         }
         let generation = self.next_generation();
         let ctx = self.ctx.clone();
         let dispatcher = me.clone();
-        let addr = Supervisor::start(move |_| {
-            JobCoordinator::new(ctx, dispatcher, job_id, known, generation)
-        });
+        // Not supervised: a coordinator stops when its job is final, and a
+        // supervisor would start it again while this registry still holds it.
+        // Should one stop early, the next message for its job starts a new one,
+        // which rebuilds itself from Postgres.
+        let addr = JobCoordinator::new(ctx, dispatcher, job_id, known, generation).start();
         self.coordinators.insert(job_id, (generation, addr.clone()));
-        addr
+        (addr, true)
     }
 
     fn dispatch(&mut self, tasks: Vec<(TaskId, JobId, ConnectionId)>, me: &Addr<Self>) {
@@ -217,8 +222,13 @@ impl Handler<TasksDue> for Dispatcher {
 
     fn handle(&mut self, msg: TasksDue, ctx: &mut Self::Context) {
         let me = ctx.address();
-        for (_, job, _) in &msg.tasks {
-            self.coordinator(*job, None, &me).do_send(Reload);
+        let jobs: std::collections::HashSet<JobId> = msg.tasks.iter().map(|(_, j, _)| *j).collect();
+        for job in jobs {
+            // Only a running coordinator may hold stale statuses (a user retry);
+            // a new one reads its job when it starts.
+            if let (coordinator, false) = self.coordinator(job, None, &me) {
+                coordinator.do_send(Reload);
+            }
         }
         self.dispatch(msg.tasks, &me);
     }
@@ -230,7 +240,9 @@ impl Handler<JobsChanged> for Dispatcher {
     fn handle(&mut self, msg: JobsChanged, ctx: &mut Self::Context) {
         let me = ctx.address();
         for job in msg.jobs {
-            self.coordinator(job, None, &me).do_send(Reload);
+            if let (coordinator, false) = self.coordinator(job, None, &me) {
+                coordinator.do_send(Reload);
+            }
         }
     }
 }
@@ -241,6 +253,7 @@ impl Handler<Settled> for Dispatcher {
     fn handle(&mut self, msg: Settled, ctx: &mut Self::Context) {
         let me = ctx.address();
         self.coordinator(msg.job_id, None, &me)
+            .0
             .do_send(TaskSettled {
                 task_id: msg.task_id,
                 status: msg.status,

@@ -1,4 +1,6 @@
-//! What every engine actor shares, and the handle the HTTP layer holds.
+//! What every engine actor shares, and the handle the rest of the program
+//! holds: [`Engine`]'s methods are the only way into the engine (its context
+//! is private to `actors`).
 
 use std::sync::Arc;
 
@@ -11,9 +13,9 @@ use super::outbox_relay::{Nudge, OutboxRelay};
 use super::sqs_ingress::SqsIngress;
 use crate::adapters::Registry;
 use crate::crypto::Keyring;
-use crate::domain::{JobId, TaskId};
-use crate::persistence::connections::ConnectionId;
+use crate::domain::{ConnectionId, JobId, JobStatus, TaskId, UserId};
 use crate::persistence::outbox::Handoff;
+use crate::persistence::publishing::{CreateOutcome, NewPublish};
 use crate::persistence::tasks;
 use crate::persistence::{StoreError, publishing};
 use crate::queue::TaskQueue;
@@ -45,12 +47,26 @@ pub struct EngineContext {
     pub handoff: Handoff,
     /// The SQS task queue (`queue.kind = "sqs"`), for readiness and the actors.
     pub queue: Option<TaskQueue>,
+    /// This process, when it runs the tasks it accepts from its own mailboxes
+    /// (in-process hand-off): recorded on them so the scheduler never hands
+    /// them out a second time while this process lives.
+    pub holder: Option<String>,
+}
+
+/// Why the engine could not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A group-commit writer failed or stopped.
+    #[error("the engine could not record it: {0}")]
+    Write(String),
 }
 
 /// The HTTP layer's way into the engine: it only sends messages.
 #[derive(Clone)]
 pub struct Engine {
-    pub context: Arc<EngineContext>,
+    pub(in crate::actors) context: Arc<EngineContext>,
     pub dispatcher: Addr<Dispatcher>,
     /// In processes that run tasks.
     pub scheduler: Option<Addr<super::scheduler::Scheduler>>,
@@ -91,6 +107,13 @@ impl Engine {
                     tracing::warn!(error = %error, "releasing unfinished tasks failed; their leases expire instead")
                 }
             }
+            match tasks::release_held(&self.context.pool, &self.context.owner).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tasks = n, "released waiting tasks for other processes"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "releasing waiting tasks failed; they are released when this process is seen gone")
+                }
+            }
         }
         let _ = self.dispatcher.send(super::dispatcher::Shutdown).await;
         if let Some(relay) = &self.relay {
@@ -98,27 +121,106 @@ impl Engine {
         }
     }
 
+    /// Durably records a publish (group-committed with other requests') and,
+    /// when it is due now, runs its tasks.
+    pub async fn accept(&self, publish: NewPublish) -> Result<CreateOutcome, EngineError> {
+        let due_now = publish.scheduled_at.is_none_or(|at| at <= chrono::Utc::now());
+        let job_id = publish.job_id;
+        let dispatch: Vec<(TaskId, ConnectionId)> = publish
+            .tasks
+            .iter()
+            .map(|t| (t.id, t.connection_id))
+            .collect();
+        let outcome = self
+            .context
+            .accepts
+            .accept(publish)
+            .await
+            .map_err(EngineError::Write)?;
+        if outcome == CreateOutcome::Created && due_now {
+            self.job_accepted(job_id, dispatch);
+        }
+        Ok(outcome)
+    }
+
     /// A publish was accepted: run its tasks now (in sqs mode their outbox rows
     /// were written with them; the relay sends them).
-    pub fn job_accepted(&self, job_id: JobId, tasks: Vec<(TaskId, ConnectionId)>) {
+    fn job_accepted(&self, job_id: JobId, tasks: Vec<(TaskId, ConnectionId)>) {
         match &self.relay {
             Some(relay) => relay.do_send(Nudge),
             None => self.dispatcher.do_send(JobAccepted { job_id, tasks }),
         }
     }
 
-    /// Tasks were put back in the queue (retry).
-    pub fn tasks_due(&self, job_id: JobId, tasks: Vec<(TaskId, ConnectionId)>) {
+    /// Puts the job's failed tasks back in the queue; how many.
+    pub async fn retry_failed(&self, job: JobId) -> Result<usize, EngineError> {
+        let ctx = &self.context;
+        let moved =
+            publishing::retry_failed(&ctx.pool, job, ctx.handoff, ctx.holder.as_deref()).await?;
+        if moved.is_empty() {
+            return Ok(0);
+        }
+        // The job is live again: its stored final status no longer holds.
+        publishing::set_job_status(&ctx.pool, job, JobStatus::Running).await?;
+        let count = moved.len();
         match &self.relay {
             Some(relay) => relay.do_send(Nudge),
             None => self.dispatcher.do_send(TasksDue {
-                tasks: tasks.into_iter().map(|(t, c)| (t, job_id, c)).collect(),
+                tasks: moved.into_iter().map(|(t, c)| (t, job, c)).collect(),
             }),
         }
+        Ok(count)
+    }
+
+    /// Cancels the job's tasks that have not started; how many.
+    pub async fn cancel(&self, job: JobId, reason: &str) -> Result<u64, EngineError> {
+        let cancelled = publishing::cancel_pending(&self.context.pool, job, reason).await?;
+        self.jobs_changed(vec![job]);
+        Ok(cancelled)
+    }
+
+    /// The user's active connections and their platforms (briefly cached).
+    pub async fn active_targets(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(ConnectionId, String)>, StoreError> {
+        self.context.targets.active(&self.context.pool, user).await
+    }
+
+    /// The user's connections changed: forget what was cached about them.
+    pub fn connections_changed(&self, user: UserId) {
+        self.context.targets.forget(user);
+    }
+
+    /// Every live actor's health, for `/health/actors`.
+    pub fn actor_health(&self) -> Vec<super::health::ActorHealth> {
+        self.context.health.snapshot()
+    }
+
+    /// Live actors and their queued work, by kind.
+    pub fn actor_counts(&self) -> std::collections::HashMap<&'static str, (usize, usize)> {
+        self.context.health.count_by_kind()
+    }
+
+    /// Whether every essential actor has reported within `within`; the first that has not.
+    pub fn silent_actor(&self, within: Duration) -> Option<&'static str> {
+        self.essential_actors()
+            .into_iter()
+            .find(|kind| !self.context.health.fresh(kind, within))
+    }
+
+    /// The SQS task queue, when there is one (readiness).
+    pub fn queue(&self) -> Option<&TaskQueue> {
+        self.context.queue.as_ref()
+    }
+
+    /// The engine's metrics.
+    pub fn metrics(&self) -> &super::metrics::EngineMetrics {
+        &self.context.metrics
     }
 
     /// The heart-beating actors this process cannot work without.
-    pub fn essential_actors(&self) -> Vec<&'static str> {
+    fn essential_actors(&self) -> Vec<&'static str> {
         let mut kinds = vec!["dispatcher"];
         if self.scheduler.is_some() {
             kinds.push("scheduler");
@@ -133,7 +235,7 @@ impl Engine {
     }
 
     /// Task states changed outside the workers (cancel, disconnect): re-derive the jobs.
-    pub fn jobs_changed(&self, jobs: Vec<JobId>) {
+    fn jobs_changed(&self, jobs: Vec<JobId>) {
         if !jobs.is_empty() {
             self.dispatcher.do_send(JobsChanged { jobs });
         }
@@ -142,8 +244,10 @@ impl Engine {
     /// A connection was disconnected: cancel its tasks that have not started.
     pub async fn connection_disconnected(
         &self,
+        user: UserId,
         connection: ConnectionId,
     ) -> Result<(), StoreError> {
+        self.connections_changed(user);
         let jobs = publishing::cancel_for_connection(
             &self.context.pool,
             connection,

@@ -1,6 +1,6 @@
 //! One JobCoordinator per job in flight: it collects its tasks' outcomes,
-//! writes the derived job status, and stops once every task is final. After a
-//! restart it rebuilds itself from Postgres.
+//! writes the derived job status, and stops once every task is final. A
+//! coordinator started for a job already under way rebuilds itself from Postgres.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -124,13 +124,6 @@ impl Actor for JobCoordinator {
             // coordinators; re-reading now and then finishes this one too.
             ctx.run_interval(RECHECK, |act, ctx| act.reload(ctx));
         }
-    }
-}
-
-impl Supervised for JobCoordinator {
-    fn restarting(&mut self, ctx: &mut Self::Context) {
-        self.written = None;
-        self.reload(ctx);
     }
 }
 

@@ -11,9 +11,9 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::{JobId, JobStatus, TaskId};
+use crate::domain::{ConnectionId, JobId, JobStatus, TaskId};
 use crate::persistence::outbox::Handoff;
-use crate::persistence::publishing::{self, NewPublish};
+use crate::persistence::publishing::{self, CreateOutcome, NewPublish};
 use crate::persistence::tasks::{self, Claimed, Settlement};
 
 /// Requests written per statement at most.
@@ -99,32 +99,43 @@ impl Journal {
 
 /// Task claims of every worker.
 #[derive(Clone)]
-pub struct ClaimQueue(GroupCommit<Vec<TaskId>, Result<Vec<Claimed>, String>>);
+pub struct ClaimQueue(GroupCommit<(ConnectionId, Vec<TaskId>), Result<Vec<Claimed>, String>>);
 
 impl ClaimQueue {
     pub fn start(pool: PgPool, owner: String, lease: Duration) -> Self {
-        Self(GroupCommit::start(move |batch: Vec<Vec<TaskId>>| {
-            let (pool, owner) = (pool.clone(), owner.clone());
-            async move {
-                let ids: Vec<TaskId> = batch.iter().flatten().copied().collect();
-                match tasks::claim(&pool, &ids, &owner, lease).await {
-                    Ok(claimed) => {
-                        let mut by_id: HashMap<TaskId, Claimed> =
-                            claimed.into_iter().map(|c| (c.id, c)).collect();
-                        batch
-                            .iter()
-                            .map(|ids| Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect()))
-                            .collect()
+        Self(GroupCommit::start(
+            move |batch: Vec<(ConnectionId, Vec<TaskId>)>| {
+                let (pool, owner) = (pool.clone(), owner.clone());
+                async move {
+                    let wanted: Vec<(ConnectionId, TaskId)> = batch
+                        .iter()
+                        .flat_map(|(c, ids)| ids.iter().map(move |id| (*c, *id)))
+                        .collect();
+                    match tasks::claim(&pool, &wanted, &owner, lease).await {
+                        Ok(claimed) => {
+                            let mut by_id: HashMap<TaskId, Claimed> =
+                                claimed.into_iter().map(|c| (c.id, c)).collect();
+                            batch
+                                .iter()
+                                .map(|(_, ids)| {
+                                    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+                                })
+                                .collect()
+                        }
+                        Err(error) => all_failed(batch.len(), error),
                     }
-                    Err(error) => all_failed(batch.len(), error),
                 }
-            }
-        }))
+            },
+        ))
     }
 
-    /// Claims the due, pending ones among `ids` for this process.
-    pub async fn claim(&self, ids: Vec<TaskId>) -> Result<Vec<Claimed>, String> {
-        self.0.call(ids).await?
+    /// Claims the due, pending ones among `ids` that belong to `connection`, for this process.
+    pub async fn claim(
+        &self,
+        connection: ConnectionId,
+        ids: Vec<TaskId>,
+    ) -> Result<Vec<Claimed>, String> {
+        self.0.call((connection, ids)).await?
     }
 }
 
@@ -150,26 +161,31 @@ impl JobStatusQueue {
     }
 }
 
-/// Accepted publishes (without idempotency keys) of every request.
+/// Accepted publishes of every request.
 #[derive(Clone)]
-pub struct AcceptQueue(GroupCommit<NewPublish, Result<(), String>>);
+pub struct AcceptQueue(GroupCommit<NewPublish, Result<CreateOutcome, String>>);
 
 impl AcceptQueue {
-    pub fn start(pool: PgPool, handoff: Handoff) -> Self {
+    pub fn start(pool: PgPool, handoff: Handoff, holder: Option<String>) -> Self {
         Self(GroupCommit::start(move |batch: Vec<NewPublish>| {
-            let pool = pool.clone();
+            let (pool, holder) = (pool.clone(), holder.clone());
             async move {
                 let all: Vec<&NewPublish> = batch.iter().collect();
-                if publishing::create_many(&pool, &all, handoff).await.is_ok() {
-                    return batch.iter().map(|_| Ok(())).collect();
+                if let Ok(outcomes) =
+                    publishing::create(&pool, &all, handoff, holder.as_deref()).await
+                {
+                    return outcomes.into_iter().map(Ok).collect();
                 }
                 // One bad publish must not fail the others: write them one by one.
                 let mut answers = Vec::with_capacity(batch.len());
                 for publish in &batch {
                     answers.push(
-                        publishing::create_many(&pool, &[publish], handoff)
+                        publishing::create(&pool, &[publish], handoff, holder.as_deref())
                             .await
-                            .map_err(|e| e.to_string()),
+                            .map_err(|e| e.to_string())
+                            .and_then(|mut o| {
+                                o.pop().ok_or_else(|| "the publish was not written".to_owned())
+                            }),
                     );
                 }
                 answers
@@ -177,8 +193,9 @@ impl AcceptQueue {
         }))
     }
 
-    /// Durably writes the publish (post, job, tasks, first events).
-    pub async fn accept(&self, publish: NewPublish) -> Result<(), String> {
+    /// Durably writes the publish (post, job, tasks, first events), or finds
+    /// the publish its idempotency key already belongs to.
+    pub async fn accept(&self, publish: NewPublish) -> Result<CreateOutcome, String> {
         self.0.call(publish).await?
     }
 }

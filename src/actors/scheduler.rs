@@ -1,8 +1,9 @@
 //! The Scheduler: at start-up it recovers what a stopped process left behind
 //! (expired leases → `unconfirmed`; scheduled posts too late → `missed`), then
 //! on a short tick hands out due tasks nobody holds: scheduled posts whose time
-//! came, retries of processes that died. The query only reads the partial index
-//! of pending tasks, never the whole table.
+//! came, tasks of processes that died. Tasks a live process holds in its
+//! mailboxes are never handed out again, so a long backlog costs nothing here.
+//! The query only reads the partial index of unheld pending tasks.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +17,10 @@ use crate::persistence::{publishing, tasks};
 
 /// Tasks handed out per tick at most.
 const BATCH: i64 = 2000;
-/// How often running leases are checked for expiry.
+/// How often running leases are checked for expiry (and this process says it lives).
 const LEASE_SWEEP: Duration = Duration::from_secs(5);
+/// A process silent this long is gone: the tasks it held are handed out again.
+const PROCESS_SILENCE: Duration = Duration::from_secs(30);
 
 pub struct Scheduler {
     ctx: Arc<EngineContext>,
@@ -55,6 +58,11 @@ impl Scheduler {
         let grace = Duration::from_secs(u64::from(engine.settings.missed_grace_secs.get()));
         ctx.wait(
             async move {
+                tasks::heartbeat(&engine.pool, &engine.owner).await?;
+                let orphans = tasks::release_orphans(&engine.pool, PROCESS_SILENCE).await?;
+                if orphans > 0 {
+                    tracing::info!(tasks = orphans, "released waiting tasks of processes that are gone");
+                }
                 let recovered = tasks::recover_expired_leases(&engine.pool).await?;
                 let missed = tasks::mark_missed(&engine.pool, grace).await?;
                 if recovered > 0 {
@@ -90,7 +98,14 @@ impl Scheduler {
         let stale = Duration::from_secs(u64::from(engine.settings.stale_dispatch_secs.get()));
         ctx.spawn(
             async move {
-                let due = tasks::pick_due(&engine.pool, stale, BATCH, engine.handoff).await?;
+                let due = tasks::pick_due(
+                    &engine.pool,
+                    stale,
+                    BATCH,
+                    engine.handoff,
+                    engine.holder.as_deref(),
+                )
+                .await?;
                 // In sqs mode they went into the outbox; the relay sends them.
                 if !due.is_empty() && engine.handoff == Handoff::InProcess {
                     dispatcher.do_send(TasksDue {
@@ -130,6 +145,14 @@ impl Actor for Scheduler {
             let engine = act.ctx.clone();
             ctx.spawn(
                 async move {
+                    if let Err(error) = tasks::heartbeat(&engine.pool, &engine.owner).await {
+                        tracing::warn!(error = %error, "recording this process's heartbeat failed");
+                    }
+                    match tasks::release_dead_holders(&engine.pool, PROCESS_SILENCE).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(tasks = n, "a process went silent; released the tasks it held"),
+                        Err(error) => tracing::warn!(error = %error, "looking for silent processes failed"),
+                    }
                     if let Err(error) = tasks::recover_expired_leases(&engine.pool).await {
                         tracing::warn!(error = %error, "lease sweep failed");
                     }

@@ -170,8 +170,13 @@ impl SqsIngress {
                 });
                 let receipt = receipt.clone();
                 ctx.spawn(fate.into_actor(self).map(move |fate, act, ctx| {
-                    // Held elsewhere, or the worker restarted: the message comes back later.
-                    let settled = matches!(fate, Ok(TaskFate::Settled));
+                    if matches!(fate, Ok(TaskFate::Misrouted)) {
+                        tracing::warn!(task_id = %task.task_id, connection_id = %task.connection_id,
+                            "a queue message named another connection than its task's; dropped, the task runs on its own connection");
+                        act.ctx.metrics.sqs_messages.with_label_values(&["misrouted"]).inc();
+                    }
+                    // Held elsewhere, or its call broke off: the message comes back later.
+                    let settled = matches!(fate, Ok(TaskFate::Settled | TaskFate::Misrouted));
                     act.task_answered(receipt, settled, ctx);
                 }));
             }

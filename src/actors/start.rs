@@ -65,7 +65,10 @@ pub fn start_engine(
     let lease = Duration::from_secs(u64::from(settings.lease_secs.get()));
     let claims = super::journal::ClaimQueue::start(pool.clone(), owner.clone(), lease);
     let job_statuses = super::journal::JobStatusQueue::start(pool.clone());
-    let accepts = super::journal::AcceptQueue::start(pool.clone(), handoff);
+    // In-process, a process that runs tasks holds what it accepts; an api-only
+    // process leaves them to the schedulers of the worker processes.
+    let holder = (handoff == Handoff::InProcess && role.runs_tasks()).then(|| owner.clone());
+    let accepts = super::journal::AcceptQueue::start(pool.clone(), handoff, holder.clone());
     let context = Arc::new(EngineContext {
         targets: super::targets::TargetCache::default(),
         accepts,
@@ -81,6 +84,7 @@ pub fn start_engine(
         metrics: EngineMetrics::default(),
         handoff,
         queue: queue.as_ref().map(|(q, _)| q.clone()),
+        holder,
     });
     let cores = match (role.runs_tasks(), context.settings.worker_arbiters) {
         // An API process only keeps coordinators (cancel, retry); no platform workers.

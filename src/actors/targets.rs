@@ -13,7 +13,8 @@ use sqlx::PgPool;
 
 use crate::domain::UserId;
 use crate::persistence::StoreError;
-use crate::persistence::connections::{self, ConnectionId};
+use crate::domain::ConnectionId;
+use crate::persistence::connections;
 
 const TTL: Duration = Duration::from_secs(2);
 

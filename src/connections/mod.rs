@@ -20,7 +20,8 @@ use crate::adapters::{AdapterError, AuthorizeRequest, PlatformAdapter, Registry}
 use crate::crypto::{Aad, CryptoError, Keyring, open, seal};
 use crate::domain::UserId;
 use crate::persistence::StoreError;
-use crate::persistence::connections::{self, Connection, ConnectionId, NewConnection};
+use crate::domain::ConnectionId;
+use crate::persistence::connections::{self, Connection, NewConnection};
 use crate::persistence::oauth_states::{self, NewState, StateRefusal};
 
 pub use tokens::{TokenKind, open_token, seal_token};

@@ -4,7 +4,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::crypto::{Aad, CryptoError, Keyring, SealedBlob, open, seal};
-use crate::persistence::connections::ConnectionId;
+use crate::domain::ConnectionId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {

@@ -1,51 +1,7 @@
 //! Posts, jobs and tasks: their ids, the states a task moves through, and
 //! how a job's status follows from its tasks' (DESIGN §3).
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
-        #[serde(transparent)]
-        #[sqlx(transparent)]
-        pub struct $name(pub Uuid);
-
-        impl $name {
-            pub fn new() -> Self {
-                Self(Uuid::new_v4())
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
-
-id_type!(
-    /// A post a user wrote.
-    PostId
-);
-id_type!(
-    /// The publishing of one post to its targets.
-    JobId
-);
-id_type!(
-    /// Publishing one post to one connection; also the platform's idempotency key.
-    TaskId
-);
 
 /// Where one task stands. `Succeeded`, `Failed`, `Cancelled` and `Missed` are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

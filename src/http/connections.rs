@@ -10,7 +10,8 @@ use super::error::{ApiError, ErrorBody};
 use super::session::CurrentUser;
 use crate::adapters::ContentRules;
 use crate::connections::{CallbackParams, ConnectError, Connections, PlatformState};
-use crate::persistence::connections::{Connection, ConnectionId, ConnectionStatus};
+use crate::domain::ConnectionId;
+use crate::persistence::connections::{Connection, ConnectionStatus};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionView {
@@ -195,8 +196,7 @@ pub async fn disconnect(
     engine: web::Data<crate::actors::engine::Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let connection = service.disconnect(user.id, ConnectionId(*id)).await?;
-    engine.context.targets.forget(user.id);
-    engine.connection_disconnected(connection.id).await?;
+    engine.connection_disconnected(user.id, connection.id).await?;
     Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
 }
 
@@ -242,7 +242,7 @@ pub async fn callback(
         error_description: query.error_description,
     };
     let outcome = service.complete(user.id, &platform, params).await;
-    engine.context.targets.forget(user.id);
+    engine.connections_changed(user.id);
     match outcome {
         Ok(connection) => back_to_app(&[
             ("connected", platform.as_str()),

@@ -9,112 +9,76 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::accounts::{AccountError, HashingError};
+use crate::actors::engine::EngineError;
 use crate::adapters::AdapterError;
 use crate::connections::ConnectError;
 use crate::persistence::StoreError;
 use crate::persistence::oauth_states::StateRefusal;
+use crate::publishing::PublishError;
 
-/// Every error code the API answers with, and its status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    MalformedJson,
-    InvalidBody,
-    InvalidQuery,
-    InvalidEmail,
-    InvalidPassword,
-    Unauthenticated,
-    InvalidCredentials,
-    CsrfFailed,
-    NotFound,
-    MethodNotAllowed,
-    EmailTaken,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    RateLimited,
-    NotReady,
-    InternalError,
-    UnknownPlatform,
-    OauthStateInvalid,
-    OauthStateExpired,
-    OauthCodeMissing,
-    OauthExchangeFailed,
-    PlatformUnavailable,
-    InvalidToken,
-    InvalidContent,
-    ContentRejected,
-    NoTargets,
-    InvalidTargets,
-    InvalidScheduledAt,
-    InvalidTimeZone,
-    IdempotencyKeyReused,
-    InvalidIdempotencyKey,
-    NothingToRetry,
-    InvalidCursor,
+/// Declares every error code once: its variant, HTTP status and snake_case name.
+macro_rules! error_codes {
+    ($($code:ident => ($status:ident, $name:literal),)*) => {
+        /// Every error code the API answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($code,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation and tests.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$code,)*];
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$code => StatusCode::$status,)*
+                }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$code => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    pub fn status(self) -> StatusCode {
-        use ErrorCode::*;
-        match self {
-            MalformedJson | InvalidQuery | OauthStateInvalid | OauthStateExpired
-            | OauthCodeMissing | OauthExchangeFailed => StatusCode::BAD_REQUEST,
-            InvalidBody | InvalidEmail | InvalidPassword => StatusCode::UNPROCESSABLE_ENTITY,
-            Unauthenticated | InvalidCredentials | InvalidToken => StatusCode::UNAUTHORIZED,
-            InvalidContent | ContentRejected | NoTargets | InvalidTargets | InvalidScheduledAt
-            | InvalidTimeZone | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            InvalidIdempotencyKey | InvalidCursor => StatusCode::BAD_REQUEST,
-            NothingToRetry => StatusCode::CONFLICT,
-            CsrfFailed => StatusCode::FORBIDDEN,
-            NotFound | UnknownPlatform => StatusCode::NOT_FOUND,
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            EmailTaken => StatusCode::CONFLICT,
-            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            NotReady => StatusCode::SERVICE_UNAVAILABLE,
-            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-            PlatformUnavailable => StatusCode::BAD_GATEWAY,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        use ErrorCode::*;
-        match self {
-            MalformedJson => "malformed_json",
-            InvalidBody => "invalid_body",
-            InvalidQuery => "invalid_query",
-            InvalidEmail => "invalid_email",
-            InvalidPassword => "invalid_password",
-            Unauthenticated => "unauthenticated",
-            InvalidCredentials => "invalid_credentials",
-            CsrfFailed => "csrf_failed",
-            NotFound => "not_found",
-            MethodNotAllowed => "method_not_allowed",
-            EmailTaken => "email_taken",
-            PayloadTooLarge => "payload_too_large",
-            UnsupportedMediaType => "unsupported_media_type",
-            RateLimited => "rate_limited",
-            NotReady => "not_ready",
-            InternalError => "internal_error",
-            UnknownPlatform => "unknown_platform",
-            OauthStateInvalid => "oauth_state_invalid",
-            OauthStateExpired => "oauth_state_expired",
-            OauthCodeMissing => "oauth_code_missing",
-            OauthExchangeFailed => "oauth_exchange_failed",
-            PlatformUnavailable => "platform_unavailable",
-            InvalidToken => "invalid_token",
-            InvalidContent => "invalid_content",
-            ContentRejected => "content_rejected",
-            NoTargets => "no_targets",
-            InvalidTargets => "invalid_targets",
-            InvalidScheduledAt => "invalid_scheduled_at",
-            InvalidTimeZone => "invalid_time_zone",
-            IdempotencyKeyReused => "idempotency_key_reused",
-            InvalidIdempotencyKey => "invalid_idempotency_key",
-            NothingToRetry => "nothing_to_retry",
-            InvalidCursor => "invalid_cursor",
-        }
-    }
+error_codes! {
+    MalformedJson => (BAD_REQUEST, "malformed_json"),
+    InvalidBody => (UNPROCESSABLE_ENTITY, "invalid_body"),
+    InvalidQuery => (BAD_REQUEST, "invalid_query"),
+    InvalidEmail => (UNPROCESSABLE_ENTITY, "invalid_email"),
+    InvalidPassword => (UNPROCESSABLE_ENTITY, "invalid_password"),
+    Unauthenticated => (UNAUTHORIZED, "unauthenticated"),
+    InvalidCredentials => (UNAUTHORIZED, "invalid_credentials"),
+    CsrfFailed => (FORBIDDEN, "csrf_failed"),
+    NotFound => (NOT_FOUND, "not_found"),
+    MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed"),
+    EmailTaken => (CONFLICT, "email_taken"),
+    PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large"),
+    UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+    RateLimited => (TOO_MANY_REQUESTS, "rate_limited"),
+    NotReady => (SERVICE_UNAVAILABLE, "not_ready"),
+    InternalError => (INTERNAL_SERVER_ERROR, "internal_error"),
+    UnknownPlatform => (NOT_FOUND, "unknown_platform"),
+    OauthStateInvalid => (BAD_REQUEST, "oauth_state_invalid"),
+    OauthStateExpired => (BAD_REQUEST, "oauth_state_expired"),
+    OauthCodeMissing => (BAD_REQUEST, "oauth_code_missing"),
+    OauthExchangeFailed => (BAD_REQUEST, "oauth_exchange_failed"),
+    PlatformUnavailable => (BAD_GATEWAY, "platform_unavailable"),
+    InvalidToken => (UNAUTHORIZED, "invalid_token"),
+    InvalidContent => (UNPROCESSABLE_ENTITY, "invalid_content"),
+    ContentRejected => (UNPROCESSABLE_ENTITY, "content_rejected"),
+    NoTargets => (UNPROCESSABLE_ENTITY, "no_targets"),
+    InvalidTargets => (UNPROCESSABLE_ENTITY, "invalid_targets"),
+    InvalidScheduledAt => (UNPROCESSABLE_ENTITY, "invalid_scheduled_at"),
+    InvalidTimeZone => (UNPROCESSABLE_ENTITY, "invalid_time_zone"),
+    IdempotencyKeyReused => (UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+    InvalidIdempotencyKey => (BAD_REQUEST, "invalid_idempotency_key"),
+    NothingToRetry => (CONFLICT, "nothing_to_retry"),
+    InvalidCursor => (BAD_REQUEST, "invalid_cursor"),
+    BacklogFull => (TOO_MANY_REQUESTS, "backlog_full"),
 }
 
 /// An error on its way to the client.
@@ -272,6 +236,36 @@ impl From<ConnectError> for ApiError {
             ConnectError::NotFound => ApiError::new(NotFound, "no such connection"),
             other @ (ConnectError::Crypto(_) | ConnectError::Store(_)) => ApiError::internal(other),
         }
+    }
+}
+
+impl From<PublishError> for ApiError {
+    fn from(error: PublishError) -> Self {
+        use ErrorCode::*;
+        let code = match &error {
+            PublishError::InvalidIdempotencyKey => InvalidIdempotencyKey,
+            PublishError::InvalidContent(_) => InvalidContent,
+            PublishError::InvalidScheduledAt => InvalidScheduledAt,
+            PublishError::InvalidTimeZone(_) => InvalidTimeZone,
+            PublishError::InvalidTargets(_) => InvalidTargets,
+            PublishError::NoTargets => NoTargets,
+            PublishError::ContentRejected(..) => ContentRejected,
+            PublishError::KeyReused => IdempotencyKeyReused,
+            PublishError::BacklogFull { .. } => {
+                return ApiError {
+                    retry_after: Some(crate::publishing::RETRY_AFTER_SECS),
+                    ..ApiError::new(BacklogFull, error.to_string())
+                };
+            }
+            PublishError::Store(_) | PublishError::Engine(_) => return ApiError::internal(error),
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        ApiError::internal(error)
     }
 }
 

@@ -54,14 +54,12 @@ pub async fn ready(
             "database migrations are behind (applied {applied}, expected {expected}); run `prasaran migrate`"
         ))),
         Ok(Ok(MigrationState::Current)) => {
-            for kind in engine.essential_actors() {
-                if !engine.context.health.fresh(kind, HEARTBEAT_LIMIT) {
-                    return Err(not_ready(format!(
-                        "the {kind} has not reported for 5 s; see /health/actors"
-                    )));
-                }
+            if let Some(kind) = engine.silent_actor(HEARTBEAT_LIMIT) {
+                return Err(not_ready(format!(
+                    "the {kind} has not reported for 5 s; see /health/actors"
+                )));
             }
-            if let Some(queue) = &engine.context.queue {
+            if let Some(queue) = engine.queue() {
                 match tokio::time::timeout(READY_TIMEOUT, queue.depth()).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(error)) => {

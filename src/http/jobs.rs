@@ -280,17 +280,13 @@ pub async fn retry(
 ) -> Result<HttpResponse, ApiError> {
     let job = JobId(*id);
     owned_job(&pool, user, job).await?;
-    let moved = publishing::retry_failed(&pool, job, engine.context.handoff).await?;
-    if moved.is_empty() {
+    let count = engine.retry_failed(job).await? as u64;
+    if count == 0 {
         return Err(ApiError::new(
             ErrorCode::NothingToRetry,
             "no failed target to retry (targets whose connection needs reconnecting are skipped: reconnect first)",
         ));
     }
-    let count = moved.len() as u64;
-    // The job is live again: its stored final status no longer holds.
-    publishing::set_job_status(&pool, job, JobStatus::Running).await?;
-    engine.tasks_due(job, moved);
     Ok(HttpResponse::Accepted().json(Steered { tasks: count }))
 }
 
@@ -305,7 +301,6 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let job = JobId(*id);
     owned_job(&pool, user, job).await?;
-    let cancelled = publishing::cancel_pending(&pool, job, "cancelled by the user").await?;
-    engine.jobs_changed(vec![job]);
+    let cancelled = engine.cancel(job, "cancelled by the user").await?;
     Ok(HttpResponse::Ok().json(Steered { tasks: cancelled }))
 }

@@ -21,7 +21,7 @@ pub struct ActorList {
     responses((status = 200, body = ActorList)))]
 pub async fn actors(engine: web::Data<Engine>) -> HttpResponse {
     HttpResponse::Ok().json(ActorList {
-        actors: engine.context.health.snapshot(),
+        actors: engine.actor_health(),
     })
 }
 
@@ -67,11 +67,11 @@ pub async fn metrics(
     for (status, count) in tasks::count_by_status(&pool).await? {
         by_status.with_label_values(&[status.as_str()]).set(count);
     }
-    for (kind, (count, queued)) in engine.context.health.count_by_kind() {
+    for (kind, (count, queued)) in engine.actor_counts() {
         actors.with_label_values(&[kind]).set(count as i64);
         depth.with_label_values(&[kind]).set(queued as i64);
     }
-    if engine.context.queue.is_some() {
+    if engine.queue().is_some() {
         let unsent = prometheus::IntGauge::new(
             "prasaran_outbox_unsent",
             "Task announcements waiting to be sent to SQS",
@@ -82,7 +82,7 @@ pub async fn metrics(
             .register(Box::new(unsent))
             .map_err(ApiError::internal)?;
     }
-    let mut families = engine.context.metrics.registry.gather();
+    let mut families = engine.metrics().registry.gather();
     families.extend(scrape.gather());
     let mut text = Vec::new();
     TextEncoder::new()

@@ -1,22 +1,17 @@
 //! `POST /api/v1/posts` (accept a publish) and `GET /api/v1/posts` (history).
 
-use std::time::Instant;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::jobs::{JobView, job_views};
 use super::session::CurrentUser;
-use crate::actors::engine::Engine;
-use crate::connections::Connections;
-use crate::domain::{JobId, PostContent, PostId, TaskId};
-use crate::persistence::connections::ConnectionId;
-use crate::persistence::publishing::{self, CreateOutcome, NewPublish, NewTask};
+use crate::domain::{JobId, PostId};
+use crate::persistence::publishing;
+use crate::publishing::{Publish, Publishing};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PublishRequest {
@@ -35,7 +30,8 @@ pub struct PublishRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Accepted {
+#[schema(as = Accepted)]
+pub struct AcceptedView {
     #[schema(value_type = uuid::Uuid)]
     pub post_id: PostId,
     #[schema(value_type = uuid::Uuid)]
@@ -44,177 +40,48 @@ pub struct Accepted {
     pub status_url: String,
 }
 
-const MAX_KEY_LEN: usize = 255;
-
-fn invalid(code: ErrorCode, message: impl Into<String>) -> ApiError {
-    ApiError::new(code, message)
-}
-
-/// Accept a publish: validated against every target's rules, written durably
-/// (post, job, one task per target), answered before any platform is called.
+/// Accept a publish: validated against every target's rules and the user's
+/// backlog, written durably (post, job, one task per target), answered before
+/// any platform is called.
 #[utoipa::path(post, path = "/api/v1/posts", tag = "publishing", request_body = PublishRequest,
     params(("Idempotency-Key" = Option<String>, Header,
             description = "Same key and body within 24 h → the first answer; same key, other body → 422")),
     responses(
-        (status = 202, description = "Accepted; publishing runs in the background", body = Accepted),
+        (status = 202, description = "Accepted; publishing runs in the background", body = AcceptedView),
         (status = 400, description = "`malformed_json`, `invalid_idempotency_key`", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Missing X-CSRF-Token (cookie sessions)", body = ErrorBody),
         (status = 415, body = ErrorBody),
         (status = 422, description = "`invalid_content`, `content_rejected`, `no_targets`, `invalid_targets`, `invalid_scheduled_at`, `invalid_time_zone`, `idempotency_key_reused`", body = ErrorBody),
+        (status = 429, description = "`backlog_full`: too many of your tasks wait to run; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn publish(
     request: HttpRequest,
     user: CurrentUser,
     body: web::Json<PublishRequest>,
-    pool: web::Data<PgPool>,
-    service: web::Data<Connections>,
-    engine: web::Data<Engine>,
+    publishing: web::Data<Publishing>,
 ) -> Result<HttpResponse, ApiError> {
-    let started = Instant::now();
     let body = body.into_inner();
     let key = match request.headers().get("Idempotency-Key") {
         None => None,
-        Some(value) => {
-            let key = value.to_str().map(str::trim).unwrap_or_default();
-            if key.is_empty() || key.len() > MAX_KEY_LEN {
-                return Err(invalid(
-                    ErrorCode::InvalidIdempotencyKey,
-                    "Idempotency-Key must be 1 to 255 visible characters",
-                ));
-            }
-            Some(key.to_owned())
-        }
+        // A header that is not visible ASCII is as invalid as an empty one.
+        Some(value) => Some(value.to_str().unwrap_or_default()),
     };
-    // Only a keyed request is compared with an earlier one.
-    let request_hash = key
-        .as_ref()
-        .map(|_| Sha256::digest(serde_json::to_vec(&body).unwrap_or_default()).to_vec());
-    let content = PostContent::parse(body.content)
-        .map_err(|e| invalid(ErrorCode::InvalidContent, e.to_string()))?;
-    let scheduled_at = match body.scheduled_at.as_deref() {
-        None => None,
-        Some(text) => Some(
-            DateTime::parse_from_rfc3339(text)
-                .map_err(|_| invalid(ErrorCode::InvalidScheduledAt, "scheduled_at must be RFC 3339 with an offset, e.g. 2026-12-01T09:00:00+05:30"))?
-                .with_timezone(&Utc),
-        ),
+    let publish = Publish {
+        content: body.content,
+        connection_ids: body.connection_ids,
+        scheduled_at: body.scheduled_at,
+        time_zone: body.time_zone,
     };
-    if let Some(zone) = body.time_zone.as_deref()
-        && zone.parse::<chrono_tz::Tz>().is_err()
-    {
-        return Err(invalid(
-            ErrorCode::InvalidTimeZone,
-            format!("`{zone}` is not an IANA time zone (e.g. Europe/Berlin)"),
-        ));
-    }
-
-    let active = engine.context.targets.active(&pool, user.id).await?;
-    let targets: Vec<(ConnectionId, String)> = match &body.connection_ids {
-        None => active,
-        Some(ids) => {
-            let mut chosen = Vec::new();
-            for id in ids {
-                let found = active.iter().find(|(c, _)| c.0 == *id).ok_or_else(|| {
-                    invalid(
-                        ErrorCode::InvalidTargets,
-                        format!("connection {id} is not one of your active connections"),
-                    )
-                })?;
-                if !chosen
-                    .iter()
-                    .any(|(c, _): &(ConnectionId, String)| c == &found.0)
-                {
-                    chosen.push(found.clone());
-                }
-            }
-            chosen
-        }
-    };
-    if targets.is_empty() {
-        return Err(invalid(
-            ErrorCode::NoTargets,
-            "no active connection to publish to; connect a platform first",
-        ));
-    }
-    for (_, platform) in &targets {
-        let adapter = service.registry().get(platform).ok_or_else(|| {
-            invalid(
-                ErrorCode::InvalidTargets,
-                format!("platform {platform} is not available"),
-            )
-        })?;
-        adapter.validate(content.as_str()).map_err(|e| {
-            invalid(
-                ErrorCode::ContentRejected,
-                format!("{}: {}", adapter.display_name(), e),
-            )
-        })?;
-    }
-
-    let post_id = PostId::new();
-    let job_id = JobId::new();
-    let tasks: Vec<NewTask> = targets
-        .iter()
-        .map(|(connection_id, platform)| NewTask {
-            id: TaskId::new(),
-            connection_id: *connection_id,
-            platform_id: platform.clone(),
-        })
-        .collect();
-    let dispatch: Vec<(TaskId, ConnectionId)> =
-        tasks.iter().map(|t| (t.id, t.connection_id)).collect();
-    let publish = NewPublish {
-        post_id,
-        job_id,
-        user_id: user.id,
-        content: content.as_str().to_owned(),
-        scheduled_at,
-        time_zone: body.time_zone.clone(),
-        tasks,
-        idempotency: key.zip(request_hash),
-    };
-    let outcome = if publish.idempotency.is_some() {
-        // The key's unique insert must decide alone: this path is never batched.
-        publishing::create(&pool, &publish, engine.context.handoff).await?
-    } else {
-        engine
-            .context
-            .accepts
-            .accept(publish)
-            .await
-            .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-        CreateOutcome::Created
-    };
-    let (post_id, job_id, replayed) = match outcome {
-        CreateOutcome::Created => {
-            tracing::info!(job_id = %job_id, targets = dispatch.len(), "publish accepted");
-            if scheduled_at.is_none_or(|at| at <= Utc::now()) {
-                engine.job_accepted(job_id, dispatch);
-            }
-            (post_id, job_id, false)
-        }
-        CreateOutcome::Replayed { post_id, job_id } => (post_id, job_id, true),
-        CreateOutcome::KeyConflict => {
-            return Err(invalid(
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was used with a different body; use a new key for a new post",
-            ));
-        }
-    };
-    engine
-        .context
-        .metrics
-        .accept_latency
-        .observe(started.elapsed().as_secs_f64());
+    let accepted = publishing.accept(user.id, publish, key).await?;
     let mut response = HttpResponse::Accepted();
-    if replayed {
+    if accepted.replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(response.json(Accepted {
-        post_id,
-        job_id,
-        status_url: format!("/api/v1/jobs/{job_id}"),
+    Ok(response.json(AcceptedView {
+        post_id: accepted.post_id,
+        job_id: accepted.job_id,
+        status_url: format!("/api/v1/jobs/{}", accepted.job_id),
     }))
 }
 
@@ -255,10 +122,7 @@ pub async fn history(
     let cursor = match query.cursor.as_deref() {
         None => None,
         Some(text) => Some(decode_cursor(text).ok_or_else(|| {
-            invalid(
-                ErrorCode::InvalidCursor,
-                "cursor is not one this API issued",
-            )
+            ApiError::new(ErrorCode::InvalidCursor, "cursor is not one this API issued")
         })?),
     };
     let mut jobs = publishing::history(&pool, user.id, cursor, limit + 1).await?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::StoreError;
-use super::connections::ConnectionId;
+use crate::domain::ConnectionId;
 use super::tasks::interval;
 use crate::domain::{JobId, TaskId};
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::StoreError;
-use super::connections::ConnectionId;
+use crate::domain::ConnectionId;
 use super::outbox::Handoff;
 use crate::domain::{JobId, JobStatus, PostId, TaskId, TaskStatus, UserId};
 
@@ -28,6 +28,7 @@ pub struct NewPublish {
     pub idempotency: Option<(String, Vec<u8>)>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateOutcome {
     Created,
     /// The same key and body were accepted before: this is that publish.
@@ -39,93 +40,35 @@ pub enum CreateOutcome {
     KeyConflict,
 }
 
-/// Writes the post, its job, one task per target and their first events in a
-/// single statement. With an idempotency key, the key's insert gates the rest:
-/// among concurrent duplicates the unique key lets exactly one through.
-#[tracing::instrument(skip_all, fields(user_id = %new.user_id, job_id = %new.job_id))]
+/// The one write path of accepted publishes: every publish of `batch` —
+/// post, job, one task per target, their first events and (sqs mode) their
+/// outbox rows — in a single statement, so many requests share one commit.
+/// A publish with an idempotency key is admitted only if its key's insert
+/// succeeds: among concurrent duplicates the unique key lets exactly one
+/// through, and the others learn which publish holds it. `holder` is the
+/// process that runs the tasks from its own mailboxes (in-process hand-off of
+/// immediate posts). All or nothing: on an error the caller retries one by one.
+#[tracing::instrument(skip_all, fields(publishes = batch.len()))]
 pub async fn create(
-    pool: &PgPool,
-    new: &NewPublish,
-    handoff: Handoff,
-) -> Result<CreateOutcome, StoreError> {
-    let gate = if new.idempotency.is_some() {
-        "INSERT INTO idempotency_keys (user_id, key, request_hash, post_id, job_id)
-         VALUES ($2, $10, $11, $1, $6) ON CONFLICT DO NOTHING RETURNING 1"
-    } else {
-        "SELECT 1 WHERE $10::text IS NULL AND $11::bytea IS NULL"
-    };
-    let statement = format!(
-        "WITH gate AS ({gate}),
-         post AS (INSERT INTO posts (id, user_id, content, scheduled_at, time_zone)
-                  SELECT $1, $2, $3, $4, $5 FROM gate),
-         job AS (INSERT INTO publish_jobs (id, post_id, user_id) SELECT $6, $1, $2 FROM gate),
-         tasks AS (INSERT INTO publish_tasks (id, job_id, connection_id, platform_id, next_attempt_at, dispatched_at)
-                   SELECT x.t, $6, x.c, x.p, coalesce($4, now()), CASE WHEN $4 IS NULL THEN now() END
-                   FROM gate, unnest($7::uuid[], $8::uuid[], $9::text[]) AS x(t, c, p)),
-         events AS (INSERT INTO publish_task_events (task_id, job_id, to_status, detail)
-                    SELECT x.t, $6, 'queued', 'accepted' FROM gate, unnest($7::uuid[]) AS x(t)),
-         outbox AS (INSERT INTO outbox (task_id, job_id, connection_id)
-                    SELECT x.t, $6, x.c FROM gate, unnest($7::uuid[], $8::uuid[]) AS x(t, c)
-                    WHERE $12 AND $4::timestamptz IS NULL)
-         SELECT count(*) FROM gate"
-    );
-    let ids: Vec<uuid::Uuid> = new.tasks.iter().map(|t| t.id.0).collect();
-    let connections: Vec<uuid::Uuid> = new.tasks.iter().map(|t| t.connection_id.0).collect();
-    let platforms: Vec<&str> = new.tasks.iter().map(|t| t.platform_id.as_str()).collect();
-    let (key, hash) = match &new.idempotency {
-        Some((key, hash)) => (Some(key.as_str()), Some(hash.as_slice())),
-        None => (None, None),
-    };
-    let created: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
-        .bind(new.post_id)
-        .bind(new.user_id)
-        .bind(&new.content)
-        .bind(new.scheduled_at)
-        .bind(&new.time_zone)
-        .bind(new.job_id)
-        .bind(&ids)
-        .bind(&connections)
-        .bind(&platforms)
-        .bind(key)
-        .bind(hash)
-        .bind(handoff.via_outbox())
-        .fetch_one(pool)
-        .await?;
-    if created == 1 {
-        return Ok(CreateOutcome::Created);
-    }
-    let (Some(key), Some(hash)) = (key, hash) else {
-        return Err(StoreError::Corrupt("publish insert wrote nothing".into()));
-    };
-    let existing: Option<(Vec<u8>, PostId, JobId)> = sqlx::query_as(
-        "SELECT request_hash, post_id, job_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-    )
-    .bind(new.user_id)
-    .bind(key)
-    .fetch_optional(pool)
-    .await?;
-    Ok(match existing {
-        Some((stored, post_id, job_id)) if stored == hash => {
-            CreateOutcome::Replayed { post_id, job_id }
-        }
-        Some(_) => CreateOutcome::KeyConflict,
-        None => return Err(StoreError::Corrupt("idempotency key vanished".into())),
-    })
-}
-
-/// Many publishes without idempotency keys in one statement (group commit of
-/// accepts). All or nothing: the caller retries them one by one on failure.
-pub async fn create_many(
     pool: &PgPool,
     batch: &[&NewPublish],
     handoff: Handoff,
-) -> Result<(), StoreError> {
+    holder: Option<&str>,
+) -> Result<Vec<CreateOutcome>, StoreError> {
     let posts: Vec<uuid::Uuid> = batch.iter().map(|p| p.post_id.0).collect();
     let users: Vec<uuid::Uuid> = batch.iter().map(|p| p.user_id.0).collect();
     let contents: Vec<&str> = batch.iter().map(|p| p.content.as_str()).collect();
     let scheduled: Vec<Option<DateTime<Utc>>> = batch.iter().map(|p| p.scheduled_at).collect();
     let zones: Vec<Option<&str>> = batch.iter().map(|p| p.time_zone.as_deref()).collect();
     let jobs: Vec<uuid::Uuid> = batch.iter().map(|p| p.job_id.0).collect();
+    let keys: Vec<Option<&str>> = batch
+        .iter()
+        .map(|p| p.idempotency.as_ref().map(|(k, _)| k.as_str()))
+        .collect();
+    let hashes: Vec<Option<&[u8]>> = batch
+        .iter()
+        .map(|p| p.idempotency.as_ref().map(|(_, h)| h.as_slice()))
+        .collect();
     let tasks: Vec<(&NewPublish, &NewTask)> = batch
         .iter()
         .flat_map(|p| p.tasks.iter().map(move |t| (*p, t)))
@@ -134,21 +77,32 @@ pub async fn create_many(
     let task_jobs: Vec<uuid::Uuid> = tasks.iter().map(|(p, _)| p.job_id.0).collect();
     let task_connections: Vec<uuid::Uuid> = tasks.iter().map(|(_, t)| t.connection_id.0).collect();
     let task_platforms: Vec<&str> = tasks.iter().map(|(_, t)| t.platform_id.as_str()).collect();
-    let task_at: Vec<Option<DateTime<Utc>>> = tasks.iter().map(|(p, _)| p.scheduled_at).collect();
-    sqlx::query(
-        "WITH post AS (INSERT INTO posts (id, user_id, content, scheduled_at, time_zone)
-                       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[])),
-              job AS (INSERT INTO publish_jobs (id, post_id, user_id)
-                      SELECT * FROM unnest($6::uuid[], $1::uuid[], $2::uuid[])),
-              task AS (INSERT INTO publish_tasks (id, job_id, connection_id, platform_id, next_attempt_at, dispatched_at)
-                       SELECT x.t, x.j, x.c, x.p, coalesce(x.at, now()), CASE WHEN x.at IS NULL THEN now() END
-                       FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::timestamptz[]) AS x(t, j, c, p, at)),
-              outbox AS (INSERT INTO outbox (task_id, job_id, connection_id)
-                         SELECT x.t, x.j, x.c
-                         FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $11::timestamptz[]) AS x(t, j, c, at)
-                         WHERE $12 AND x.at IS NULL)
-         INSERT INTO publish_task_events (task_id, job_id, to_status, detail)
-         SELECT x.t, x.j, 'queued', 'accepted' FROM unnest($7::uuid[], $8::uuid[]) AS x(t, j)",
+    let admitted: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "WITH input AS (
+            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[],
+                                 $6::uuid[], $12::text[], $13::bytea[])
+                   AS x(post_id, user_id, content, scheduled_at, time_zone, job_id, key, hash)),
+         gate AS (INSERT INTO idempotency_keys (user_id, key, request_hash, post_id, job_id)
+                  SELECT user_id, key, hash, post_id, job_id FROM input WHERE key IS NOT NULL
+                  ON CONFLICT DO NOTHING RETURNING job_id),
+         admitted AS (SELECT * FROM input WHERE key IS NULL OR job_id IN (SELECT job_id FROM gate)),
+         post AS (INSERT INTO posts (id, user_id, content, scheduled_at, time_zone)
+                  SELECT post_id, user_id, content, scheduled_at, time_zone FROM admitted),
+         job AS (INSERT INTO publish_jobs (id, post_id, user_id) SELECT job_id, post_id, user_id FROM admitted),
+         task_input AS (
+            SELECT x.t, x.j, x.c, x.p, a.scheduled_at AS at
+            FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[]) AS x(t, j, c, p)
+            JOIN admitted a ON a.job_id = x.j),
+         task AS (INSERT INTO publish_tasks (id, job_id, connection_id, platform_id, next_attempt_at,
+                                             dispatched_at, held_by)
+                  SELECT t, j, c, p, coalesce(at, now()), CASE WHEN at IS NULL THEN now() END,
+                         CASE WHEN at IS NULL THEN $14 END
+                  FROM task_input),
+         outbox AS (INSERT INTO outbox (task_id, job_id, connection_id)
+                    SELECT t, j, c FROM task_input WHERE $11 AND at IS NULL),
+         events AS (INSERT INTO publish_task_events (task_id, job_id, to_status, detail)
+                    SELECT t, j, 'queued', 'accepted' FROM task_input)
+         SELECT job_id FROM admitted",
     )
     .bind(&posts)
     .bind(&users)
@@ -160,11 +114,51 @@ pub async fn create_many(
     .bind(&task_jobs)
     .bind(&task_connections)
     .bind(&task_platforms)
-    .bind(&task_at)
     .bind(handoff.via_outbox())
-    .execute(pool)
+    .bind(&keys)
+    .bind(&hashes)
+    .bind(holder)
+    .fetch_all(pool)
     .await?;
-    Ok(())
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for publish in batch {
+        if admitted.contains(&publish.job_id.0) {
+            outcomes.push(CreateOutcome::Created);
+            continue;
+        }
+        let Some((key, hash)) = &publish.idempotency else {
+            return Err(StoreError::Corrupt("publish insert wrote nothing".into()));
+        };
+        let existing: Option<(Vec<u8>, PostId, JobId)> = sqlx::query_as(
+            "SELECT request_hash, post_id, job_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        )
+        .bind(publish.user_id)
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+        outcomes.push(match existing {
+            Some((stored, post_id, job_id)) if stored == *hash => {
+                CreateOutcome::Replayed { post_id, job_id }
+            }
+            Some(_) => CreateOutcome::KeyConflict,
+            None => return Err(StoreError::Corrupt("idempotency key vanished".into())),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// Tasks of these connections waiting to run (due within a minute, not yet
+/// final): a user's backlog. Reads only the index of pending tasks.
+pub async fn backlog_of(pool: &PgPool, connections: &[ConnectionId]) -> Result<i64, StoreError> {
+    let ids: Vec<uuid::Uuid> = connections.iter().map(|c| c.0).collect();
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM publish_tasks
+         WHERE connection_id = ANY($1) AND status IN ('queued', 'retry_scheduled', 'unconfirmed', 'running')
+           AND next_attempt_at <= now() + interval '1 minute'",
+    )
+    .bind(&ids)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// Keys are honoured for 24 hours.
@@ -312,11 +306,12 @@ pub async fn retry_failed(
     pool: &PgPool,
     job: JobId,
     handoff: Handoff,
+    holder: Option<&str>,
 ) -> Result<Vec<(TaskId, ConnectionId)>, StoreError> {
     Ok(sqlx::query_as(
         "WITH moved AS (
             UPDATE publish_tasks t SET status = 'queued', attempt_count = 0, next_attempt_at = now(),
-                   dispatched_at = now(), last_error = NULL, last_error_kind = NULL,
+                   dispatched_at = now(), held_by = $3, last_error = NULL, last_error_kind = NULL,
                    completed_at = NULL, updated_at = now()
             FROM platform_connections c
             WHERE t.job_id = $1 AND t.status = 'failed' AND c.id = t.connection_id AND c.status = 'active'
@@ -329,6 +324,7 @@ pub async fn retry_failed(
     )
     .bind(job)
     .bind(handoff.via_outbox())
+    .bind(holder)
     .fetch_all(pool)
     .await?)
 }

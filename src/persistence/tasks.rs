@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use sqlx::postgres::types::PgInterval;
 
 use super::StoreError;
-use super::connections::ConnectionId;
+use crate::domain::ConnectionId;
 use super::outbox::Handoff;
 use crate::domain::{JobId, TaskId, TaskStatus};
 
@@ -34,21 +34,27 @@ pub struct Claimed {
     pub created_at: DateTime<Utc>,
 }
 
-/// Moves the due, pending ones among `ids` to `running` under this process's
-/// lease. Rows another process holds are skipped, not waited for.
+/// Moves the due, pending ones among `wanted` to `running` under this
+/// process's lease. Each task is claimed only together with the connection it
+/// belongs to, so a task announced for one connection (a stale or forged queue
+/// message) never runs through another connection's worker or token. Rows
+/// another process holds are skipped, not waited for.
 pub async fn claim(
     pool: &PgPool,
-    ids: &[TaskId],
+    wanted: &[(ConnectionId, TaskId)],
     owner: &str,
     lease: Duration,
 ) -> Result<Vec<Claimed>, StoreError> {
-    let ids: Vec<uuid::Uuid> = ids.iter().map(|t| t.0).collect();
+    let ids: Vec<uuid::Uuid> = wanted.iter().map(|(_, t)| t.0).collect();
+    let connections: Vec<uuid::Uuid> = wanted.iter().map(|(c, _)| c.0).collect();
     Ok(sqlx::query_as(
         "WITH old AS (
-            SELECT id, status FROM publish_tasks
-            WHERE id = ANY($1) AND status IN ('queued', 'retry_scheduled', 'unconfirmed')
-              AND next_attempt_at <= now()
-            FOR UPDATE SKIP LOCKED),
+            SELECT t.id, t.status FROM publish_tasks t
+            JOIN unnest($1::uuid[], $4::uuid[]) AS w(id, connection_id)
+              ON t.id = w.id AND t.connection_id = w.connection_id
+            WHERE t.status IN ('queued', 'retry_scheduled', 'unconfirmed')
+              AND t.next_attempt_at <= now()
+            FOR UPDATE OF t SKIP LOCKED),
          claimed AS (
             UPDATE publish_tasks t SET status = 'running', attempt_count = t.attempt_count + 1,
                    claimed_by = $2, lease_expires_at = now() + $3, updated_at = now()
@@ -62,6 +68,7 @@ pub async fn claim(
     .bind(&ids)
     .bind(owner)
     .bind(interval(lease))
+    .bind(&connections)
     .fetch_all(pool)
     .await?)
 }
@@ -91,21 +98,27 @@ pub struct DueTask {
     pub connection_id: ConnectionId,
 }
 
-/// Due pending tasks nobody has taken into memory recently (scheduled posts whose
-/// time came, retries of a process that died, messages lost). Marks them taken;
-/// with [`Handoff::Outbox`] also writes their outbox rows (skipping tasks whose
-/// announcement is still waiting to be sent, so an SQS outage adds no duplicates).
+/// Due pending tasks nobody holds: scheduled posts whose time came, tasks a
+/// dead process held, retries released by a shutdown, and (sqs mode) tasks
+/// whose announcement was sent `stale_after` ago and never run (a lost
+/// message). Tasks a live process holds in memory are never handed out again,
+/// however long its backlog. `holder` (in-process hand-off) becomes their
+/// holder; with [`Handoff::Outbox`] their outbox rows are written instead
+/// (skipping tasks whose announcement is still waiting to be sent, so an SQS
+/// outage adds no duplicates).
 pub async fn pick_due(
     pool: &PgPool,
     stale_after: Duration,
     limit: i64,
     handoff: Handoff,
+    holder: Option<&str>,
 ) -> Result<Vec<DueTask>, StoreError> {
     Ok(sqlx::query_as(
         "WITH due AS (
-            UPDATE publish_tasks t SET dispatched_at = now()
+            UPDATE publish_tasks t SET dispatched_at = now(), held_by = $4
             FROM (SELECT p.id FROM publish_tasks p
-                  WHERE p.status IN ('queued', 'retry_scheduled', 'unconfirmed') AND p.next_attempt_at <= now()
+                  WHERE p.status IN ('queued', 'retry_scheduled', 'unconfirmed') AND p.held_by IS NULL
+                    AND p.next_attempt_at <= now()
                     AND (p.dispatched_at IS NULL OR p.dispatched_at < now() - $1)
                     AND NOT ($3 AND EXISTS (SELECT 1 FROM outbox o WHERE o.task_id = p.id AND o.sent_at IS NULL))
                   ORDER BY p.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) picked
@@ -118,8 +131,72 @@ pub async fn pick_due(
     .bind(interval(stale_after))
     .bind(limit)
     .bind(handoff.via_outbox())
+    .bind(holder)
     .fetch_all(pool)
     .await?)
+}
+
+/// This process is alive (every few seconds, from its scheduler).
+pub async fn heartbeat(pool: &PgPool, owner: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO engine_processes (owner) VALUES ($1)
+         ON CONFLICT (owner) DO UPDATE SET heartbeat_at = now()",
+    )
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Processes silent for `silent_for` are gone: their pending tasks are
+/// released for the scheduler. Returns how many tasks.
+pub async fn release_dead_holders(pool: &PgPool, silent_for: Duration) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "WITH dead AS (DELETE FROM engine_processes WHERE heartbeat_at < now() - $1 RETURNING owner),
+              released AS (
+                UPDATE publish_tasks SET held_by = NULL, dispatched_at = NULL
+                WHERE held_by IN (SELECT owner FROM dead)
+                  AND status IN ('queued', 'retry_scheduled', 'unconfirmed')
+                RETURNING 1)
+         SELECT count(*) FROM released",
+    )
+    .bind(interval(silent_for))
+    .fetch_one(pool)
+    .await?;
+    Ok(n as u64)
+}
+
+/// At start-up: pending tasks held by a process that is not alive (one that
+/// died before its first heartbeat, say) are released. Returns how many.
+pub async fn release_orphans(pool: &PgPool, silent_for: Duration) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "WITH released AS (
+            UPDATE publish_tasks SET held_by = NULL, dispatched_at = NULL
+            WHERE status IN ('queued', 'retry_scheduled', 'unconfirmed') AND held_by IS NOT NULL
+              AND held_by NOT IN (SELECT owner FROM engine_processes WHERE heartbeat_at >= now() - $1)
+            RETURNING 1)
+         SELECT count(*) FROM released",
+    )
+    .bind(interval(silent_for))
+    .fetch_one(pool)
+    .await?;
+    Ok(n as u64)
+}
+
+/// This process is stopping: it holds nothing any more. Returns how many tasks it let go.
+pub async fn release_held(pool: &PgPool, owner: &str) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "WITH gone AS (DELETE FROM engine_processes WHERE owner = $1),
+              released AS (
+                UPDATE publish_tasks SET held_by = NULL, dispatched_at = NULL
+                WHERE held_by = $1 AND status IN ('queued', 'retry_scheduled', 'unconfirmed')
+                RETURNING 1)
+         SELECT count(*) FROM released",
+    )
+    .bind(owner)
+    .fetch_one(pool)
+    .await?;
+    Ok(n as u64)
 }
 
 /// Where a delivered task stands, for a queue message that could not claim it.
@@ -129,31 +206,37 @@ pub enum TaskFate {
     Settled,
     /// Running in another process, or locked right now: ask again later.
     Held,
+    /// The message named another connection than the task's own (stale or
+    /// forged): it is dropped; the task's own announcement runs it.
+    Misrouted,
 }
 
-/// Why the tasks among `ids` could not be claimed just now.
-pub async fn fates(pool: &PgPool, ids: &[TaskId]) -> Result<Vec<(TaskId, TaskFate)>, StoreError> {
+/// Why the tasks among `ids`, delivered for `connection`, could not be claimed just now.
+pub async fn fates(
+    pool: &PgPool,
+    ids: &[TaskId],
+    connection: ConnectionId,
+) -> Result<Vec<(TaskId, TaskFate)>, StoreError> {
     let raw: Vec<uuid::Uuid> = ids.iter().map(|t| t.0).collect();
-    let rows: Vec<(TaskId, bool)> = sqlx::query_as(
-        "SELECT id, status = 'running' OR (status IN ('queued', 'retry_scheduled', 'unconfirmed')
-                                          AND next_attempt_at <= now())
+    let rows: Vec<(TaskId, bool, bool)> = sqlx::query_as(
+        "SELECT id, connection_id = $2,
+                status = 'running' OR (status IN ('queued', 'retry_scheduled', 'unconfirmed')
+                                       AND next_attempt_at <= now())
          FROM publish_tasks WHERE id = ANY($1)",
     )
     .bind(&raw)
+    .bind(connection)
     .fetch_all(pool)
     .await?;
     Ok(ids
         .iter()
         .map(|id| {
-            let held = rows.iter().any(|(t, held)| t == id && *held);
-            (
-                *id,
-                if held {
-                    TaskFate::Held
-                } else {
-                    TaskFate::Settled
-                },
-            )
+            let fate = match rows.iter().find(|(t, _, _)| t == id) {
+                Some((_, false, _)) => TaskFate::Misrouted,
+                Some((_, true, true)) => TaskFate::Held,
+                _ => TaskFate::Settled,
+            };
+            (*id, fate)
         })
         .collect())
 }
@@ -164,7 +247,7 @@ pub async fn release_all_owned(pool: &PgPool, owner: &str) -> Result<u64, StoreE
     let n: i64 = sqlx::query_scalar(
         "WITH moved AS (
             UPDATE publish_tasks SET status = 'unconfirmed', claimed_by = NULL, lease_expires_at = NULL,
-                   dispatched_at = NULL, next_attempt_at = now(), updated_at = now()
+                   dispatched_at = NULL, held_by = NULL, next_attempt_at = now(), updated_at = now()
             WHERE status = 'running' AND claimed_by = $1
             RETURNING id, job_id, attempt_count),
          events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt, detail)
@@ -185,7 +268,7 @@ pub async fn recover_expired_leases(pool: &PgPool) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar(
         "WITH moved AS (
             UPDATE publish_tasks SET status = 'unconfirmed', claimed_by = NULL, lease_expires_at = NULL,
-                   dispatched_at = NULL, next_attempt_at = now(), updated_at = now()
+                   dispatched_at = NULL, held_by = NULL, next_attempt_at = now(), updated_at = now()
             WHERE status = 'running' AND lease_expires_at < now()
             RETURNING id, job_id, attempt_count),
          events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt, detail)
@@ -199,25 +282,27 @@ pub async fn recover_expired_leases(pool: &PgPool) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
-/// Running tasks this very process owned before a worker restart: back to
-/// `unconfirmed` so they are checked and finished. Returns their ids.
-pub async fn release_owned(
+/// Running tasks this process claimed whose call broke off (a panic): back to
+/// `unconfirmed`, so they are checked with the platform and finished. Returns their ids.
+pub async fn release_claimed(
     pool: &PgPool,
-    connection: ConnectionId,
+    ids: &[TaskId],
     owner: &str,
 ) -> Result<Vec<TaskId>, StoreError> {
+    let raw: Vec<uuid::Uuid> = ids.iter().map(|t| t.0).collect();
     Ok(sqlx::query_scalar(
         "WITH moved AS (
             UPDATE publish_tasks SET status = 'unconfirmed', claimed_by = NULL, lease_expires_at = NULL,
                    next_attempt_at = now(), updated_at = now()
-            WHERE connection_id = $1 AND status = 'running' AND claimed_by = $2
+            WHERE id = ANY($1) AND status = 'running' AND claimed_by = $2
             RETURNING id, job_id, attempt_count),
          events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt, detail)
-                    SELECT id, job_id, 'running', 'unconfirmed', attempt_count, 'the worker restarted mid-call'
+                    SELECT id, job_id, 'running', 'unconfirmed', attempt_count,
+                           'the platform call broke off; checking with the platform before retrying'
                     FROM moved)
          SELECT id FROM moved",
     )
-    .bind(connection)
+    .bind(&raw)
     .bind(owner)
     .fetch_all(pool)
     .await?)
@@ -263,21 +348,6 @@ pub async fn fail_for_connection(
     )
     .bind(connection)
     .bind(reason)
-    .fetch_all(pool)
-    .await?)
-}
-
-/// Pending tasks of a connection (a restarted worker reloads its queue).
-pub async fn pending_for_connection(
-    pool: &PgPool,
-    connection: ConnectionId,
-) -> Result<Vec<(TaskId, JobId)>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, job_id FROM publish_tasks
-         WHERE connection_id = $1 AND status IN ('queued', 'retry_scheduled', 'unconfirmed')
-           AND next_attempt_at <= now() + interval '1 second'",
-    )
-    .bind(connection)
     .fetch_all(pool)
     .await?)
 }

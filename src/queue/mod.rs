@@ -7,7 +7,7 @@ mod sqs;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{JobId, TaskId};
-use crate::persistence::connections::ConnectionId;
+use crate::domain::ConnectionId;
 
 pub use sqs::{BATCH, Received, TaskQueue};
 

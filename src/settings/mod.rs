@@ -352,8 +352,14 @@ pub struct EngineSettings {
     pub idle_stop_secs: NonZeroU32,
     /// How often the scheduler looks for due tasks (scheduled posts, orphaned retries).
     pub scheduler_tick_ms: NonZeroU32,
-    /// A due task nobody took into memory for this long is handed out again.
+    /// sqs mode: a task whose announcement was sent this long ago and never ran
+    /// (a lost message) is announced again. (In-process, tasks a live process
+    /// holds are never handed out twice; a dead process's are released.)
     pub stale_dispatch_secs: NonZeroU32,
+    /// Tasks one user may have waiting to run (due now, not yet final); a
+    /// publish beyond it answers `429 backlog_full` with `Retry-After`, so one
+    /// user's burst cannot grow everyone's completion latency without bound.
+    pub max_user_backlog: NonZeroU32,
     /// A scheduled post found this overdue at start-up is marked `missed`, not published.
     pub missed_grace_secs: NonZeroU32,
     /// Refresh an access token this long before it expires.

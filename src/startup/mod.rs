@@ -23,6 +23,7 @@ use crate::actors::engine::Engine;
 use crate::actors::janitor::Janitor;
 use crate::actors::{EngineSetup, start_engine};
 use crate::adapters::Registry;
+use crate::publishing::Publishing;
 use crate::connections::{Connections, PublicUrl};
 use crate::http::error::{json_error, path_error, query_error};
 use crate::http::rate_limit::RateLimiters;
@@ -50,6 +51,7 @@ struct Services {
     session_key: Vec<u8>,
     connections: Connections,
     engine: Engine,
+    publishing: Publishing,
 }
 
 impl Application {
@@ -100,6 +102,12 @@ impl Application {
             },
         );
         let engine_handle = engine.clone();
+        let publishing = Publishing::new(
+            database.pool.clone(),
+            registry.clone(),
+            engine.clone(),
+            settings.engine.max_user_backlog.get(),
+        );
         let services = Services {
             pool: database.pool.clone(),
             session_key,
@@ -110,6 +118,7 @@ impl Application {
                 public_url,
             ),
             engine,
+            publishing,
         };
         let server = match build_server(&settings, listener, &registry, services).await {
             Ok(server) => server,
@@ -172,6 +181,7 @@ async fn build_server(
         session_key,
         connections,
         engine,
+        publishing,
     } = services;
     let platforms: Vec<(&str, &str)> = registry.all().map(|a| (a.id(), a.display_name())).collect();
     crate::persistence::platforms::sync(&pool, &platforms)
@@ -198,6 +208,7 @@ async fn build_server(
     });
     let pool = web::Data::new(pool);
     let connections = web::Data::new(connections);
+    let publishing = web::Data::new(publishing);
     let engine = web::Data::new(engine);
     let token_cache = web::Data::new(crate::http::tokens::TokenCache::default());
 
@@ -216,6 +227,7 @@ async fn build_server(
             .app_data(pool.clone())
             .app_data(connections.clone())
             .app_data(engine.clone())
+            .app_data(publishing.clone())
             .app_data(token_cache.clone())
             .wrap(session::middleware(
                 store.clone(),

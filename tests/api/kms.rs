@@ -6,7 +6,8 @@ use std::sync::Arc;
 use prasaran::connections::rotation::rotate;
 use prasaran::connections::{TokenKind, open_token};
 use prasaran::crypto::{Aad, CryptoError, KeyProvider, Keyring, KmsKeyProvider, open, seal};
-use prasaran::persistence::connections::{ConnectionId, sealed_tokens};
+use prasaran::domain::ConnectionId;
+use prasaran::persistence::connections::sealed_tokens;
 use prasaran::settings::{KeyProviderKind, KmsSettings};
 use secrecy::ExposeSecret;
 

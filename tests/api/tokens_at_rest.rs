@@ -6,7 +6,8 @@ use std::sync::Arc;
 use prasaran::connections::rotation::rotate;
 use prasaran::connections::{TokenKind, open_token};
 use prasaran::crypto::{CryptoError, Keyring, LocalKey, LocalKeyProvider, SealedBlob};
-use prasaran::persistence::connections::{ConnectionId, sealed_tokens};
+use prasaran::domain::ConnectionId;
+use prasaran::persistence::connections::sealed_tokens;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 

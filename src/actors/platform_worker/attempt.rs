@@ -229,7 +229,7 @@ async fn decide(
             }) => (
                 Decision::Throttled(
                     format!("{} asked to slow down", adapter.display_name()),
-                    retry_after.unwrap_or(Duration::from_secs(1)),
+                    clamp_retry_after(retry_after),
                     limit,
                 ),
                 Some(429),
@@ -253,6 +253,17 @@ async fn decide(
     }
 }
 
+/// The longest wait a platform's `Retry-After` (or rate-limit reset) can impose;
+/// anything longer — or absurd, like `18446744073709551615` — is cut to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// A platform's requested wait, clamped: absent means one second.
+fn clamp_retry_after(retry_after: Option<Duration>) -> Duration {
+    retry_after
+        .unwrap_or(Duration::from_secs(1))
+        .min(MAX_RETRY_AFTER)
+}
+
 /// Dev/test hook proving supervision: the first attempt of a post containing
 /// the configured marker panics inside the platform call.
 fn maybe_panic(ctx: &EngineContext, content: &str) {
@@ -260,5 +271,26 @@ fn maybe_panic(ctx: &EngineContext, content: &str) {
         && content.contains(marker.as_str())
     {
         panic!("injected panic in the platform call (engine.panic_marker)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_retry_after_is_clamped() {
+        assert_eq!(
+            clamp_retry_after(Some(Duration::from_secs(u64::MAX))),
+            MAX_RETRY_AFTER
+        );
+        assert_eq!(clamp_retry_after(None), Duration::from_secs(1));
+        assert_eq!(
+            clamp_retry_after(Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        // The clamped wait is a valid instant and a valid date.
+        let _ = std::time::Instant::now() + clamp_retry_after(Some(Duration::MAX));
+        assert!(chrono::Duration::from_std(MAX_RETRY_AFTER).is_ok());
     }
 }

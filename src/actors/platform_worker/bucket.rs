@@ -57,7 +57,11 @@ impl TokenBucket {
 
     /// The platform said stop: no calls for `retry_after`, and learn its limit.
     pub fn throttle(&mut self, retry_after: Duration, limit: Option<u32>) {
-        let until = Instant::now() + retry_after;
+        let now = Instant::now();
+        // Callers clamp; this guards the arithmetic against any duration still.
+        let until = now
+            .checked_add(retry_after)
+            .unwrap_or(now + Duration::from_secs(3600));
         self.blocked_until = Some(self.blocked_until.map_or(until, |u| u.max(until)));
         self.tokens = 0.0;
         if let Some(limit) = limit.filter(|l| *l > 0) {
@@ -70,6 +74,13 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absurd_retry_after_does_not_panic() {
+        let mut bucket = TokenBucket::new(5);
+        bucket.throttle(Duration::MAX, Some(u32::MAX));
+        assert_eq!(bucket.take(1), 0);
+    }
 
     #[test]
     fn grants_its_burst_then_waits() {

@@ -1,8 +1,11 @@
 //! One PlatformWorker per connected account. It owns the account's rate limit
 //! (a token bucket), its access token (refresh is single-flight) and the
 //! retries of its tasks. It runs a bounded number of calls at once, claims its
-//! tasks in batches, stops itself when idle, and after a restart (a panic in a
-//! call) rebuilds its queue from Postgres.
+//! tasks in batches (only tasks of its own connection) and stops for good when
+//! idle (the dispatcher starts a fresh one on demand). It is not restarted by
+//! an actix supervisor: that would revive a retired worker. A call that panics
+//! is caught instead; its task becomes `unconfirmed` (checked with the platform
+//! before any retry) and the worker carries on, counting a restart.
 
 mod attempt;
 mod bucket;
@@ -20,7 +23,8 @@ use super::dispatcher::{Dispatcher, JobsChanged, Settled, WorkerIdle};
 use super::engine::EngineContext;
 use crate::adapters::PlatformAdapter;
 use crate::domain::{JobId, TaskId};
-use crate::persistence::connections::{self, ConnectionId};
+use crate::domain::ConnectionId;
+use crate::persistence::connections;
 use crate::persistence::tasks::{self, TaskFate};
 use attempt::AttemptResult;
 use bucket::TokenBucket;
@@ -28,6 +32,8 @@ use token::TokenCell;
 use tokio::sync::oneshot;
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
+/// After a failed claim, the next try.
+const CLAIM_RETRY: Duration = Duration::from_secs(1);
 
 /// Tasks for this connection.
 #[derive(Message)]
@@ -66,7 +72,9 @@ pub struct PlatformWorker {
     bucket: TokenBucket,
     pump_pending: bool,
     last_active: Instant,
-    restarts: u32,
+    /// The dispatcher forgot this worker while it still had work: it stops by
+    /// itself once idle instead of asking again (a fresh worker took its place).
+    retired: bool,
 }
 
 impl PlatformWorker {
@@ -92,7 +100,7 @@ impl PlatformWorker {
             bucket: TokenBucket::new(rate),
             pump_pending: false,
             last_active: Instant::now(),
-            restarts: 0,
+            retired: false,
         }
     }
 
@@ -130,8 +138,9 @@ impl PlatformWorker {
         }
         let pool = self.ctx.pool.clone();
         let asked = ids.clone();
+        let connection = self.connection_id;
         ctx.spawn(
-            async move { tasks::fates(&pool, &ids).await }
+            async move { tasks::fates(&pool, &ids, connection).await }
                 .into_actor(self)
                 .map(|fates, act, _| match fates {
                     Ok(fates) => {
@@ -221,16 +230,22 @@ impl PlatformWorker {
         let engine = self.ctx.clone();
         let ids: Vec<TaskId> = batch.iter().map(|(t, _)| *t).collect();
         let asked = ids.clone();
-        let work = async move {
-            match engine.claims.claim(ids).await {
+        let connection = self.connection_id;
+        let work = async move { engine.claims.claim(connection, ids).await };
+        ctx.spawn(work.into_actor(self).map(move |claimed, act, ctx| {
+            let claimed = match claimed {
                 Ok(claimed) => claimed,
                 Err(error) => {
-                    tracing::warn!(error = %error, "claiming tasks failed; the scheduler will hand them out again");
-                    Vec::new()
+                    // This process still holds them: try again shortly.
+                    tracing::warn!(error = %error, "claiming tasks failed; trying again in a second");
+                    act.in_flight = act.in_flight.saturating_sub(n);
+                    ctx.run_later(CLAIM_RETRY, move |act, ctx| {
+                        act.enqueue(batch);
+                        act.pump(ctx);
+                    });
+                    return;
                 }
-            }
-        };
-        ctx.spawn(work.into_actor(self).map(move |claimed, act, ctx| {
+            };
             // Slots of tasks not claimed (taken elsewhere, not due) are free again.
             act.in_flight = act.in_flight.saturating_sub(n - claimed.len());
             let unclaimed: Vec<TaskId> = asked
@@ -239,19 +254,14 @@ impl PlatformWorker {
                 .collect();
             act.explain_unclaimed(unclaimed, ctx);
             for task in claimed {
+                let (task_id, job_id) = (task.id, task.job_id);
                 let call = attempt::run(act.ctx.clone(), adapter.clone(), token.clone(), task);
                 // Each call frees its own slot, so one slow call does not hold back the others.
-                ctx.spawn(AssertUnwindSafe(call).catch_unwind().into_actor(act).map(|result, act, ctx| {
+                ctx.spawn(AssertUnwindSafe(call).catch_unwind().into_actor(act).map(move |result, act, ctx| {
                     act.in_flight = act.in_flight.saturating_sub(1);
                     match result {
                         Ok(result) => act.absorb(vec![result], ctx),
-                        Err(_) => {
-                            // A call panicked: restart (the supervisor rebuilds us from Postgres).
-                            tracing::error!(connection_id = %act.connection_id, "a platform call panicked; restarting the worker");
-                            act.ctx.health.error("platform_worker", &act.id, "a platform call panicked".into());
-                            ctx.stop();
-                            return;
-                        }
+                        Err(_) => act.call_panicked(task_id, job_id, ctx),
                     }
                     act.pump(ctx);
                 }));
@@ -322,25 +332,38 @@ impl PlatformWorker {
         );
     }
 
-    /// After a restart: our running tasks become unconfirmed, and the queue is reloaded.
-    fn rebuild(&mut self, ctx: &mut Context<Self>) {
-        let pool = self.ctx.pool.clone();
-        let id = self.connection_id;
-        let owner = self.ctx.owner.clone();
-        ctx.wait(
-            async move {
-                tasks::release_owned(&pool, id, &owner).await?;
-                tasks::pending_for_connection(&pool, id).await
-            }
-            .into_actor(self)
-            .map(|pending, act, ctx| {
-                match pending {
-                    Ok(pending) => act.enqueue(pending),
-                    Err(error) => tracing::warn!(connection_id = %act.connection_id, error = %error, "worker could not rebuild its queue"),
-                }
-                act.prepare(ctx);
-            }),
+    /// A platform call panicked. Its task may have reached the platform, so it
+    /// becomes `unconfirmed` and runs again (asking the platform first); the
+    /// worker's other calls are unaffected. Counted as a restart on `/health/actors`.
+    fn call_panicked(&mut self, task: TaskId, job: JobId, ctx: &mut Context<Self>) {
+        tracing::error!(connection_id = %self.connection_id, task_id = %task, "a platform call panicked; its task will be checked with the platform");
+        self.ctx.health.restarted(
+            "platform_worker",
+            &self.id,
+            Some("a platform call panicked; its task is checked with the platform before a retry".into()),
         );
+        let pool = self.ctx.pool.clone();
+        let owner = self.ctx.owner.clone();
+        ctx.spawn(
+            async move { tasks::release_claimed(&pool, &[task], &owner).await }
+                .into_actor(self)
+                .map(move |released, act, ctx| match released {
+                    Ok(_) => {
+                        act.answer(task, TaskFate::Held);
+                        act.enqueue([(task, job)]);
+                        act.pump(ctx);
+                    }
+                    Err(error) => {
+                        // The lease runs out instead; recovery makes it unconfirmed then.
+                        tracing::warn!(task_id = %task, error = %error, "releasing a panicked task failed");
+                        act.answer(task, TaskFate::Held);
+                    }
+                }),
+        );
+    }
+
+    fn is_idle(&self) -> bool {
+        self.queue.is_empty() && self.in_flight == 0 && self.waiters.is_empty()
     }
 
     fn state(&self) -> &'static str {
@@ -366,7 +389,11 @@ impl Actor for PlatformWorker {
                 act.queue.len() + act.in_flight,
             );
             let idle_for = Duration::from_secs(u64::from(act.ctx.settings.idle_stop_secs.get()));
-            if act.queue.is_empty() && act.in_flight == 0 && act.last_active.elapsed() >= idle_for {
+            if act.retired && act.is_idle() {
+                ctx.stop();
+                return;
+            }
+            if act.is_idle() && act.last_active.elapsed() >= idle_for {
                 act.dispatcher.do_send(WorkerIdle {
                     connection_id: act.connection_id,
                     generation: act.generation,
@@ -377,32 +404,11 @@ impl Actor for PlatformWorker {
             }
         });
         self.ctx.health.beat("platform_worker", &self.id, "idle", 0);
-        if self.restarts > 0 {
-            self.rebuild(ctx);
-        } else {
-            self.prepare(ctx);
-        }
+        self.prepare(ctx);
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.ctx.health.gone("platform_worker", &self.id);
-    }
-}
-
-impl Supervised for PlatformWorker {
-    fn restarting(&mut self, _: &mut Self::Context) {
-        self.restarts += 1;
-        self.in_flight = 0;
-        self.pump_pending = false;
-        self.queue.clear();
-        self.queued.clear();
-        // Dropped replies send their queue messages back for another try.
-        self.waiters.clear();
-        self.ctx.health.restarted(
-            "platform_worker",
-            &self.id,
-            Some("restarted after a platform call panicked".into()),
-        );
     }
 }
 
@@ -431,8 +437,11 @@ impl Handler<Retire> for PlatformWorker {
     type Result = ();
 
     fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
-        if self.queue.is_empty() && self.in_flight == 0 && self.waiters.is_empty() {
+        if self.is_idle() {
             ctx.stop();
+        } else {
+            // Work arrived after it asked to go: finish it, then stop.
+            self.retired = true;
         }
     }
 }

@@ -12,7 +12,8 @@ use tokio::sync::Mutex;
 use super::super::engine::EngineContext;
 use crate::adapters::{AdapterError, PlatformAdapter};
 use crate::connections::{TokenKind, open_token, seal_token};
-use crate::persistence::connections::{self, ConnectionId, ConnectionStatus, TokenState};
+use crate::domain::ConnectionId;
+use crate::persistence::connections::{self, ConnectionStatus, TokenState};
 
 /// Why no token can be had.
 #[derive(Debug, Clone)]

@@ -1,0 +1,260 @@
+//! Accepting a publish: choosing its targets among the user's active
+//! connections, checking the post against each target platform's rules and
+//! the user's backlog, honouring the idempotency key, and handing it to the
+//! engine, which writes post, job and tasks in one statement (group-committed
+//! with other requests') and runs them. The HTTP handler only parses and answers.
+
+mod backlog;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::actors::engine::{Engine, EngineError};
+use crate::adapters::Registry;
+use crate::domain::{ConnectionId, JobId, PostContent, PostId, TaskId, UserId};
+use crate::persistence::StoreError;
+use crate::persistence::publishing::{CreateOutcome, NewPublish, NewTask};
+
+pub use backlog::RETRY_AFTER_SECS;
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_KEY_LEN: usize = 255;
+
+/// A publish as the user asked for it (the fields of `POST /api/v1/posts`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Publish {
+    pub content: String,
+    /// Targets; `None`: every active connection.
+    pub connection_ids: Option<Vec<uuid::Uuid>>,
+    /// RFC 3339 with an offset; `None`: now.
+    pub scheduled_at: Option<String>,
+    /// IANA zone the time was picked in (kept for display).
+    pub time_zone: Option<String>,
+}
+
+/// A publish the engine has (now or before, under the same key).
+#[derive(Debug, Clone, Copy)]
+pub struct Accepted {
+    pub post_id: PostId,
+    pub job_id: JobId,
+    /// The same key and body were accepted before: this is that publish.
+    pub replayed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("Idempotency-Key must be 1 to 255 visible characters")]
+    InvalidIdempotencyKey,
+    #[error("{0}")]
+    InvalidContent(String),
+    #[error("scheduled_at must be RFC 3339 with an offset, e.g. 2026-12-01T09:00:00+05:30")]
+    InvalidScheduledAt,
+    #[error("`{0}` is not an IANA time zone (e.g. Europe/Berlin)")]
+    InvalidTimeZone(String),
+    #[error("{0}")]
+    InvalidTargets(String),
+    #[error("no active connection to publish to; connect a platform first")]
+    NoTargets,
+    /// `(platform's display name, why)`.
+    #[error("{0}: {1}")]
+    ContentRejected(String, String),
+    #[error(
+        "this Idempotency-Key was used with a different body; use a new key for a new post"
+    )]
+    KeyReused,
+    #[error(
+        "you have {waiting} tasks waiting to be published (the limit is {limit}); try again in {} s, or publish fewer posts at once",
+        RETRY_AFTER_SECS
+    )]
+    BacklogFull { waiting: i64, limit: u32 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+#[derive(Clone)]
+pub struct Publishing {
+    pool: PgPool,
+    registry: Registry,
+    engine: Engine,
+    backlog: Arc<backlog::Backlog>,
+}
+
+impl Publishing {
+    pub fn new(pool: PgPool, registry: Registry, engine: Engine, max_user_backlog: u32) -> Self {
+        Self {
+            pool,
+            registry,
+            engine,
+            backlog: Arc::new(backlog::Backlog::new(max_user_backlog)),
+        }
+    }
+
+    /// Validates the publish against every target and the user's backlog,
+    /// writes it durably and starts it; answers before any platform is called.
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    pub async fn accept(
+        &self,
+        user: UserId,
+        publish: Publish,
+        idempotency_key: Option<&str>,
+    ) -> Result<Accepted, PublishError> {
+        let started = Instant::now();
+        let idempotency = match idempotency_key {
+            None => None,
+            Some(raw) => {
+                let key = raw.trim();
+                if key.is_empty() || key.len() > MAX_KEY_LEN {
+                    return Err(PublishError::InvalidIdempotencyKey);
+                }
+                // Only a keyed request is compared with an earlier one.
+                let hash = Sha256::digest(serde_json::to_vec(&publish).unwrap_or_default());
+                Some((key.to_owned(), hash.to_vec()))
+            }
+        };
+        let content = PostContent::parse(publish.content)
+            .map_err(|e| PublishError::InvalidContent(e.to_string()))?;
+        let scheduled_at = publish
+            .scheduled_at
+            .as_deref()
+            .map(|text| {
+                DateTime::parse_from_rfc3339(text)
+                    .map(|at| at.with_timezone(&Utc))
+                    .map_err(|_| PublishError::InvalidScheduledAt)
+            })
+            .transpose()?;
+        if let Some(zone) = publish.time_zone.as_deref()
+            && zone.parse::<chrono_tz::Tz>().is_err()
+        {
+            return Err(PublishError::InvalidTimeZone(zone.to_owned()));
+        }
+        let active = self.engine.active_targets(user).await?;
+        let targets = choose_targets(&active, publish.connection_ids.as_deref())?;
+        for (_, platform) in &targets {
+            let adapter = self.registry.get(platform).ok_or_else(|| {
+                PublishError::InvalidTargets(format!("platform {platform} is not available"))
+            })?;
+            adapter.validate(content.as_str()).map_err(|e| {
+                PublishError::ContentRejected(adapter.display_name().to_owned(), e.to_string())
+            })?;
+        }
+        let due_now = scheduled_at.is_none_or(|at| at <= Utc::now());
+        if due_now {
+            let connections: Vec<ConnectionId> = active.iter().map(|(c, _)| *c).collect();
+            if let Err(full) = self
+                .backlog
+                .admit(&self.pool, user, &connections, targets.len())
+                .await?
+            {
+                return Err(PublishError::BacklogFull {
+                    waiting: full.waiting,
+                    limit: full.limit,
+                });
+            }
+        }
+        let (post_id, job_id) = (PostId::new(), JobId::new());
+        let tasks: Vec<NewTask> = targets
+            .into_iter()
+            .map(|(connection_id, platform_id)| NewTask {
+                id: TaskId::new(),
+                connection_id,
+                platform_id,
+            })
+            .collect();
+        let count = tasks.len();
+        let outcome = self
+            .engine
+            .accept(NewPublish {
+                post_id,
+                job_id,
+                user_id: user,
+                content: content.as_str().to_owned(),
+                scheduled_at,
+                time_zone: publish.time_zone,
+                tasks,
+                idempotency,
+            })
+            .await?;
+        let accepted = match outcome {
+            CreateOutcome::Created => {
+                tracing::info!(job_id = %job_id, targets = count, "publish accepted");
+                Accepted {
+                    post_id,
+                    job_id,
+                    replayed: false,
+                }
+            }
+            CreateOutcome::Replayed { post_id, job_id } => Accepted {
+                post_id,
+                job_id,
+                replayed: true,
+            },
+            CreateOutcome::KeyConflict => return Err(PublishError::KeyReused),
+        };
+        self.engine
+            .metrics()
+            .accept_latency
+            .observe(started.elapsed().as_secs_f64());
+        Ok(accepted)
+    }
+}
+
+/// The targets among the user's active connections: the ones asked for (each
+/// once, in the order given), or all of them.
+fn choose_targets(
+    active: &[(ConnectionId, String)],
+    wanted: Option<&[uuid::Uuid]>,
+) -> Result<Vec<(ConnectionId, String)>, PublishError> {
+    let chosen = match wanted {
+        None => active.to_vec(),
+        Some(ids) => {
+            let mut chosen: Vec<(ConnectionId, String)> = Vec::new();
+            for id in ids {
+                let found = active.iter().find(|(c, _)| c.0 == *id).ok_or_else(|| {
+                    PublishError::InvalidTargets(format!(
+                        "connection {id} is not one of your active connections"
+                    ))
+                })?;
+                if !chosen.iter().any(|(c, _)| *c == found.0) {
+                    chosen.push(found.clone());
+                }
+            }
+            chosen
+        }
+    };
+    if chosen.is_empty() {
+        return Err(PublishError::NoTargets);
+    }
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_the_asked_ones_once_or_all() {
+        let a = (ConnectionId(uuid::Uuid::new_v4()), "manch".to_owned());
+        let b = (ConnectionId(uuid::Uuid::new_v4()), "manch".to_owned());
+        let active = vec![a.clone(), b.clone()];
+        assert_eq!(choose_targets(&active, None).unwrap_or_default().len(), 2);
+        let twice = [b.0.0, b.0.0];
+        let chosen = choose_targets(&active, Some(&twice)).unwrap_or_default();
+        assert_eq!(chosen, vec![b.clone()]);
+        let stranger = [uuid::Uuid::new_v4()];
+        assert!(matches!(
+            choose_targets(&active, Some(&stranger)),
+            Err(PublishError::InvalidTargets(_))
+        ));
+        assert!(matches!(
+            choose_targets(&[], None),
+            Err(PublishError::NoTargets)
+        ));
+    }
+}
