@@ -11,8 +11,8 @@ use actix::prelude::*;
 use super::engine::EngineContext;
 use super::job_coordinator::{JobCoordinator, Reload, TaskSettled};
 use super::platform_worker::{self, Enqueue, PlatformWorker, Retire};
-use crate::domain::{JobId, TaskId, TaskStatus};
 use crate::domain::ConnectionId;
+use crate::domain::{JobId, TaskId, TaskStatus};
 use crate::persistence::tasks::TaskFate;
 
 const HEARTBEAT: Duration = Duration::from_secs(1);

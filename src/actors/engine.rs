@@ -47,9 +47,10 @@ pub struct EngineContext {
     pub handoff: Handoff,
     /// The SQS task queue (`queue.kind = "sqs"`), for readiness and the actors.
     pub queue: Option<TaskQueue>,
-    /// This process, when it runs the tasks it accepts from its own mailboxes
-    /// (in-process hand-off): recorded on them so the scheduler never hands
-    /// them out a second time while this process lives.
+    /// Who holds a task this process makes runnable: this process when it
+    /// runs them from its own mailboxes (in-process hand-off), the outbox in
+    /// sqs mode (until the relay sent it). Recorded on the task so the
+    /// scheduler never hands it out a second time meanwhile.
     pub holder: Option<String>,
 }
 
@@ -78,6 +79,8 @@ pub struct Engine {
     pub role: Role,
     /// How long in-flight queue work may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// Live job status for event streams.
+    pub(in crate::actors) live: super::live_feed::LiveFeed,
 }
 
 impl Engine {
@@ -102,7 +105,10 @@ impl Engine {
             // Before the worker arbiters stop: pooled connections they opened go with them.
             match tasks::release_all_owned(&self.context.pool, &self.context.owner).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(tasks = n, "released unfinished tasks for other processes"),
+                Ok(n) => {
+                    self.context.metrics.transitioned("unconfirmed", n);
+                    tracing::info!(tasks = n, "released unfinished tasks for other processes")
+                }
                 Err(error) => {
                     tracing::warn!(error = %error, "releasing unfinished tasks failed; their leases expire instead")
                 }
@@ -124,7 +130,9 @@ impl Engine {
     /// Durably records a publish (group-committed with other requests') and,
     /// when it is due now, runs its tasks.
     pub async fn accept(&self, publish: NewPublish) -> Result<CreateOutcome, EngineError> {
-        let due_now = publish.scheduled_at.is_none_or(|at| at <= chrono::Utc::now());
+        let due_now = publish
+            .scheduled_at
+            .is_none_or(|at| at <= chrono::Utc::now());
         let job_id = publish.job_id;
         let dispatch: Vec<(TaskId, ConnectionId)> = publish
             .tasks
@@ -137,8 +145,13 @@ impl Engine {
             .accept(publish)
             .await
             .map_err(EngineError::Write)?;
-        if outcome == CreateOutcome::Created && due_now {
-            self.job_accepted(job_id, dispatch);
+        if outcome == CreateOutcome::Created {
+            self.context
+                .metrics
+                .transitioned("queued", dispatch.len() as u64);
+            if due_now {
+                self.job_accepted(job_id, dispatch);
+            }
         }
         Ok(outcome)
     }
@@ -163,6 +176,7 @@ impl Engine {
         // The job is live again: its stored final status no longer holds.
         publishing::set_job_status(&ctx.pool, job, JobStatus::Running).await?;
         let count = moved.len();
+        self.context.metrics.transitioned("queued", count as u64);
         match &self.relay {
             Some(relay) => relay.do_send(Nudge),
             None => self.dispatcher.do_send(TasksDue {
@@ -175,6 +189,7 @@ impl Engine {
     /// Cancels the job's tasks that have not started; how many.
     pub async fn cancel(&self, job: JobId, reason: &str) -> Result<u64, EngineError> {
         let cancelled = publishing::cancel_pending(&self.context.pool, job, reason).await?;
+        self.context.metrics.transitioned("cancelled", cancelled);
         self.jobs_changed(vec![job]);
         Ok(cancelled)
     }
@@ -212,6 +227,15 @@ impl Engine {
     /// The SQS task queue, when there is one (readiness).
     pub fn queue(&self) -> Option<&TaskQueue> {
         self.context.queue.as_ref()
+    }
+
+    /// Follows a job's transitions live (for `GET /api/v1/jobs/{id}/events`).
+    pub async fn watch(
+        &self,
+        watch: super::live_feed::Watch,
+    ) -> Result<tokio::sync::mpsc::Receiver<super::live_feed::FeedItem>, super::live_feed::WatchError>
+    {
+        self.live.watch(watch).await
     }
 
     /// The engine's metrics.

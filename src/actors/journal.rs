@@ -184,7 +184,8 @@ impl AcceptQueue {
                             .await
                             .map_err(|e| e.to_string())
                             .and_then(|mut o| {
-                                o.pop().ok_or_else(|| "the publish was not written".to_owned())
+                                o.pop()
+                                    .ok_or_else(|| "the publish was not written".to_owned())
                             }),
                     );
                 }

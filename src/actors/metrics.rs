@@ -19,6 +19,9 @@ pub struct EngineMetrics {
     /// Platform calls by platform and outcome, seconds.
     pub platform_calls: HistogramVec,
     pub retries: IntCounter,
+    /// Task transitions this process wrote, by the status reached. Counted as
+    /// they happen, so a scrape never counts the tasks table.
+    pub task_transitions: IntCounterVec,
     /// Token refreshes by result (`ok`, `revoked`, `failed`).
     pub refreshes: IntCounterVec,
     /// SQS messages by what happened to them (`sent`, `received`, `deleted`,
@@ -62,6 +65,14 @@ impl Default for EngineMetrics {
                 "Task attempts scheduled for retry",
             )
             .unwrap_or_else(|_| unreachable_metric()),
+            task_transitions: IntCounterVec::new(
+                Opts::new(
+                    "prasaran_task_transitions_total",
+                    "Task state transitions written by this process, by the status reached",
+                ),
+                &["to"],
+            )
+            .unwrap_or_else(|_| unreachable_metric()),
             refreshes: IntCounterVec::new(
                 Opts::new(
                     "prasaran_token_refreshes_total",
@@ -85,11 +96,21 @@ impl Default for EngineMetrics {
             Box::new(metrics.publish_latency.clone()),
             Box::new(metrics.platform_calls.clone()),
             Box::new(metrics.retries.clone()),
+            Box::new(metrics.task_transitions.clone()),
             Box::new(metrics.refreshes.clone()),
             Box::new(metrics.sqs_messages.clone()),
         ] {
             let _ = metrics.registry.register(collector);
         }
         metrics
+    }
+}
+
+impl EngineMetrics {
+    /// `n` tasks reached `to`.
+    pub fn transitioned(&self, to: &str, n: u64) {
+        if n > 0 {
+            self.task_transitions.with_label_values(&[to]).inc_by(n);
+        }
     }
 }

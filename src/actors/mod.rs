@@ -18,6 +18,7 @@ pub mod health;
 pub mod janitor;
 pub mod job_coordinator;
 pub mod journal;
+pub mod live_feed;
 pub mod metrics;
 pub mod outbox_relay;
 pub mod platform_worker;

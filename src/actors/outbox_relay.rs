@@ -5,6 +5,11 @@
 //! publish was just accepted); several processes may relay at once, each
 //! leasing its own rows. While SQS is unreachable rows wait in the outbox and
 //! the relay reports the error on `/health/actors`.
+//!
+//! It sends only while the queue holds fewer than `max_queued_messages`
+//! visible messages: a burst's backlog waits in PostgreSQL, where it is cheap
+//! and ordered, and the queue carries a window the workers can take — a deep
+//! queue costs requests and (in stand-ins like moto) time per call.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +43,8 @@ pub struct OutboxRelay {
     ctx: Arc<EngineContext>,
     queue: TaskQueue,
     tasks_per_message: usize,
+    /// Visible messages the queue may hold before the relay waits.
+    window: usize,
     busy: bool,
     again: bool,
     stopped: bool,
@@ -45,11 +52,17 @@ pub struct OutboxRelay {
 }
 
 impl OutboxRelay {
-    pub fn new(ctx: Arc<EngineContext>, queue: TaskQueue, tasks_per_message: usize) -> Self {
+    pub fn new(
+        ctx: Arc<EngineContext>,
+        queue: TaskQueue,
+        tasks_per_message: usize,
+        window: usize,
+    ) -> Self {
         Self {
             ctx,
             queue,
             tasks_per_message: tasks_per_message.clamp(1, TaskMessage::MAX_TASKS),
+            window: window.max(1),
             busy: false,
             again: false,
             stopped: false,
@@ -69,8 +82,9 @@ impl OutboxRelay {
         let engine = self.ctx.clone();
         let queue = self.queue.clone();
         let per_message = self.tasks_per_message;
+        let window = self.window;
         ctx.spawn(
-            async move { relay_all(&engine, &queue, per_message).await }
+            async move { relay_all(&engine, &queue, per_message, window).await }
                 .into_actor(self)
                 .map(|result, act, ctx| {
                     act.busy = false;
@@ -106,16 +120,26 @@ enum RelayError {
     Store(#[from] crate::persistence::StoreError),
 }
 
-/// Sends rounds until the outbox has nothing due; returns how many were sent.
+/// Sends rounds until the outbox has nothing due or the queue holds its
+/// window; returns how many were sent.
 async fn relay_all(
     engine: &EngineContext,
     queue: &TaskQueue,
     per_message: usize,
+    window: usize,
 ) -> Result<u64, RelayError> {
     let per_call = per_message * crate::queue::BATCH;
-    let round = (per_call * CALLS_PER_ROUND) as i64;
     let mut sent_total = 0;
     loop {
+        let queued = usize::try_from(queue.depth().await?).unwrap_or(0);
+        let room = window
+            .saturating_sub(queued)
+            .min(crate::queue::BATCH * CALLS_PER_ROUND);
+        if room == 0 {
+            // The workers have enough waiting; the next tick looks again.
+            return Ok(sent_total);
+        }
+        let round = (room * per_message) as i64;
         let rows = outbox::take(&engine.pool, round, LEASE).await?;
         if rows.is_empty() {
             return Ok(sent_total);

@@ -150,11 +150,17 @@ impl Actor for Scheduler {
                     }
                     match tasks::release_dead_holders(&engine.pool, PROCESS_SILENCE).await {
                         Ok(0) => {}
-                        Ok(n) => tracing::info!(tasks = n, "a process went silent; released the tasks it held"),
-                        Err(error) => tracing::warn!(error = %error, "looking for silent processes failed"),
+                        Ok(n) => tracing::info!(
+                            tasks = n,
+                            "a process went silent; released the tasks it held"
+                        ),
+                        Err(error) => {
+                            tracing::warn!(error = %error, "looking for silent processes failed")
+                        }
                     }
-                    if let Err(error) = tasks::recover_expired_leases(&engine.pool).await {
-                        tracing::warn!(error = %error, "lease sweep failed");
+                    match tasks::recover_expired_leases(&engine.pool).await {
+                        Ok(n) => engine.metrics.transitioned("unconfirmed", n),
+                        Err(error) => tracing::warn!(error = %error, "lease sweep failed"),
                     }
                     if let Err(error) = publishing::delete_old_idempotency_keys(&engine.pool).await
                     {

@@ -67,7 +67,11 @@ pub fn start_engine(
     let job_statuses = super::journal::JobStatusQueue::start(pool.clone());
     // In-process, a process that runs tasks holds what it accepts; an api-only
     // process leaves them to the schedulers of the worker processes.
-    let holder = (handoff == Handoff::InProcess && role.runs_tasks()).then(|| owner.clone());
+    // In sqs mode the outbox holds them until the relay sent them.
+    let holder = match handoff {
+        Handoff::InProcess => role.runs_tasks().then(|| owner.clone()),
+        Handoff::Outbox => Some(crate::persistence::outbox::OUTBOX_HOLDER.to_owned()),
+    };
     let accepts = super::journal::AcceptQueue::start(pool.clone(), handoff, holder.clone());
     let context = Arc::new(EngineContext {
         targets: super::targets::TargetCache::default(),
@@ -105,7 +109,8 @@ pub fn start_engine(
         let relay_ctx = context.clone();
         let task_queue = task_queue.clone();
         let per_message = sqs.tasks_per_message.get() as usize;
-        Supervisor::start(move |_| OutboxRelay::new(relay_ctx, task_queue, per_message))
+        let window = sqs.max_queued_messages.get() as usize;
+        Supervisor::start(move |_| OutboxRelay::new(relay_ctx, task_queue, per_message, window))
     });
     let shutdown_grace = queue.as_ref().map_or(Duration::ZERO, |(_, s)| {
         Duration::from_secs(u64::from(s.shutdown_grace_secs))
@@ -122,7 +127,12 @@ pub fn start_engine(
         }
         _ => None,
     };
+    let live = super::live_feed::LiveFeed::start(
+        context.pool.clone(),
+        context.settings.max_streams_per_user.get() as usize,
+    );
     Engine {
+        live,
         context,
         dispatcher,
         scheduler,

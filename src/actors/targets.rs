@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
+use crate::domain::ConnectionId;
 use crate::domain::UserId;
 use crate::persistence::StoreError;
-use crate::domain::ConnectionId;
 use crate::persistence::connections;
 
 const TTL: Duration = Duration::from_secs(2);

@@ -18,9 +18,9 @@ use url::Url;
 
 use crate::adapters::{AdapterError, AuthorizeRequest, PlatformAdapter, Registry};
 use crate::crypto::{Aad, CryptoError, Keyring, open, seal};
+use crate::domain::ConnectionId;
 use crate::domain::UserId;
 use crate::persistence::StoreError;
-use crate::domain::ConnectionId;
 use crate::persistence::connections::{self, Connection, NewConnection};
 use crate::persistence::oauth_states::{self, NewState, StateRefusal};
 

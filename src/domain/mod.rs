@@ -7,7 +7,7 @@ mod publishing;
 mod user;
 
 pub use email::{Email, EmailError};
-pub use password::{Password, PasswordError};
 pub use ids::{ConnectionId, JobId, PostId, TaskId};
+pub use password::{Password, PasswordError};
 pub use publishing::{JobStatus, MAX_POST_CHARS, PostContent, PostContentError, TaskStatus};
 pub use user::{Role, User, UserId};

@@ -196,7 +196,9 @@ pub async fn disconnect(
     engine: web::Data<crate::actors::engine::Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let connection = service.disconnect(user.id, ConnectionId(*id)).await?;
-    engine.connection_disconnected(user.id, connection.id).await?;
+    engine
+        .connection_disconnected(user.id, connection.id)
+        .await?;
     Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
 }
 

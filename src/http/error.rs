@@ -79,6 +79,7 @@ error_codes! {
     NothingToRetry => (CONFLICT, "nothing_to_retry"),
     InvalidCursor => (BAD_REQUEST, "invalid_cursor"),
     BacklogFull => (TOO_MANY_REQUESTS, "backlog_full"),
+    TooManyStreams => (TOO_MANY_REQUESTS, "too_many_streams"),
 }
 
 /// An error on its way to the client.

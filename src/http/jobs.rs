@@ -1,11 +1,9 @@
 //! `/api/v1/jobs/{id}`: a job's state, its live event stream, retry and cancel.
 
-use std::time::Duration;
-
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -13,12 +11,10 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::session::CurrentUser;
 use crate::actors::engine::Engine;
+use crate::actors::live_feed::{FeedItem, Watch, WatchError};
 use crate::domain::{JobId, JobStatus, TaskStatus};
 use crate::persistence::StoreError;
 use crate::persistence::publishing::{self, EventRow, JobRow, TaskRow};
-
-/// How often an open event stream looks for new transitions.
-const STREAM_POLL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskView {
@@ -171,95 +167,85 @@ fn sse(event: &str, id: Option<i64>, data: &impl Serialize) -> web::Bytes {
     web::Bytes::from(format!("{id}event: {event}\ndata: {json}\n\n"))
 }
 
-struct StreamState {
-    pool: web::Data<PgPool>,
-    user: CurrentUser,
-    job: JobId,
-    after: i64,
-    started: bool,
-    finished: bool,
-}
+/// How long an event stream stays silent before it sends a keep-alive comment.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Server-Sent Events: `snapshot` (the job now), then one `transition` per
 /// task state change in order, then `end` once the job is final. Reconnect
-/// with `Last-Event-ID` to resume.
+/// with `Last-Event-ID` to resume. Fed by the change feed, not by polling; a
+/// stream also ends (`event: closed`) when its session logs out or its API
+/// token is revoked. Each user may hold a limited number open (429 `too_many_streams`).
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "publishing", params(("id" = uuid::Uuid, Path)),
     responses(
-        (status = 200, description = "text/event-stream: `snapshot`, `transition`…, `end`", content_type = "text/event-stream"),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 200, description = "text/event-stream: `snapshot`, `transition`…, `end` (or `closed`)", content_type = "text/event-stream"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "`too_many_streams`: close another stream first", body = ErrorBody)))]
 pub async fn events(
     request: HttpRequest,
     user: CurrentUser,
     id: web::Path<uuid::Uuid>,
     pool: web::Data<PgPool>,
+    engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let job = JobId(*id);
-    owned_job(&pool, user, job).await?;
+    let snapshot = load(&pool, user, job).await?;
     let after = request
         .headers()
         .get("Last-Event-ID")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let state = StreamState {
-        pool,
-        user,
-        job,
-        after,
-        started: false,
-        finished: false,
-    };
-    let body = stream::unfold(state, |mut s| async move {
-        if s.finished {
-            return None;
-        }
-        if !s.started {
-            s.started = true;
-            let snapshot = load(&s.pool, s.user, s.job).await.ok()?;
-            return Some((
-                Ok::<_, actix_web::Error>(sse("snapshot", None, &snapshot)),
-                s,
-            ));
-        }
-        loop {
-            let events = publishing::events_of_job(&s.pool, s.job, s.after)
-                .await
-                .ok()?;
-            if !events.is_empty() {
+    let items = engine
+        .watch(Watch {
+            user: user.id,
+            job,
+            after,
+            credential: user.credential.feed_key(),
+        })
+        .await
+        .map_err(|error| match error {
+            WatchError::TooMany(_) => ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(ErrorCode::TooManyStreams, error.to_string())
+            },
+            WatchError::Unavailable => ApiError::internal(error),
+        })?;
+    let first =
+        stream::once(async move { Ok::<_, actix_web::Error>(sse("snapshot", None, &snapshot)) });
+    let rest = stream::unfold(items, |mut items| async move {
+        let item = match tokio::time::timeout(KEEP_ALIVE, items.recv()).await {
+            Ok(item) => item?,
+            // A comment line keeps proxies from closing an idle stream, and lets
+            // the server notice a client that went away (the write fails).
+            Err(_) => return Some((Ok(web::Bytes::from_static(b": keep-alive\n\n")), items)),
+        };
+        let chunk = match item {
+            FeedItem::Transitions(events) => {
                 let mut chunk = Vec::new();
                 for event in events {
-                    s.after = event.id;
+                    let id = event.id;
                     chunk.extend_from_slice(&sse(
                         "transition",
-                        Some(event.id),
+                        Some(id),
                         &TransitionView::from(event),
                     ));
                 }
-                return Some((Ok(web::Bytes::from(chunk)), s));
+                web::Bytes::from(chunk)
             }
-            let job = publishing::find_job(&s.pool, s.user.id, s.job)
-                .await
-                .ok()??;
-            if job.status().is_terminal() {
-                // One more look: the last transitions may have landed with the status.
-                let late = publishing::events_of_job(&s.pool, s.job, s.after)
-                    .await
-                    .ok()?;
-                if late.is_empty() {
-                    s.finished = true;
-                    let status = serde_json::json!({"status": job.status()});
-                    return Some((Ok(sse("end", None, &status)), s));
-                }
-                continue;
-            }
-            tokio::time::sleep(STREAM_POLL).await;
-        }
+            FeedItem::End(status) => sse("end", None, &serde_json::json!({"status": status})),
+            FeedItem::CredentialEnded => sse(
+                "closed",
+                None,
+                &serde_json::json!({"reason": "the session or API token that opened this stream has ended"}),
+            ),
+        };
+        Some((Ok(chunk), items))
     });
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+        .streaming(first.chain(rest)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

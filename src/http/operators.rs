@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use crate::actors::engine::Engine;
 use crate::actors::health::ActorHealth;
-use crate::persistence::{outbox, tasks};
+use crate::persistence::outbox;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActorList {
@@ -36,8 +36,10 @@ fn gauge(
     Ok(gauge)
 }
 
-/// Prometheus text: tasks by status, accept and publish latency, platform calls
-/// by outcome, retries, refreshes, live actors and mailbox depth by kind.
+/// Prometheus text: task transitions by status reached (counted as they
+/// happen, never by counting the tasks table), accept and publish latency,
+/// platform calls by outcome, retries, refreshes, live actors and mailbox
+/// depth by kind.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
               (status = 500, body = ErrorBody)))]
@@ -48,12 +50,6 @@ pub async fn metrics(
     let scrape = Registry::new();
     let build = || -> Result<_, prometheus::Error> {
         Ok((
-            gauge(
-                &scrape,
-                "prasaran_tasks",
-                "Publish tasks by status",
-                "status",
-            )?,
             gauge(&scrape, "prasaran_actors", "Live actors by kind", "kind")?,
             gauge(
                 &scrape,
@@ -63,10 +59,7 @@ pub async fn metrics(
             )?,
         ))
     };
-    let (by_status, actors, depth) = build().map_err(ApiError::internal)?;
-    for (status, count) in tasks::count_by_status(&pool).await? {
-        by_status.with_label_values(&[status.as_str()]).set(count);
-    }
+    let (actors, depth) = build().map_err(ApiError::internal)?;
     for (kind, (count, queued)) in engine.actor_counts() {
         actors.with_label_values(&[kind]).set(count as i64);
         depth.with_label_values(&[kind]).set(queued as i64);

@@ -122,7 +122,10 @@ pub async fn history(
     let cursor = match query.cursor.as_deref() {
         None => None,
         Some(text) => Some(decode_cursor(text).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidCursor, "cursor is not one this API issued")
+            ApiError::new(
+                ErrorCode::InvalidCursor,
+                "cursor is not one this API issued",
+            )
         })?),
     };
     let mut jobs = publishing::history(&pool, user.id, cursor, limit + 1).await?;

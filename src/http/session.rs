@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ErrorCode};
@@ -76,6 +77,28 @@ fn new_csrf_token() -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct CurrentUser {
     pub id: UserId,
+    /// What authenticated this request; long-lived responses (event streams)
+    /// end when it ends.
+    pub credential: Credential,
+}
+
+/// A session or an API token, named without revealing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// SHA-256 of the session's CSRF token (unique per session, never sent back).
+    Session([u8; 32]),
+    /// The API token's id.
+    Token(uuid::Uuid),
+}
+
+impl Credential {
+    /// How the change feed names it when it ends (see migration `change_feed`).
+    pub fn feed_key(&self) -> String {
+        match self {
+            Credential::Session(hash) => format!("session:{}", hex::encode(hash)),
+            Credential::Token(id) => format!("token:{id}"),
+        }
+    }
 }
 
 impl CurrentUser {
@@ -85,8 +108,9 @@ impl CurrentUser {
             .get::<UserId>(USER_ID_KEY)
             .map_err(ApiError::internal)?
             .ok_or_else(ApiError::unauthenticated)?;
+        let expected = csrf_token(&session)?.unwrap_or_default();
+        let credential = Credential::Session(Sha256::digest(expected.as_bytes()).into());
         if !request.method().is_safe() {
-            let expected = csrf_token(&session)?.unwrap_or_default();
             let sent = request
                 .headers()
                 .get(CSRF_HEADER)
@@ -100,7 +124,10 @@ impl CurrentUser {
                 ));
             }
         }
-        Ok(Self { id: user })
+        Ok(Self {
+            id: user,
+            credential,
+        })
     }
 }
 
@@ -139,7 +166,10 @@ impl FromRequest for CurrentUser {
             };
             let hash = super::tokens::token_hash(&token);
             match cache.authenticate(&pool, hash).await? {
-                Some(id) => Ok(Self { id }),
+                Some((token, id)) => Ok(Self {
+                    id,
+                    credential: Credential::Token(token),
+                }),
                 None => Err(ApiError::new(
                     ErrorCode::InvalidToken,
                     "the API token is unknown or revoked; create one with POST /api/v1/tokens",

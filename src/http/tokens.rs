@@ -36,16 +36,16 @@ impl TokenCache {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The owner of the token with this hash, from memory or the database.
+    /// The token's id and owner, from memory or the database.
     pub async fn authenticate(
         &self,
         pool: &PgPool,
         hash: Vec<u8>,
-    ) -> Result<Option<UserId>, crate::persistence::StoreError> {
-        if let Some((_, user, at)) = self.lock().get(&hash)
+    ) -> Result<Option<(uuid::Uuid, UserId)>, crate::persistence::StoreError> {
+        if let Some((id, user, at)) = self.lock().get(&hash)
             && at.elapsed() < CACHE_TTL
         {
-            return Ok(Some(*user));
+            return Ok(Some((*id, *user)));
         }
         let found = api_tokens::authenticate(pool, &hash).await?;
         let mut entries = self.lock();
@@ -55,7 +55,7 @@ impl TokenCache {
         match found {
             Some((id, user)) => {
                 entries.insert(hash, (id, user, Instant::now()));
-                Ok(Some(user))
+                Ok(Some((id, user)))
             }
             None => {
                 entries.remove(&hash);

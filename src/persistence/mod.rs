@@ -2,6 +2,7 @@
 //! per table family, and the embedded default cluster.
 
 pub mod api_tokens;
+pub mod change_feed;
 pub mod connections;
 mod database;
 pub mod embedded;

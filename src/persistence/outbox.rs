@@ -6,9 +6,13 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::StoreError;
-use crate::domain::ConnectionId;
 use super::tasks::interval;
+use crate::domain::ConnectionId;
 use crate::domain::{JobId, TaskId};
+
+/// The holder of tasks whose announcement waits in the outbox: the scheduler
+/// leaves them alone until the relay has sent them.
+pub const OUTBOX_HOLDER: &str = "outbox";
 
 /// How a runnable task reaches the process that runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,15 +58,21 @@ pub async fn take(
     .await?)
 }
 
-/// SQS accepted these.
+/// SQS accepted these: the rows are sent and their tasks no longer held by the outbox.
 pub async fn mark_sent(pool: &PgPool, ids: &[i64]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
-    sqlx::query("UPDATE outbox SET sent_at = now() WHERE id = ANY($1)")
-        .bind(ids)
-        .execute(pool)
-        .await?;
+    // Their tasks are now in the queue's hands: staleness counts from now.
+    sqlx::query(
+        "WITH sent AS (UPDATE outbox SET sent_at = now() WHERE id = ANY($1) RETURNING task_id)
+         UPDATE publish_tasks SET held_by = NULL, dispatched_at = now()
+         WHERE id IN (SELECT task_id FROM sent) AND held_by = $2",
+    )
+    .bind(ids)
+    .bind(OUTBOX_HOLDER)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

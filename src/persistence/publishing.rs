@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::StoreError;
-use crate::domain::ConnectionId;
 use super::outbox::Handoff;
+use crate::domain::ConnectionId;
 use crate::domain::{JobId, JobStatus, PostId, TaskId, TaskStatus, UserId};
 
 /// One target of a new publish.
@@ -274,6 +274,7 @@ pub async fn tasks_of_jobs(pool: &PgPool, jobs: &[JobId]) -> Result<Vec<TaskRow>
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,
+    pub job_id: JobId,
     pub task_id: TaskId,
     pub from_status: Option<String>,
     pub to_status: String,
@@ -292,7 +293,7 @@ pub async fn events_of_job(
     after: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT id, task_id, from_status, to_status, at, attempt, outcome, platform_status, latency_ms, detail
+        "SELECT id, job_id, task_id, from_status, to_status, at, attempt, outcome, platform_status, latency_ms, detail
          FROM publish_task_events WHERE job_id = $1 AND id > $2 ORDER BY id",
     )
     .bind(job)

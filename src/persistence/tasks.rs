@@ -10,8 +10,8 @@ use sqlx::PgPool;
 use sqlx::postgres::types::PgInterval;
 
 use super::StoreError;
-use crate::domain::ConnectionId;
 use super::outbox::Handoff;
+use crate::domain::ConnectionId;
 use crate::domain::{JobId, TaskId, TaskStatus};
 
 pub(crate) fn interval(duration: Duration) -> PgInterval {
@@ -173,11 +173,13 @@ pub async fn release_orphans(pool: &PgPool, silent_for: Duration) -> Result<u64,
         "WITH released AS (
             UPDATE publish_tasks SET held_by = NULL, dispatched_at = NULL
             WHERE status IN ('queued', 'retry_scheduled', 'unconfirmed') AND held_by IS NOT NULL
+              AND held_by <> $2
               AND held_by NOT IN (SELECT owner FROM engine_processes WHERE heartbeat_at >= now() - $1)
             RETURNING 1)
          SELECT count(*) FROM released",
     )
     .bind(interval(silent_for))
+    .bind(super::outbox::OUTBOX_HOLDER)
     .fetch_one(pool)
     .await?;
     Ok(n as u64)
@@ -366,15 +368,6 @@ pub async fn statuses_of_job(
         .into_iter()
         .filter_map(|(id, status)| TaskStatus::parse(&status).map(|s| (id, s)))
         .collect())
-}
-
-/// Counts by status (metrics).
-pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(
-        sqlx::query_as("SELECT status, count(*) FROM publish_tasks GROUP BY status")
-            .fetch_all(pool)
-            .await?,
-    )
 }
 
 /// Many settlements in one statement (one commit): the worker-side hot path.

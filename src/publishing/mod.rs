@@ -63,9 +63,7 @@ pub enum PublishError {
     /// `(platform's display name, why)`.
     #[error("{0}: {1}")]
     ContentRejected(String, String),
-    #[error(
-        "this Idempotency-Key was used with a different body; use a new key for a new post"
-    )]
+    #[error("this Idempotency-Key was used with a different body; use a new key for a new post")]
     KeyReused,
     #[error(
         "you have {waiting} tasks waiting to be published (the limit is {limit}); try again in {} s, or publish fewer posts at once",

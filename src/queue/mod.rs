@@ -6,8 +6,8 @@ mod sqs;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{JobId, TaskId};
 use crate::domain::ConnectionId;
+use crate::domain::{JobId, TaskId};
 
 pub use sqs::{BATCH, Received, TaskQueue};
 

@@ -292,6 +292,10 @@ pub struct SqsSettings {
     pub busy_retry_secs: u32,
     /// On shutdown, in-flight work gets this long to finish before it is released.
     pub shutdown_grace_secs: u32,
+    /// Messages the relay lets wait in the queue at most: beyond it, the
+    /// backlog stays in PostgreSQL (cheap, ordered) and is sent as workers
+    /// take what is queued, so the queue carries a window, not the backlog.
+    pub max_queued_messages: NonZeroU32,
 }
 
 /// The local master key (base64 of 32 bytes).
@@ -360,6 +364,8 @@ pub struct EngineSettings {
     /// publish beyond it answers `429 backlog_full` with `Retry-After`, so one
     /// user's burst cannot grow everyone's completion latency without bound.
     pub max_user_backlog: NonZeroU32,
+    /// Live event streams (`GET /api/v1/jobs/{id}/events`) one user may hold open at once.
+    pub max_streams_per_user: NonZeroU32,
     /// A scheduled post found this overdue at start-up is marked `missed`, not published.
     pub missed_grace_secs: NonZeroU32,
     /// Refresh an access token this long before it expires.

@@ -6,6 +6,7 @@ mod cli;
 mod cloud;
 mod connections;
 mod embedded_database;
+mod engine_scale;
 mod errors;
 mod helpers;
 mod kms;

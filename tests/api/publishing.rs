@@ -12,12 +12,12 @@ use serde_json::{Value, json};
 use crate::helpers::{Browser, TestApp, error_code, sandbox_faults, sandbox_posts};
 
 /// A sandbox that outlives app restarts, and engine settings that keep tests fast.
-struct Stage {
-    manch: SandboxServer,
+pub(crate) struct Stage {
+    pub(crate) manch: SandboxServer,
 }
 
 impl Stage {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut manch =
             SandboxServer::bind("127.0.0.1:0".parse().unwrap(), SandboxConfig::default(), 2)
                 .unwrap();
@@ -25,7 +25,7 @@ impl Stage {
         Self { manch }
     }
 
-    fn configure(&self, s: &mut Settings) {
+    pub(crate) fn configure(&self, s: &mut Settings) {
         s.platforms.manch.base_url = Some(self.manch.base_url.clone());
         s.platforms.manch.client_secret = Some(SecretString::from(DEFAULT_CLIENT_SECRET));
         s.engine.max_attempts = 10.try_into().unwrap();
@@ -38,19 +38,19 @@ impl Stage {
         s.engine.panic_marker = Some("PANIC-IN-ADAPTER".into());
     }
 
-    async fn app(&self) -> TestApp {
+    pub(crate) async fn app(&self) -> TestApp {
         TestApp::spawn_with(|s| self.configure(s)).await
     }
 
-    async fn faults(&self, faults: Value) {
+    pub(crate) async fn faults(&self, faults: Value) {
         sandbox_faults(&self.manch.base_url, faults).await;
     }
 
-    async fn posts(&self) -> Value {
+    pub(crate) async fn posts(&self) -> Value {
         sandbox_posts(&self.manch.base_url).await
     }
 
-    async fn post_count(&self) -> usize {
+    pub(crate) async fn post_count(&self) -> usize {
         self.posts().await["posts"].as_array().unwrap().len()
     }
 
@@ -63,7 +63,7 @@ impl Stage {
 pub(crate) struct Publisher {
     pub(crate) token: String,
     pub(crate) connections: Vec<String>,
-    browser_csrf: String,
+    pub(crate) browser_csrf: String,
 }
 
 pub(crate) async fn publisher(browser: &Browser, email: &str, handles: &[&str]) -> Publisher {
@@ -90,7 +90,7 @@ pub(crate) async fn publisher(browser: &Browser, email: &str, handles: &[&str]) 
     }
 }
 
-async fn publish(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn publish(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url("/api/v1/posts"))
         .bearer_auth(token)
@@ -100,14 +100,14 @@ async fn publish(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
-async fn accepted(app: &TestApp, token: &str, body: Value) -> String {
+pub(crate) async fn accepted(app: &TestApp, token: &str, body: Value) -> String {
     let response = publish(app, token, body).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let body: Value = response.json().await.unwrap();
     body["job_id"].as_str().unwrap().to_owned()
 }
 
-async fn job(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn job(app: &TestApp, token: &str, id: &str) -> Value {
     reqwest::Client::new()
         .get(app.url(&format!("/api/v1/jobs/{id}")))
         .bearer_auth(token)
@@ -133,7 +133,7 @@ const TERMINAL: [&str; 5] = [
 ];
 
 /// Polls until the job is final; fails the test after `limit`.
-async fn wait_job(app: &TestApp, token: &str, id: &str, limit: Duration) -> Value {
+pub(crate) async fn wait_job(app: &TestApp, token: &str, id: &str, limit: Duration) -> Value {
     let deadline = Instant::now() + limit;
     loop {
         let view = job(app, token, id).await;
@@ -148,7 +148,12 @@ async fn wait_job(app: &TestApp, token: &str, id: &str, limit: Duration) -> Valu
     }
 }
 
-async fn wait_all(app: &TestApp, token: &str, ids: &[String], limit: Duration) -> Vec<Value> {
+pub(crate) async fn wait_all(
+    app: &TestApp,
+    token: &str,
+    ids: &[String],
+    limit: Duration,
+) -> Vec<Value> {
     let mut views = Vec::new();
     for id in ids {
         views.push(wait_job(app, token, id, limit).await);
@@ -778,7 +783,9 @@ async fn metrics_and_actor_health_describe_the_engine() {
     wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     for name in [
-        "prasaran_tasks{status=\"succeeded\"} 1",
+        "prasaran_task_transitions_total{to=\"queued\"} 1",
+        "prasaran_task_transitions_total{to=\"running\"} 1",
+        "prasaran_task_transitions_total{to=\"succeeded\"} 1",
         "prasaran_accept_latency_seconds_count 1",
         "prasaran_publish_latency_seconds_count 1",
         "prasaran_platform_call_seconds_count{outcome=\"ok\",platform=\"manch\"} 1",

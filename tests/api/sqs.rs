@@ -458,3 +458,153 @@ async fn a_malformed_message_ends_in_the_dead_letter_queue_and_the_worker_stays_
         .await;
     stage.assert_one_post_per_task(3).await;
 }
+
+/// Waits until `sql` counts `want`; fails after 30 s.
+async fn wait_count(stage: &Stage, sql: &str, want: i64, processes: &[&Serve]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = stage.count(sql).await;
+        if got == want {
+            return;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = processes.iter().map(|p| p.log_text()).collect();
+            panic!("`{sql}` is {got}, not {want}\n{}", logs.join("\n-----\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_message_naming_another_connection_never_runs_the_task_through_it() {
+    let stage = Stage::new(2, 5).await;
+    let process = stage.serve("all").await;
+    let who = connected(&process, &["owner_account", "other_account"]).await;
+    // A post for the first connection only, scheduled far ahead.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/posts", process.address))
+        .bearer_auth(&who.token)
+        .json(
+            &json!({"content": "for the owner only", "connection_ids": [who.connections[0]],
+                      "scheduled_at": later}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    // It is due now, its own announcement not yet sent (the outbox holds it).
+    let (task, job): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "UPDATE publish_tasks SET next_attempt_at = now(), held_by = 'outbox'
+         RETURNING id, job_id",
+    )
+    .fetch_one(&stage.pool)
+    .await
+    .unwrap();
+    let message = |connection: &str| {
+        json!({"v": 1, "tasks": [{"task_id": task, "job_id": job, "connection_id": connection}]})
+            .to_string()
+    };
+    let sqs = stage.moto.sqs().await;
+    sqs.send_message()
+        .queue_url(&stage.queue)
+        .message_body(message(&who.connections[1]))
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while process
+        .metric("prasaran_sqs_messages_total", "misrouted")
+        .await
+        < 1.0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the forged message was not recognised\n{}",
+            process.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        stage.posts().await["posts"].as_array().unwrap().len(),
+        0,
+        "nothing was posted through the other connection"
+    );
+    assert_eq!(
+        stage
+            .count("SELECT count(*) FROM publish_tasks WHERE status = 'queued'")
+            .await,
+        1
+    );
+    // The task's own announcement runs it, once, on its own account.
+    sqs.send_message()
+        .queue_url(&stage.queue)
+        .message_body(message(&who.connections[0]))
+        .send()
+        .await
+        .unwrap();
+    stage
+        .wait_succeeded(1, Duration::from_secs(30), &[&process])
+        .await;
+    let posts = stage.posts().await;
+    let posts = posts["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 1);
+    let owner: String = sqlx::query_scalar(
+        "SELECT external_account_id FROM platform_connections WHERE id = $1::uuid",
+    )
+    .bind(&who.connections[0])
+    .fetch_one(&stage.pool)
+    .await
+    .unwrap();
+    assert_eq!(posts[0]["account_id"], owner);
+}
+
+#[actix_web::test]
+async fn the_relay_keeps_the_backlog_in_postgres_and_the_queue_to_its_window() {
+    let stage = Stage::new(5, 5).await;
+    let window = [
+        ("PRASARAN__QUEUE__SQS__MAX_QUEUED_MESSAGES", "3"),
+        ("PRASARAN__QUEUE__SQS__TASKS_PER_MESSAGE", "1"),
+    ];
+    // Only an api process: nothing takes messages off the queue yet.
+    let api = stage.serve_with("api", &window).await;
+    let who = connected(&api, &["windowed"]).await;
+    let statuses = publish_many(&api, &who, 10).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::ACCEPTED));
+    wait_count(
+        &stage,
+        "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL",
+        3,
+        &[&api],
+    )
+    .await;
+    // It stays there: the rest waits in the outbox, not in the queue.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        stage
+            .count("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            .await,
+        7
+    );
+    let sqs = stage.moto.sqs().await;
+    let depth = sqs
+        .get_queue_attributes()
+        .queue_url(&stage.queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    let depth = depth
+        .attributes()
+        .unwrap()
+        .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .unwrap()
+        .clone();
+    assert_eq!(depth, "3");
+    // A worker drains the window and the relay refills it until all is done.
+    let worker = stage.serve_with("worker", &window).await;
+    stage
+        .wait_succeeded(10, Duration::from_secs(60), &[&api, &worker])
+        .await;
+    stage.assert_one_post_per_task(10).await;
+}

@@ -139,6 +139,7 @@ pub async fn run(
     let to = settlement.to;
     match ctx.journal.settle(settlement).await {
         Ok(true) => {
+            ctx.metrics.transitioned(to.as_str(), 1);
             if to == TaskStatus::Succeeded {
                 let age = (Utc::now() - claimed.created_at)
                     .to_std()

@@ -22,8 +22,8 @@ use futures_util::FutureExt;
 use super::dispatcher::{Dispatcher, JobsChanged, Settled, WorkerIdle};
 use super::engine::EngineContext;
 use crate::adapters::PlatformAdapter;
-use crate::domain::{JobId, TaskId};
 use crate::domain::ConnectionId;
+use crate::domain::{JobId, TaskId};
 use crate::persistence::connections;
 use crate::persistence::tasks::{self, TaskFate};
 use attempt::AttemptResult;
@@ -246,6 +246,7 @@ impl PlatformWorker {
                     return;
                 }
             };
+            act.ctx.metrics.transitioned("running", claimed.len() as u64);
             // Slots of tasks not claimed (taken elsewhere, not due) are free again.
             act.in_flight = act.in_flight.saturating_sub(n - claimed.len());
             let unclaimed: Vec<TaskId> = asked
@@ -340,7 +341,10 @@ impl PlatformWorker {
         self.ctx.health.restarted(
             "platform_worker",
             &self.id,
-            Some("a platform call panicked; its task is checked with the platform before a retry".into()),
+            Some(
+                "a platform call panicked; its task is checked with the platform before a retry"
+                    .into(),
+            ),
         );
         let pool = self.ctx.pool.clone();
         let owner = self.ctx.owner.clone();

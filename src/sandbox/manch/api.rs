@@ -99,7 +99,7 @@ pub async fn create_post(
         let mut response = HttpResponse::TooManyRequests();
         rate_headers(&mut response, &decision);
         return response
-            .insert_header((header::RETRY_AFTER, "1"))
+            .insert_header((header::RETRY_AFTER, state.faults.retry_after_s.to_string()))
             .json(json!({"error": "rate_limited", "error_description": "too many posts; see Retry-After"}));
     }
     if let Some(existing) = key

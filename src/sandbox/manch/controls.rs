@@ -20,6 +20,7 @@ pub struct FaultsUpdate {
     error_rate: Option<f64>,
     token_ttl_s: Option<u64>,
     rate_limit_per_s: Option<u32>,
+    retry_after_s: Option<u64>,
 }
 
 /// `POST /_sandbox/faults`: change any subset; answers the faults now in force.
@@ -43,6 +44,9 @@ pub async fn faults(sandbox: web::Data<Sandbox>, update: web::Json<FaultsUpdate>
     }
     if let Some(v) = update.rate_limit_per_s {
         faults.rate_limit_per_s = v;
+    }
+    if let Some(v) = update.retry_after_s {
+        faults.retry_after_s = v;
     }
     HttpResponse::Ok().json(&state.faults)
 }

@@ -27,6 +27,8 @@ pub struct Faults {
     pub token_ttl_s: u64,
     /// `POST /v1/posts` per account per second before 429.
     pub rate_limit_per_s: u32,
+    /// The `Retry-After` a 429 carries, in seconds (any u64: clients must cope).
+    pub retry_after_s: u64,
 }
 
 impl Default for Faults {
@@ -36,6 +38,7 @@ impl Default for Faults {
             error_rate: 0.0,
             token_ttl_s: 3600,
             rate_limit_per_s: 100,
+            retry_after_s: 1,
         }
     }
 }
