@@ -60,13 +60,15 @@ struct Watcher {
     items: mpsc::Sender<FeedItem>,
 }
 
+/// The answer to a [`Watch`]: the stream's items, or why not.
+type Watching = Result<mpsc::Receiver<FeedItem>, WatchError>;
+/// A watch request and where its answer goes.
+type Request = (Watch, oneshot::Sender<Watching>);
+
 /// The handle streams subscribe through.
 #[derive(Clone)]
 pub struct LiveFeed {
-    requests: mpsc::UnboundedSender<(
-        Watch,
-        oneshot::Sender<Result<mpsc::Receiver<FeedItem>, WatchError>>,
-    )>,
+    requests: mpsc::UnboundedSender<Request>,
 }
 
 impl LiveFeed {
@@ -78,7 +80,7 @@ impl LiveFeed {
     }
 
     /// Follows a job; items arrive on the receiver until `End` or `CredentialEnded`.
-    pub async fn watch(&self, watch: Watch) -> Result<mpsc::Receiver<FeedItem>, WatchError> {
+    pub async fn watch(&self, watch: Watch) -> Watching {
         let (reply, answer) = oneshot::channel();
         self.requests
             .send((watch, reply))
@@ -87,10 +89,7 @@ impl LiveFeed {
     }
 }
 
-type Inbox = mpsc::UnboundedReceiver<(
-    Watch,
-    oneshot::Sender<Result<mpsc::Receiver<FeedItem>, WatchError>>,
-)>;
+type Inbox = mpsc::UnboundedReceiver<Request>;
 
 /// What the listening task saw.
 enum Signal {
@@ -221,7 +220,7 @@ fn absorb(watchers: &mut Vec<Watcher>, signal: Signal) -> bool {
 fn admit(
     watchers: &mut Vec<Watcher>,
     watch: Watch,
-    reply: oneshot::Sender<Result<mpsc::Receiver<FeedItem>, WatchError>>,
+    reply: oneshot::Sender<Watching>,
     max_per_user: usize,
 ) {
     watchers.retain(|w| !w.items.is_closed());

@@ -62,11 +62,11 @@ pub async fn publish(
     publishing: web::Data<Publishing>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let key = match request.headers().get("Idempotency-Key") {
-        None => None,
-        // A header that is not visible ASCII is as invalid as an empty one.
-        Some(value) => Some(value.to_str().unwrap_or_default()),
-    };
+    // A header that is not visible ASCII is as invalid as an empty one.
+    let key = request
+        .headers()
+        .get("Idempotency-Key")
+        .map(|value| value.to_str().unwrap_or_default());
     let publish = Publish {
         content: body.content,
         connection_ids: body.connection_ids,
