@@ -1130,6 +1130,21 @@ async fn run(
         println!("| CPU s per 1,000 tasks (app / PostgreSQL) | n/a / n/a |");
     }
     println!("| CPU s total (app / PostgreSQL) | {app_cpu:.1} / {pg_cpu:.1} |");
+    if std::env::var_os("BENCH_TABLE_STATS").is_some() {
+        // Where PostgreSQL spent its reads: scans per table (diagnosing plans).
+        let stats: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT relname::text, seq_scan, seq_tup_read, coalesce(idx_scan, 0), coalesce(idx_tup_fetch, 0)
+             FROM pg_stat_user_tables ORDER BY seq_tup_read DESC LIMIT 8",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_default();
+        for (table, seq, seq_rows, idx, idx_rows) in stats {
+            eprintln!(
+                "{table}: {seq} seq scans ({seq_rows} rows), {idx} index scans ({idx_rows} rows)"
+            );
+        }
+    }
     if let Some(sent) = quiet_sent {
         println!("| quiet user's posts during the burst | {sent} |");
         println!(

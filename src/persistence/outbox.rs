@@ -63,13 +63,18 @@ pub async fn mark_sent(pool: &PgPool, ids: &[i64]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
-    // Their tasks are now in the queue's hands: staleness counts from now.
-    sqlx::query(
-        "WITH sent AS (UPDATE outbox SET sent_at = now() WHERE id = ANY($1) RETURNING task_id)
-         UPDATE publish_tasks SET held_by = NULL, dispatched_at = now()
-         WHERE id IN (SELECT task_id FROM sent) AND held_by = $2",
+    let tasks: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "UPDATE outbox SET sent_at = now() WHERE id = ANY($1) RETURNING task_id",
     )
     .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    // Their tasks are now in the queue's hands: staleness counts from now.
+    sqlx::query(
+        "UPDATE publish_tasks SET held_by = NULL, dispatched_at = now()
+         WHERE id = ANY($1) AND held_by = $2",
+    )
+    .bind(&tasks)
     .bind(OUTBOX_HOLDER)
     .execute(pool)
     .await?;
