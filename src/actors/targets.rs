@@ -1,7 +1,7 @@
 //! Each user's active connections, remembered briefly so a script publishing
 //! many posts does not cost a query per post. Connecting and disconnecting in
 //! this process forget the user's entry at once; a change made through another
-//! process (or a grant found revoked) is seen within `TTL` — a post accepted in
+//! process is seen within `TTL` — a post accepted in
 //! that window for a connection that just went away fails or is cancelled with
 //! a message, never posted.
 
@@ -16,7 +16,9 @@ use crate::domain::UserId;
 use crate::persistence::StoreError;
 use crate::persistence::connections;
 
-const TTL: Duration = Duration::from_secs(2);
+/// As long as API tokens are cached: a user publishing steadily costs one
+/// look-up per ten seconds, however many users there are.
+const TTL: Duration = Duration::from_secs(10);
 
 type Targets = Vec<(ConnectionId, String)>;
 

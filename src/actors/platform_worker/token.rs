@@ -100,6 +100,24 @@ impl TokenCell {
     /// or is the one the platform just refused (`refused`).
     async fn obtain(&self, refused: Option<String>) -> Result<Cached, TokenError> {
         let store = |e: crate::persistence::StoreError| TokenError::Transient(e.to_string());
+        if refused.is_none() {
+            // Most first uses find a good token: read it without the lock (a
+            // locked read is a transaction and a row write per connection).
+            let state = connections::token_state(&self.ctx.pool, self.connection)
+                .await
+                .map_err(store)?;
+            if let Some(state) = state
+                && state.status == ConnectionStatus::Active
+                && !self.expiring(state.expires_at)
+                && state.tokens.access_token.is_some()
+            {
+                return Ok(Cached {
+                    token: self.open(&state, TokenKind::Access).await?,
+                    expires_at: state.expires_at,
+                    version: 0,
+                });
+            }
+        }
         let mut tx = self
             .ctx
             .pool
