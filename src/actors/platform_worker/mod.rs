@@ -170,9 +170,9 @@ impl PlatformWorker {
             async move { connections::token_state(&pool, id).await }
                 .into_actor(self)
                 .map(|state, act, ctx| {
-                    let adapter = match state {
-                        Ok(Some(state)) => act.ctx.registry.get(&state.platform_id).cloned(),
-                        Ok(None) => None,
+                    let (adapter, state) = match state {
+                        Ok(Some(state)) => (act.ctx.registry.get(&state.platform_id).cloned(), Some(state)),
+                        Ok(None) => (None, None),
                         Err(error) => {
                             tracing::warn!(connection_id = %act.connection_id, error = %error, "worker could not load its connection");
                             act.ctx.health.error("platform_worker", &act.id, error.to_string());
@@ -182,7 +182,7 @@ impl PlatformWorker {
                     };
                     match adapter {
                         Some(adapter) => {
-                            act.token = Some(Arc::new(TokenCell::new(act.ctx.clone(), act.connection_id, adapter.clone())));
+                            act.token = Some(Arc::new(TokenCell::new(act.ctx.clone(), act.connection_id, adapter.clone(), state)));
                             act.adapter = Some(adapter);
                             act.pump(ctx);
                         }

@@ -36,6 +36,10 @@ pub struct TokenCell {
     connection: ConnectionId,
     adapter: Arc<dyn PlatformAdapter>,
     cached: Mutex<Option<Cached>>,
+    /// What the worker read when it started, used for the first token instead
+    /// of reading it again (with one task per connection, that read is a
+    /// statement per task).
+    seed: std::sync::Mutex<Option<TokenState>>,
 }
 
 impl TokenCell {
@@ -43,12 +47,14 @@ impl TokenCell {
         ctx: Arc<EngineContext>,
         connection: ConnectionId,
         adapter: Arc<dyn PlatformAdapter>,
+        seed: Option<TokenState>,
     ) -> Self {
         Self {
             ctx,
             connection,
             adapter,
             cached: Mutex::new(None),
+            seed: std::sync::Mutex::new(seed),
         }
     }
 
@@ -103,9 +109,13 @@ impl TokenCell {
         if refused.is_none() {
             // Most first uses find a good token: read it without the lock (a
             // locked read is a transaction and a row write per connection).
-            let state = connections::token_state(&self.ctx.pool, self.connection)
-                .await
-                .map_err(store)?;
+            let seeded = self.seed.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let state = match seeded {
+                Some(state) => Some(state),
+                None => connections::token_state(&self.ctx.pool, self.connection)
+                    .await
+                    .map_err(store)?,
+            };
             if let Some(state) = state
                 && state.status == ConnectionStatus::Active
                 && !self.expiring(state.expires_at)

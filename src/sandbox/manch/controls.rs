@@ -13,6 +13,13 @@ pub async fn posts(sandbox: web::Data<Sandbox>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"posts": state.posts, "duplicates": state.duplicates}))
 }
 
+/// `GET /_sandbox/stats`: how many posts and double publishes, without the
+/// posts themselves (a long benchmark makes millions).
+pub async fn stats(sandbox: web::Data<Sandbox>) -> HttpResponse {
+    let state = sandbox.lock();
+    HttpResponse::Ok().json(json!({"posts": state.posts.len(), "duplicates": state.duplicates}))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultsUpdate {

@@ -116,6 +116,7 @@ impl SandboxServer {
                 .route("/v1/posts", web::get().to(api::find_post))
                 .route("/posts/{id}", web::get().to(api::show_post))
                 .route("/_sandbox/posts", web::get().to(controls::posts))
+                .route("/_sandbox/stats", web::get().to(controls::stats))
                 .route("/_sandbox/faults", web::post().to(controls::faults))
                 .route("/_sandbox/reset", web::post().to(controls::reset))
         })
