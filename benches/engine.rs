@@ -1039,6 +1039,19 @@ async fn run(
     .fetch_one(&pool)
     .await
     .unwrap();
+    if failed > 0 {
+        // Why, so a run that lost tasks says so.
+        let why: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT status, last_error, count(*) FROM publish_tasks WHERE status <> 'succeeded'
+             GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_default();
+        for (status, error, n) in why {
+            eprintln!("{n} tasks {status}: {}", error.unwrap_or_default());
+        }
+    }
     let mut completion: Vec<f64> = sqlx::query_scalar(
         "SELECT extract(epoch FROM completed_at - created_at)::float8 * 1000 FROM publish_tasks WHERE completed_at IS NOT NULL",
     )

@@ -22,6 +22,9 @@ use crate::persistence::outbox::{self, OutboxRow};
 use crate::queue::{QueueError, TaskMessage, TaskQueue, TaskRef};
 
 const TICK: Duration = Duration::from_millis(250);
+/// While rows wait for room in the queue, how soon the relay looks again: the
+/// workers of other processes take messages without telling this one.
+const REFILL: Duration = Duration::from_millis(50);
 /// SendMessageBatch calls per round, in parallel (each up to ten messages).
 const CALLS_PER_ROUND: usize = 5;
 /// A leased row comes back to any relay after this long (this one died mid-send).
@@ -47,6 +50,8 @@ pub struct OutboxRelay {
     window: usize,
     busy: bool,
     again: bool,
+    /// A look for room in the queue is scheduled.
+    refill_pending: bool,
     stopped: bool,
     last_error: Option<String>,
 }
@@ -65,6 +70,7 @@ impl OutboxRelay {
             window: window.max(1),
             busy: false,
             again: false,
+            refill_pending: false,
             stopped: false,
             last_error: None,
         }
@@ -89,7 +95,14 @@ impl OutboxRelay {
                 .map(|result, act, ctx| {
                     act.busy = false;
                     match result {
-                        Ok(sent) => {
+                        Ok((sent, waiting)) => {
+                            if waiting && !act.refill_pending {
+                                act.refill_pending = true;
+                                ctx.run_later(REFILL, |act, ctx| {
+                                    act.refill_pending = false;
+                                    act.flush(ctx);
+                                });
+                            }
                             if act.last_error.take().is_some() {
                                 tracing::info!("SQS is reachable again; relaying the outbox");
                             }
@@ -121,13 +134,13 @@ enum RelayError {
 }
 
 /// Sends rounds until the outbox has nothing due or the queue holds its
-/// window; returns how many were sent.
+/// window; returns how many were sent and whether rows wait for room.
 async fn relay_all(
     engine: &EngineContext,
     queue: &TaskQueue,
     per_message: usize,
     window: usize,
-) -> Result<u64, RelayError> {
+) -> Result<(u64, bool), RelayError> {
     let per_call = per_message * crate::queue::BATCH;
     let mut sent_total = 0;
     loop {
@@ -136,13 +149,13 @@ async fn relay_all(
             .saturating_sub(queued)
             .min(crate::queue::BATCH * CALLS_PER_ROUND);
         if room == 0 {
-            // The workers have enough waiting; the next tick looks again.
-            return Ok(sent_total);
+            // The workers have enough waiting; look again shortly.
+            return Ok((sent_total, true));
         }
         let round = (room * per_message) as i64;
         let rows = outbox::take(&engine.pool, round, LEASE).await?;
         if rows.is_empty() {
-            return Ok(sent_total);
+            return Ok((sent_total, false));
         }
         let full_round = rows.len() as i64 == round;
         let batches = rows
@@ -165,7 +178,7 @@ async fn relay_all(
             return Err(error.into());
         }
         if !full_round {
-            return Ok(sent_total);
+            return Ok((sent_total, false));
         }
     }
 }

@@ -79,6 +79,8 @@ impl Stage {
                 self.visibility_secs.to_string(),
             ),
             ("PRASARAN__QUEUE__SQS__BUSY_RETRY_SECS", "1".into()),
+            // Small messages, so the tests see several.
+            ("PRASARAN__QUEUE__SQS__TASKS_PER_MESSAGE", "10".into()),
             ("PRASARAN__QUEUE__SQS__SHUTDOWN_GRACE_SECS", "5".into()),
             ("PRASARAN__ENGINE__LEASE_SECS", "3".into()),
             ("PRASARAN__ENGINE__SCHEDULER_TICK_MS", "100".into()),
