@@ -21,12 +21,18 @@ const BATCH: i64 = 2000;
 const LEASE_SWEEP: Duration = Duration::from_secs(5);
 /// A process silent this long is gone: the tasks it held are handed out again.
 const PROCESS_SILENCE: Duration = Duration::from_secs(30);
+/// A held task due this long ago and still not run is handed out again (its
+/// holder lost it); checked every `OVERDUE_EVERY` lease sweeps.
+const OVERDUE: Duration = Duration::from_secs(300);
+const OVERDUE_EVERY: u32 = 12;
 
 pub struct Scheduler {
     ctx: Arc<EngineContext>,
     dispatcher: Addr<Dispatcher>,
     busy: bool,
     shut_down: bool,
+    /// Lease sweeps since the last look for overdue held tasks.
+    sweeps: u32,
 }
 
 /// The process is stopping: hand out nothing more.
@@ -49,6 +55,7 @@ impl Scheduler {
             dispatcher,
             busy: false,
             shut_down: false,
+            sweeps: 0,
         }
     }
 
@@ -143,8 +150,22 @@ impl Actor for Scheduler {
         ctx.run_interval(tick, |act, ctx| act.tick(ctx));
         ctx.run_interval(LEASE_SWEEP, |act, ctx| {
             let engine = act.ctx.clone();
+            act.sweeps += 1;
+            let look_for_overdue = act.sweeps.is_multiple_of(OVERDUE_EVERY);
             ctx.spawn(
                 async move {
+                    if look_for_overdue {
+                        match tasks::release_overdue(&engine.pool, OVERDUE).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::warn!(
+                                tasks = n,
+                                "tasks held by a live process were overdue; handed out again"
+                            ),
+                            Err(error) => {
+                                tracing::warn!(error = %error, "looking for overdue tasks failed")
+                            }
+                        }
+                    }
                     if let Err(error) = tasks::heartbeat(&engine.pool, &engine.owner).await {
                         tracing::warn!(error = %error, "recording this process's heartbeat failed");
                     }

@@ -176,6 +176,23 @@ pub async fn release_dead_holders(pool: &PgPool, silent_for: Duration) -> Result
     Ok(released.rows_affected())
 }
 
+/// Pending tasks a live process holds but has not run for `overdue`: its
+/// mailbox copy was lost (a claim skipped a row another statement had locked,
+/// or clocks disagree). Released for the scheduler; a process that still has
+/// them queued ignores the second hand-out. Returns how many.
+pub async fn release_overdue(pool: &PgPool, overdue: Duration) -> Result<u64, StoreError> {
+    let released = sqlx::query(
+        "UPDATE publish_tasks SET held_by = NULL, dispatched_at = NULL
+         WHERE status IN ('queued', 'retry_scheduled', 'unconfirmed')
+           AND held_by IS NOT NULL AND held_by <> $2 AND next_attempt_at < now() - $1",
+    )
+    .bind(interval(overdue))
+    .bind(super::outbox::OUTBOX_HOLDER)
+    .execute(pool)
+    .await?;
+    Ok(released.rows_affected())
+}
+
 /// At start-up: pending tasks held by a process that is not alive (one that
 /// died before its first heartbeat, say) are released. Returns how many.
 pub async fn release_orphans(pool: &PgPool, silent_for: Duration) -> Result<u64, StoreError> {

@@ -406,3 +406,37 @@ async fn a_live_stream_ends_at_logout_and_each_user_has_a_stream_limit() {
     assert_eq!(events.last().unwrap().0, "closed");
     read_until(again, "closed").await;
 }
+
+#[actix_web::test]
+async fn a_task_its_live_holder_lost_is_handed_out_again_once_overdue() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, "stranded@example.com", &["stranded"]).await;
+    let id = accepted(
+        &app,
+        &p.token,
+        json!({"content": "lost in a mailbox", "scheduled_at": later()}),
+    )
+    .await;
+    // Held by this (live) process but in no mailbox, and due long ago.
+    let owner: String = sqlx::query_scalar("SELECT owner FROM engine_processes")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE publish_tasks SET held_by = $1, next_attempt_at = now() - interval '10 minutes'",
+    )
+    .bind(&owner)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stage.post_count().await, 0, "nothing runs it by itself");
+    let released = tasks::release_overdue(&app.pool, Duration::from_secs(300))
+        .await
+        .unwrap();
+    assert_eq!(released, 1);
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    assert_eq!(stage.post_count().await, 1);
+}
