@@ -69,7 +69,11 @@ async fn an_idle_worker_retires_for_good_and_is_not_reported_as_restarted() {
 #[actix_web::test]
 async fn an_absurd_retry_after_is_clamped_and_panics_nothing() {
     let stage = Stage::new();
-    let app = stage.app().await;
+    let app = TestApp::spawn_with(|s| {
+        stage.configure(s);
+        s.engine.idle_stop_secs = 1.try_into().unwrap();
+    })
+    .await;
     let p = publisher(&app, "slowdown@example.com", &["slowdown"]).await;
     stage
         .faults(json!({"rate_limit_per_s": 1, "retry_after_s": u64::MAX}))
@@ -108,10 +112,13 @@ async fn an_absurd_retry_after_is_clamped_and_panics_nothing() {
         wait > chrono::Duration::minutes(10) && wait <= chrono::Duration::minutes(16),
         "the wait is clamped to 15 minutes, not ignored and not forever: {wait}"
     );
-    // The worker and the app are alive and well.
+    // The worker and the app are alive and well; the worker waits for its retry
+    // instead of retiring (which would drop the retry's timer).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let listed = workers(&app).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["restarts"], 0, "{listed:?}");
+    assert_eq!(listed[0]["state"], "backing_off", "{listed:?}");
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), StatusCode::OK);
 }

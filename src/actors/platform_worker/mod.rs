@@ -75,6 +75,9 @@ pub struct PlatformWorker {
     /// The dispatcher forgot this worker while it still had work: it stops by
     /// itself once idle instead of asking again (a fresh worker took its place).
     retired: bool,
+    /// Retries waiting on a timer: a worker with one is not idle, or stopping
+    /// would drop the timer and strand the task until the overdue sweep.
+    waiting_retries: usize,
 }
 
 impl PlatformWorker {
@@ -101,6 +104,7 @@ impl PlatformWorker {
             pump_pending: false,
             last_active: Instant::now(),
             retired: false,
+            waiting_retries: 0,
         }
     }
 
@@ -295,7 +299,9 @@ impl PlatformWorker {
             }
             if let Some(delay) = result.retry_in {
                 let item = (result.task, result.job);
+                self.waiting_retries += 1;
                 ctx.run_later(delay, move |act, ctx| {
+                    act.waiting_retries = act.waiting_retries.saturating_sub(1);
                     act.enqueue([item]);
                     act.pump(ctx);
                 });
@@ -367,13 +373,16 @@ impl PlatformWorker {
     }
 
     fn is_idle(&self) -> bool {
-        self.queue.is_empty() && self.in_flight == 0 && self.waiters.is_empty()
+        self.queue.is_empty()
+            && self.in_flight == 0
+            && self.waiters.is_empty()
+            && self.waiting_retries == 0
     }
 
     fn state(&self) -> &'static str {
         if self.in_flight > 0 {
             "running"
-        } else if !self.queue.is_empty() {
+        } else if !self.queue.is_empty() || self.waiting_retries > 0 {
             "backing_off"
         } else {
             "idle"

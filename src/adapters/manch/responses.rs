@@ -106,7 +106,9 @@ pub async fn classify_status(
         .unwrap_or_else(|| format!("{} {}", status.as_u16(), body.error));
     Err(match status.as_u16() {
         403 => AdapterError::Revoked { reason },
-        500..=599 => AdapterError::Transient {
+        // The server gave up waiting for our request (seen under load in a
+        // 30-minute run): nothing was posted, so it is worth another try.
+        408 | 500..=599 => AdapterError::Transient {
             reason,
             status: Some(status.as_u16()),
         },
