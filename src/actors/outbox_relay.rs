@@ -52,6 +52,10 @@ pub struct OutboxRelay {
     again: bool,
     /// A look for room in the queue is scheduled.
     refill_pending: bool,
+    /// Messages the queue holds by the last reading plus those sent since (an
+    /// over-estimate: workers take messages meanwhile). The queue is asked
+    /// again only once this reaches the window, so an idle relay asks nothing.
+    queued_estimate: usize,
     stopped: bool,
     last_error: Option<String>,
 }
@@ -71,6 +75,7 @@ impl OutboxRelay {
             busy: false,
             again: false,
             refill_pending: false,
+            queued_estimate: window.max(1),
             stopped: false,
             last_error: None,
         }
@@ -89,11 +94,16 @@ impl OutboxRelay {
         let queue = self.queue.clone();
         let per_message = self.tasks_per_message;
         let window = self.window;
+        let mut estimate = self.queued_estimate;
         ctx.spawn(
-            async move { relay_all(&engine, &queue, per_message, window).await }
-                .into_actor(self)
-                .map(|result, act, ctx| {
+            async move {
+                let result = relay_all(&engine, &queue, per_message, window, &mut estimate).await;
+                (result, estimate)
+            }
+            .into_actor(self)
+            .map(|(result, estimate), act, ctx| {
                     act.busy = false;
+                    act.queued_estimate = estimate;
                     match result {
                         Ok((sent, waiting)) => {
                             if waiting && !act.refill_pending {
@@ -135,23 +145,25 @@ enum RelayError {
 
 /// Sends rounds until the outbox has nothing due or the queue holds its
 /// window; returns how many were sent and whether rows wait for room.
+/// `queued` is the relay's estimate of the queue's depth, kept up to date.
 async fn relay_all(
     engine: &EngineContext,
     queue: &TaskQueue,
     per_message: usize,
     window: usize,
+    queued: &mut usize,
 ) -> Result<(u64, bool), RelayError> {
     let per_call = per_message * crate::queue::BATCH;
     let mut sent_total = 0;
     loop {
-        let queued = usize::try_from(queue.depth().await?).unwrap_or(0);
-        let room = window
-            .saturating_sub(queued)
-            .min(crate::queue::BATCH * CALLS_PER_ROUND);
-        if room == 0 {
-            // The workers have enough waiting; look again shortly.
-            return Ok((sent_total, true));
+        if *queued >= window {
+            *queued = usize::try_from(queue.depth().await?).unwrap_or(0);
+            if *queued >= window {
+                // The workers have enough waiting; look again shortly.
+                return Ok((sent_total, true));
+            }
         }
+        let room = (window - *queued).min(crate::queue::BATCH * CALLS_PER_ROUND);
         let round = (room * per_message) as i64;
         let rows = outbox::take(&engine.pool, round, LEASE).await?;
         if rows.is_empty() {
@@ -171,6 +183,7 @@ async fn relay_all(
                 failure = error;
             }
         }
+        *queued += sent.len().div_ceil(per_message);
         outbox::mark_sent(&engine.pool, &sent).await?;
         outbox::retry_later(&engine.pool, &unsent, RETRY).await?;
         sent_total += sent.len() as u64;

@@ -36,7 +36,6 @@ pub async fn events_after(
                 e.platform_status, e.latency_ms, e.detail
          FROM unnest($1::uuid[], $2::bigint[]) AS c(job_id, after)
          JOIN publish_task_events e ON e.job_id = c.job_id AND e.id > c.after
-         WHERE e.job_id = ANY($1)
          ORDER BY e.id",
     )
     .bind(&jobs)

@@ -63,11 +63,14 @@ pub async fn mark_sent(pool: &PgPool, ids: &[i64]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
+    // One transaction: a row marked sent always frees its task for the
+    // scheduler's lost-message check.
+    let mut tx = pool.begin().await?;
     let tasks: Vec<uuid::Uuid> = sqlx::query_scalar(
         "UPDATE outbox SET sent_at = now() WHERE id = ANY($1) RETURNING task_id",
     )
     .bind(ids)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     // Their tasks are now in the queue's hands: staleness counts from now.
     sqlx::query(
@@ -76,8 +79,9 @@ pub async fn mark_sent(pool: &PgPool, ids: &[i64]) -> Result<(), StoreError> {
     )
     .bind(&tasks)
     .bind(OUTBOX_HOLDER)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
