@@ -59,6 +59,16 @@ impl Application {
     /// Manch sandbox in dev when no Manch is configured, binds the listener and
     /// prepares the server; nothing is served until [`Application::run_until_stopped`].
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, |registry| registry).await
+    }
+
+    /// As [`Application::build`], with the platform adapters passed through
+    /// `adapt` first: tests wrap a platform in a scripted one to force the
+    /// races and failures a real platform makes rare.
+    pub async fn build_with(
+        settings: Settings,
+        adapt: impl FnOnce(Registry) -> Registry,
+    ) -> anyhow::Result<Self> {
         crate::settings::check_mode_requirements(&settings)?;
         let session_key = load_or_create_session_key(&settings)?;
         let keyring = keys::keyring(&settings).await?;
@@ -76,7 +86,7 @@ impl Application {
             },
         };
         let manch = platforms::manch_endpoint(&settings)?;
-        let registry = platforms::registry(&settings, &manch)?;
+        let registry = adapt(platforms::registry(&settings, &manch)?);
         let database = match Database::open(&settings).await {
             Ok(database) => database,
             Err(error) => {

@@ -74,7 +74,9 @@ impl Moto {
             .expect("starting moto_server");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while reqwest::get(format!("{}/moto-api/", self.endpoint()))
+        while crate::helpers::http()
+            .get(format!("{}/moto-api/", self.endpoint()))
+            .send()
             .await
             .is_err()
         {
@@ -233,7 +235,10 @@ impl Serve {
     pub async fn wait_ready(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
-            if let Ok(response) = reqwest::get(format!("{}/health/ready", self.address)).await
+            if let Ok(response) = crate::helpers::http()
+                .get(format!("{}/health/ready", self.address))
+                .send()
+                .await
                 && response.status() == 200
             {
                 return;
@@ -282,7 +287,9 @@ impl Serve {
 
     /// A counter from this process's `/metrics`, summed over its labels matching `filter`.
     pub async fn metric(&self, name: &str, filter: &str) -> f64 {
-        let text = reqwest::get(format!("{}/metrics", self.address))
+        let text = crate::helpers::http()
+            .get(format!("{}/metrics", self.address))
+            .send()
             .await
             .unwrap()
             .text()

@@ -270,7 +270,7 @@ async fn disconnect_revokes_at_manch_and_wipes_the_tokens() {
     let me = |token: String| {
         let url = app.sandbox().base_url.join("v1/me").unwrap();
         async move {
-            reqwest::Client::new()
+            crate::helpers::http()
                 .get(url)
                 .bearer_auth(token)
                 .send()

@@ -39,7 +39,9 @@ async fn serves_ready_on_a_private_cluster_and_stops_it_on_shutdown() {
     let handle = app.handle();
     let address = format!("http://127.0.0.1:{}", app.port());
     let running = actix_web::rt::spawn(app.run_until_stopped());
-    let ready = reqwest::get(format!("{address}/health/ready"))
+    let ready = crate::helpers::http()
+        .get(format!("{address}/health/ready"))
+        .send()
         .await
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);

@@ -11,9 +11,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
+use prasaran::adapters::Registry;
 use prasaran::persistence::embedded::{ClusterConfig, EmbeddedCluster};
 use prasaran::persistence::{drop_database, ensure_database};
-use prasaran::sandbox::manch::Sandbox;
+use prasaran::sandbox::manch::{Sandbox, SandboxConfig, SandboxServer};
 use prasaran::settings::{self, Environment, Settings};
 use prasaran::startup::Application;
 use reqwest::{Response, StatusCode};
@@ -78,6 +79,10 @@ pub fn test_settings() -> Settings {
     // Whether web/dist happens to be built must not change what the tests see.
     settings.server.web_dir = "/nonexistent/prasaran-web-dist".into();
     settings
+}
+
+fn unchanged() -> Adapt {
+    std::sync::Arc::new(|registry| registry)
 }
 
 pub fn random_key(len: usize) -> String {
@@ -158,7 +163,12 @@ pub struct TestApp {
     running: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
     /// The Manch sandbox the app started beside itself (dev mode).
     pub manch: Option<SandboxHandle>,
+    /// What the platform adapters are passed through at every start.
+    adapt: Adapt,
 }
+
+/// Wraps the app's adapters (a scripted platform in place of a real one).
+pub type Adapt = std::sync::Arc<dyn Fn(Registry) -> Registry + Send + Sync>;
 
 /// What a test can see of the app's Manch sandbox.
 #[derive(Clone)]
@@ -185,21 +195,34 @@ impl TestApp {
 
     /// Starts the app with settings adjusted by `tweak`, on a fresh database.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
-        Self::spawn_on(TestDatabase::create().await, tweak).await
+        Self::spawn_on(TestDatabase::create().await, tweak, unchanged()).await
+    }
+
+    /// Starts the app with its adapters passed through `adapt`.
+    pub async fn spawn_adapted(tweak: impl FnOnce(&mut Settings), adapt: Adapt) -> Self {
+        Self::spawn_on(TestDatabase::create().await, tweak, adapt).await
     }
 
     /// A second app on this app's database (another "process").
     pub async fn spawn_beside(&self, tweak: impl FnOnce(&mut Settings)) -> Self {
         let database = TestDatabase::borrow(&self._database);
         let settings = self.settings.clone();
-        Self::spawn_on(database, move |s| {
-            *s = settings;
-            tweak(s);
-        })
+        Self::spawn_on(
+            database,
+            move |s| {
+                *s = settings;
+                tweak(s);
+            },
+            self.adapt.clone(),
+        )
         .await
     }
 
-    async fn spawn_on(database: TestDatabase, tweak: impl FnOnce(&mut Settings)) -> Self {
+    async fn spawn_on(
+        database: TestDatabase,
+        tweak: impl FnOnce(&mut Settings),
+        adapt: Adapt,
+    ) -> Self {
         let mut settings = test_settings();
         settings.database.url = Some(SecretString::from(database.url.clone()));
         tweak(&mut settings);
@@ -213,16 +236,21 @@ impl TestApp {
             handle: None,
             running: None,
             manch: None,
+            adapt,
         };
         app.start().await;
         app
     }
 
     async fn start(&mut self) {
-        let application = Application::build(self.settings.clone())
+        let adapt = self.adapt.clone();
+        let application = Application::build_with(self.settings.clone(), move |r| adapt(r))
             .await
             .expect("app builds");
         self.browser.address = format!("http://127.0.0.1:{}", application.port());
+        if let Some(sandbox) = application.sandbox() {
+            distrust_idempotency(&sandbox.sandbox);
+        }
         self.manch = application.sandbox().map(|s| SandboxHandle {
             base_url: s.base_url.clone(),
             sandbox: s.sandbox.clone(),
@@ -290,6 +318,8 @@ impl Browser {
     pub fn new(address: &str) -> Self {
         let client = reqwest::Client::builder()
             .cookie_store(true)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
@@ -433,27 +463,77 @@ impl Browser {
     }
 }
 
+/// No test request may hang the run: a server that stops answering fails the
+/// test that asked, with the request in the message.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client for one-off requests, bounded like the browsers.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("client")
+}
+
+/// Tests run against a sandbox that does not honour idempotency keys: a task
+/// sent twice then makes a second post (counted in `duplicates`), so only the
+/// engine's own care keeps posts single.
+pub fn distrust_idempotency(sandbox: &Sandbox) {
+    sandbox.lock().faults.honor_idempotency = false;
+}
+
+/// A Manch sandbox of the test's own on a free loopback port, serving in the
+/// background, idempotency off ([`distrust_idempotency`]).
+pub fn manch_sandbox(workers: usize) -> SandboxServer {
+    let mut manch = SandboxServer::bind(
+        "127.0.0.1:0".parse().expect("address"),
+        SandboxConfig::default(),
+        workers,
+    )
+    .expect("binding the sandbox");
+    manch.spawn();
+    distrust_idempotency(&manch.sandbox);
+    manch
+}
+
 /// `POST /_sandbox/faults` on a Manch sandbox.
 pub async fn sandbox_faults(base_url: &url::Url, faults: Value) {
     let url = base_url.join("_sandbox/faults").expect("url");
-    let response = reqwest::Client::new()
-        .post(url)
-        .json(&faults)
-        .send()
-        .await
-        .expect("faults");
+    let response = http().post(url).json(&faults).send().await.expect("faults");
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 /// The sandbox's own record: `{"posts": [...], "duplicates": N}`.
 pub async fn sandbox_posts(base_url: &url::Url) -> Value {
-    let url = base_url.join("_sandbox/posts").expect("url");
-    reqwest::get(url)
+    sandbox_get(base_url, "_sandbox/posts").await
+}
+
+/// The sandbox's record of calls (`GET /_sandbox/calls`).
+pub async fn sandbox_calls(base_url: &url::Url) -> Value {
+    sandbox_get(base_url, "_sandbox/calls").await
+}
+
+async fn sandbox_get(base_url: &url::Url, path: &str) -> Value {
+    let url = base_url.join(path).expect("url");
+    http()
+        .get(url)
+        .send()
         .await
-        .expect("posts")
+        .expect(path)
         .json()
         .await
         .expect("json")
+}
+
+/// The platform saw each task once: no post twice (by text or key), and no
+/// call repeating a key (which a sandbox honouring keys would hide).
+pub async fn assert_each_task_sent_once(base_url: &url::Url) {
+    let posts = sandbox_posts(base_url).await;
+    let calls = sandbox_calls(base_url).await;
+    assert_eq!(posts["duplicates"], 0, "double publishes: {calls}");
+    assert_eq!(calls["replays"], 0, "a task was sent twice: {calls}");
 }
 
 /// The JSON error code of a response.

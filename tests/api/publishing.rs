@@ -3,13 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
+use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxServer};
 use prasaran::settings::Settings;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{Browser, TestApp, error_code, sandbox_faults, sandbox_posts};
+use crate::helpers::{
+    Browser, TestApp, assert_each_task_sent_once, error_code, manch_sandbox, sandbox_calls,
+    sandbox_faults, sandbox_posts,
+};
 
 /// A sandbox that outlives app restarts, and engine settings that keep tests fast.
 pub(crate) struct Stage {
@@ -18,11 +21,9 @@ pub(crate) struct Stage {
 
 impl Stage {
     pub(crate) fn new() -> Self {
-        let mut manch =
-            SandboxServer::bind("127.0.0.1:0".parse().unwrap(), SandboxConfig::default(), 2)
-                .unwrap();
-        manch.spawn();
-        Self { manch }
+        Self {
+            manch: manch_sandbox(2),
+        }
     }
 
     pub(crate) fn configure(&self, s: &mut Settings) {
@@ -48,6 +49,16 @@ impl Stage {
 
     pub(crate) async fn posts(&self) -> Value {
         sandbox_posts(&self.manch.base_url).await
+    }
+
+    /// What the platform saw of the calls (`GET /_sandbox/calls`).
+    pub(crate) async fn calls(&self) -> Value {
+        sandbox_calls(&self.manch.base_url).await
+    }
+
+    /// No post twice, no task sent twice.
+    pub(crate) async fn assert_each_task_sent_once(&self) {
+        assert_each_task_sent_once(&self.manch.base_url).await;
     }
 
     pub(crate) async fn post_count(&self) -> usize {
@@ -91,7 +102,7 @@ pub(crate) async fn publisher(browser: &Browser, email: &str, handles: &[&str]) 
 }
 
 pub(crate) async fn publish(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    reqwest::Client::new()
+    crate::helpers::http()
         .post(app.url("/api/v1/posts"))
         .bearer_auth(token)
         .json(&body)
@@ -108,7 +119,7 @@ pub(crate) async fn accepted(app: &TestApp, token: &str, body: Value) -> String 
 }
 
 pub(crate) async fn job(app: &TestApp, token: &str, id: &str) -> Value {
-    reqwest::Client::new()
+    crate::helpers::http()
         .get(app.url(&format!("/api/v1/jobs/{id}")))
         .bearer_auth(token)
         .send()
@@ -179,7 +190,7 @@ async fn one_post_to_three_connections_lands_once_on_each() {
     }
     let posts = stage.posts().await;
     assert_eq!(posts["posts"].as_array().unwrap().len(), 3);
-    assert_eq!(posts["duplicates"], 0);
+    stage.assert_each_task_sent_once().await;
     let keys: Vec<&str> = posts["posts"]
         .as_array()
         .unwrap()
@@ -221,7 +232,7 @@ async fn a_429_storm_slows_down_and_completes() {
         started.elapsed()
     );
     assert_eq!(stage.post_count().await, 8);
-    assert_eq!(stage.posts().await["duplicates"], 0);
+    stage.assert_each_task_sent_once().await;
 }
 
 #[actix_web::test]
@@ -255,7 +266,7 @@ async fn half_the_calls_failing_completes_through_retries_without_duplicates() {
         "with a 50% error rate some tasks must have retried"
     );
     assert_eq!(stage.post_count().await, 40);
-    assert_eq!(stage.posts().await["duplicates"], 0);
+    stage.assert_each_task_sent_once().await;
 }
 
 #[actix_web::test]
@@ -380,7 +391,7 @@ async fn stopped_mid_flight_and_started_again_every_task_lands_once() {
         200,
         "one post per task"
     );
-    assert_eq!(posts["duplicates"], 0);
+    stage.assert_each_task_sent_once().await;
     app.stop().await;
 }
 
@@ -419,7 +430,7 @@ async fn two_instances_on_one_database_share_the_work_without_duplicates() {
     wait_all(&first, &p.token, &ids, Duration::from_secs(30)).await;
     let posts = stage.posts().await;
     assert_eq!(posts["posts"].as_array().unwrap().len(), 60);
-    assert_eq!(posts["duplicates"], 0);
+    stage.assert_each_task_sent_once().await;
     let owners: Vec<Option<String>> =
         sqlx::query_scalar("SELECT DISTINCT claimed_by FROM publish_tasks")
             .fetch_all(&first.pool)
@@ -435,7 +446,7 @@ async fn twenty_concurrent_identical_requests_make_one_job() {
     let p = publisher(&app, "idem@example.com", &["idem"]).await;
     let body = json!({"content": "only once"});
     let requests = (0..20).map(|_| {
-        reqwest::Client::new()
+        crate::helpers::http()
             .post(app.url("/api/v1/posts"))
             .bearer_auth(&p.token)
             .header("Idempotency-Key", "the-same-key")
@@ -453,7 +464,7 @@ async fn twenty_concurrent_identical_requests_make_one_job() {
     assert_eq!(jobs.len(), 1);
     assert_eq!(app.count_rows("publish_jobs").await, 1);
 
-    let other = reqwest::Client::new()
+    let other = crate::helpers::http()
         .post(app.url("/api/v1/posts"))
         .bearer_auth(&p.token)
         .header("Idempotency-Key", "the-same-key")
@@ -475,7 +486,7 @@ async fn server_sent_events_deliver_every_transition_in_order() {
     let p = publisher(&app, "sse@example.com", &["sse_a", "sse_b"]).await;
     stage.faults(json!({"latency_ms": 100})).await;
     let id = accepted(&app, &p.token, json!({"content": "watch me"})).await;
-    let response = reqwest::Client::new()
+    let response = crate::helpers::http()
         .get(app.url(&format!("/api/v1/jobs/{id}/events")))
         .bearer_auth(&p.token)
         .send()
@@ -635,7 +646,7 @@ async fn jobs_of_other_users_are_404_and_tokens_can_be_revoked() {
         format!("/api/v1/jobs/{id}"),
         format!("/api/v1/jobs/{id}/events"),
     ] {
-        let response = reqwest::Client::new()
+        let response = crate::helpers::http()
             .get(app.url(&path))
             .bearer_auth(&other.token)
             .send()
@@ -643,7 +654,7 @@ async fn jobs_of_other_users_are_404_and_tokens_can_be_revoked() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    let retry = reqwest::Client::new()
+    let retry = crate::helpers::http()
         .post(app.url(&format!("/api/v1/jobs/{id}/retry")))
         .bearer_auth(&other.token)
         .send()
@@ -688,7 +699,7 @@ async fn a_failed_target_can_be_retried_and_a_scheduled_one_cancelled() {
     );
 
     stage.faults(json!({"error_rate": 0.0})).await;
-    let retry = reqwest::Client::new()
+    let retry = crate::helpers::http()
         .post(app.url(&format!("/api/v1/jobs/{id}/retry")))
         .bearer_auth(&p.token)
         .send()
@@ -706,7 +717,7 @@ async fn a_failed_target_can_be_retried_and_a_scheduled_one_cancelled() {
         json!({"content": "not after all", "scheduled_at": later}),
     )
     .await;
-    let cancel = reqwest::Client::new()
+    let cancel = crate::helpers::http()
         .post(app.url(&format!("/api/v1/jobs/{scheduled}/cancel")))
         .bearer_auth(&p.token)
         .send()
@@ -716,7 +727,7 @@ async fn a_failed_target_can_be_retried_and_a_scheduled_one_cancelled() {
     let view = wait_job(&app, &p.token, &scheduled, Duration::from_secs(10)).await;
     assert_eq!(view["status"], "cancelled");
 
-    let history: Value = reqwest::Client::new()
+    let history: Value = crate::helpers::http()
         .get(app.url("/api/v1/posts?limit=1"))
         .bearer_auth(&p.token)
         .send()
@@ -731,7 +742,7 @@ async fn a_failed_target_can_be_retried_and_a_scheduled_one_cancelled() {
         "newest first"
     );
     let cursor = history["next_cursor"].as_str().unwrap();
-    let page: Value = reqwest::Client::new()
+    let page: Value = crate::helpers::http()
         .get(app.url(&format!("/api/v1/posts?limit=1&cursor={cursor}")))
         .bearer_auth(&p.token)
         .send()

@@ -48,7 +48,7 @@ async fn replaying_a_logged_out_cookie_is_refused() {
     let body: Value = response.json().await.unwrap();
     let csrf = body["csrf_token"].as_str().unwrap();
 
-    let attacker = reqwest::Client::new();
+    let attacker = crate::helpers::http();
     let before = attacker
         .get(app.url("/api/v1/me"))
         .header("cookie", &cookie)

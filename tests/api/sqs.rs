@@ -5,13 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
+use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::cloud::{Moto, Serve};
-use crate::helpers::{Browser, TestDatabase, random_key, sandbox_faults, sandbox_posts};
+use crate::helpers::{
+    Browser, TestDatabase, assert_each_task_sent_once, manch_sandbox, random_key, sandbox_faults,
+    sandbox_posts,
+};
 use crate::publishing::{Publisher, publisher};
 
 /// moto, its queue and dead-letter queue, the Manch sandbox and one database,
@@ -34,10 +37,7 @@ impl Stage {
         let (queue, _) = moto
             .queue_with_dlq("tasks", visibility_secs, max_receives)
             .await;
-        let mut manch =
-            SandboxServer::bind("127.0.0.1:0".parse().unwrap(), SandboxConfig::default(), 2)
-                .unwrap();
-        manch.spawn();
+        let manch = manch_sandbox(2);
         let database = TestDatabase::create().await;
         let pool = database.pool().await;
         Self {
@@ -122,7 +122,7 @@ impl Stage {
     async fn assert_one_post_per_task(&self, tasks: usize) {
         let posts = self.posts().await;
         assert_eq!(posts["posts"].as_array().unwrap().len(), tasks, "{posts}");
-        assert_eq!(posts["duplicates"], 0);
+        assert_each_task_sent_once(&self.manch.base_url).await;
         let succeeded: i64 =
             sqlx::query_scalar("SELECT count(*) FROM publish_tasks WHERE status = 'succeeded'")
                 .fetch_one(&self.pool)
@@ -172,7 +172,7 @@ async fn connected(api: &Serve, handles: &[&str]) -> Publisher {
 
 /// Publishes `n` posts to every connection; returns the statuses.
 async fn publish_many(api: &Serve, who: &Publisher, n: usize) -> Vec<StatusCode> {
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http();
     let mut statuses = Vec::new();
     for i in 0..n {
         let response = client
@@ -221,15 +221,21 @@ async fn an_api_process_and_a_worker_process_publish_through_sqs() {
     );
 
     // A worker serves operators only; an API process runs no platform workers.
-    let me = reqwest::get(format!("{}/api/v1/me", worker.address))
+    let me = crate::helpers::http()
+        .get(format!("{}/api/v1/me", worker.address))
+        .send()
         .await
         .unwrap();
     assert_eq!(me.status(), StatusCode::NOT_FOUND);
-    let ready = reqwest::get(format!("{}/health/ready", worker.address))
+    let ready = crate::helpers::http()
+        .get(format!("{}/health/ready", worker.address))
+        .send()
         .await
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
-    let actors: Value = reqwest::get(format!("{}/health/actors", api.address))
+    let actors: Value = crate::helpers::http()
+        .get(format!("{}/health/actors", api.address))
+        .send()
         .await
         .unwrap()
         .json()
@@ -384,7 +390,9 @@ async fn an_sqs_outage_keeps_accepting_into_the_outbox_and_delivery_resumes() {
         10,
         "the outbox holds every announcement"
     );
-    let ready = reqwest::get(format!("{}/health/ready", api.address))
+    let ready = crate::helpers::http()
+        .get(format!("{}/health/ready", api.address))
+        .send()
         .await
         .unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -449,7 +457,9 @@ async fn a_malformed_message_ends_in_the_dead_letter_queue_and_the_worker_stays_
     );
 
     // Still healthy, and real work still flows.
-    let ready = reqwest::get(format!("{}/health/ready", process.address))
+    let ready = crate::helpers::http()
+        .get(format!("{}/health/ready", process.address))
+        .send()
         .await
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
@@ -484,7 +494,7 @@ async fn a_message_naming_another_connection_never_runs_the_task_through_it() {
     let who = connected(&process, &["owner_account", "other_account"]).await;
     // A post for the first connection only, scheduled far ahead.
     let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let response = reqwest::Client::new()
+    let response = crate::helpers::http()
         .post(format!("{}/api/v1/posts", process.address))
         .bearer_auth(&who.token)
         .json(

@@ -27,6 +27,7 @@ pub struct AttemptResult {
     pub revoked: Option<String>,
 }
 
+#[derive(Debug)]
 enum Decision {
     Done(PublishedPost, &'static str),
     Fail(&'static str, String),
@@ -215,42 +216,45 @@ async fn decide(
                     ),
                 }
             }
-            Err(AdapterError::Unauthorized) => (
-                Decision::Fail(
-                    "unauthorized",
-                    format!(
-                        "{} refused a freshly refreshed token; reconnect the account",
-                        adapter.display_name()
-                    ),
-                ),
-                Some(401),
-            ),
-            Err(AdapterError::RateLimited {
-                retry_after, limit, ..
-            }) => (
-                Decision::Throttled(
-                    format!("{} asked to slow down", adapter.display_name()),
-                    clamp_retry_after(retry_after),
-                    limit,
-                ),
-                Some(429),
-            ),
-            Err(AdapterError::Transient { reason, status }) => (
-                Decision::Retry("transient", reason, retry(claimed.attempt_count)),
-                status.map(i32::from),
-            ),
-            Err(AdapterError::Rejected { reason }) => {
-                (Decision::Fail("rejected", reason), Some(422))
-            }
-            Err(AdapterError::Revoked { reason }) => (
-                Decision::Revoked(format!(
-                    "{} no longer accepts this connection ({reason}); reconnect it in Prasaran",
-                    adapter.display_name()
-                )),
-                Some(403),
-            ),
-            Err(AdapterError::Unknown { reason }) => (Decision::Unconfirmed(reason), None),
+            Err(error) => classify(error, adapter.display_name(), retry(claimed.attempt_count)),
         };
+    }
+}
+
+/// The retry decision table: what a platform's answer (other than a first
+/// 401, which refreshes the token and tries once more) makes of the task.
+/// `retry` is the backoff for this attempt.
+fn classify(error: AdapterError, platform: &str, retry: Duration) -> (Decision, Option<i32>) {
+    match error {
+        AdapterError::Unauthorized => (
+            Decision::Fail(
+                "unauthorized",
+                format!("{platform} refused a freshly refreshed token; reconnect the account"),
+            ),
+            Some(401),
+        ),
+        AdapterError::RateLimited {
+            retry_after, limit, ..
+        } => (
+            Decision::Throttled(
+                format!("{platform} asked to slow down"),
+                clamp_retry_after(retry_after),
+                limit,
+            ),
+            Some(429),
+        ),
+        AdapterError::Transient { reason, status } => (
+            Decision::Retry("transient", reason, retry),
+            status.map(i32::from),
+        ),
+        AdapterError::Rejected { reason } => (Decision::Fail("rejected", reason), Some(422)),
+        AdapterError::Revoked { reason } => (
+            Decision::Revoked(format!(
+                "{platform} no longer accepts this connection ({reason}); reconnect it in Prasaran"
+            )),
+            Some(403),
+        ),
+        AdapterError::Unknown { reason } => (Decision::Unconfirmed(reason), None),
     }
 }
 
@@ -278,6 +282,61 @@ fn maybe_panic(ctx: &EngineContext, content: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const RETRY: Duration = Duration::from_millis(250);
+
+    fn decided(error: AdapterError) -> (Decision, Option<i32>) {
+        classify(error, "Manch", RETRY)
+    }
+
+    #[test]
+    fn the_retry_decision_table() {
+        // 5xx, timeouts before sending, refused connections: retry with backoff.
+        let (d, status) = decided(AdapterError::Transient {
+            reason: "503".into(),
+            status: Some(503),
+        });
+        assert!(matches!(d, Decision::Retry("transient", _, RETRY)), "{d:?}");
+        assert_eq!(status, Some(503));
+        // The call may have landed: never a plain retry, always a check first.
+        let (d, status) = decided(AdapterError::Unknown {
+            reason: "timed out after sending".into(),
+        });
+        assert!(matches!(d, Decision::Unconfirmed(_)), "{d:?}");
+        assert_eq!(status, None);
+        // A 429 waits as long as the platform said, without spending an attempt.
+        let (d, status) = decided(AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(7)),
+            limit: Some(3),
+            remaining: Some(0),
+            reset: None,
+        });
+        assert!(
+            matches!(d, Decision::Throttled(_, wait, Some(3)) if wait == Duration::from_secs(7)),
+            "{d:?}"
+        );
+        assert_eq!(status, Some(429));
+        // Content the platform will never take fails at once, with its reason.
+        let (d, _) = decided(AdapterError::Rejected {
+            reason: "text too long".into(),
+        });
+        assert!(
+            matches!(&d, Decision::Fail("rejected", reason) if reason == "text too long"),
+            "{d:?}"
+        );
+        // A grant that is gone fails the connection, telling the user what to do.
+        let (d, status) = decided(AdapterError::Revoked {
+            reason: "invalid_grant".into(),
+        });
+        assert!(
+            matches!(&d, Decision::Revoked(reason) if reason.contains("reconnect")),
+            "{d:?}"
+        );
+        assert_eq!(status, Some(403));
+        // A 401 after a fresh refresh is not retried forever.
+        let (d, _) = decided(AdapterError::Unauthorized);
+        assert!(matches!(d, Decision::Fail("unauthorized", _)), "{d:?}");
+    }
 
     #[test]
     fn any_retry_after_is_clamped() {

@@ -252,3 +252,31 @@ pub fn backoff(base_ms: u32, cap_ms: u32, attempt: i32) -> Duration {
         .min(u64::from(cap_ms));
     Duration::from_millis(rand::random_range(0..=ceiling.max(1)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_within_its_ceiling_and_cap() {
+        for attempt in [-5, 0, 1, 2, 3, 10, 30, i32::MAX] {
+            let ceiling = 100u64.saturating_mul(1 << attempt.clamp(0, 20)).min(5_000);
+            for _ in 0..200 {
+                let wait = backoff(100, 5_000, attempt);
+                assert!(
+                    wait <= Duration::from_millis(ceiling.max(1)),
+                    "attempt {attempt}: {wait:?} over {ceiling} ms"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_grows_with_attempts() {
+        let waits: Vec<Duration> = (0..200).map(|_| backoff(100, 60_000, 6)).collect();
+        let distinct: std::collections::HashSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 50, "full jitter spreads retries out");
+        // Up to 6,400 ms at attempt 6: some retries wait past attempt 0's 100 ms ceiling.
+        assert!(waits.iter().any(|w| *w > Duration::from_millis(1_000)));
+    }
+}

@@ -70,6 +70,29 @@ pub struct NewPost {
     text: Option<String>,
 }
 
+/// Counts a `POST /v1/posts` call as open until dropped, also when the
+/// client goes away mid-call and actix drops the handler.
+struct OpenCall {
+    sandbox: web::Data<Sandbox>,
+    account_id: String,
+}
+
+impl OpenCall {
+    fn new(sandbox: &web::Data<Sandbox>, account_id: &str) -> Self {
+        sandbox.lock().in_flight(account_id, true);
+        Self {
+            sandbox: sandbox.clone(),
+            account_id: account_id.to_owned(),
+        }
+    }
+}
+
+impl Drop for OpenCall {
+    fn drop(&mut self) {
+        self.sandbox.lock().in_flight(&self.account_id, false);
+    }
+}
+
 /// `POST /v1/posts`.
 pub async fn create_post(
     sandbox: web::Data<Sandbox>,
@@ -77,8 +100,10 @@ pub async fn create_post(
     body: web::Json<NewPost>,
 ) -> HttpResponse {
     let Some(account_id) = authenticate(&sandbox, &request) else {
+        sandbox.lock().calls.unauthorized += 1;
         return invalid_token();
     };
+    let _open = OpenCall::new(&sandbox, &account_id);
     let latency = sandbox.lock().faults.latency_ms;
     if latency > 0 {
         actix_web::rt::time::sleep(Duration::from_millis(latency)).await;
@@ -102,11 +127,14 @@ pub async fn create_post(
             .insert_header((header::RETRY_AFTER, state.faults.retry_after_s.to_string()))
             .json(json!({"error": "rate_limited", "error_description": "too many posts; see Retry-After"}));
     }
+    let honor_idempotency = state.faults.honor_idempotency;
     if let Some(existing) = key
         .as_deref()
+        .filter(|_| honor_idempotency)
         .and_then(|k| state.post_by_key(&account_id, k))
     {
         let body = post_body(&request, existing);
+        state.calls.replays += 1;
         let mut response = HttpResponse::Created();
         rate_headers(&mut response, &decision);
         return response
@@ -122,7 +150,11 @@ pub async fn create_post(
         }));
     }
     let post = state.add_post(&account_id, key.as_deref(), text);
+    let stall = state.faults.stall_after_create_ms;
     drop(state);
+    if stall > 0 {
+        actix_web::rt::time::sleep(Duration::from_millis(stall)).await;
+    }
     let mut response = HttpResponse::Created();
     rate_headers(&mut response, &decision);
     response.json(post_body(&request, &post))
@@ -145,9 +177,14 @@ pub async fn find_post(
     let Some(key) = query.idempotency_key.as_deref() else {
         return oauth_error("invalid_request", "idempotency_key is required");
     };
-    let state = sandbox.lock();
-    match state.post_by_key(&account_id, key) {
-        Some(post) => HttpResponse::Ok().json(post_body(&request, post)),
+    let mut state = sandbox.lock();
+    state.calls.lookups += 1;
+    let found = state.post_by_key(&account_id, key).cloned();
+    if found.is_some() {
+        state.calls.lookups_found += 1;
+    }
+    match found {
+        Some(post) => HttpResponse::Ok().json(post_body(&request, &post)),
         None => HttpResponse::NotFound().json(
             json!({"error": "not_found", "error_description": "no post with that idempotency key"}),
         ),

@@ -20,6 +20,12 @@ pub async fn stats(sandbox: web::Data<Sandbox>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"posts": state.posts.len(), "duplicates": state.duplicates}))
 }
 
+/// `GET /_sandbox/calls`: what clients did, call by call kind (see [`super::state::Calls`]).
+pub async fn calls(sandbox: web::Data<Sandbox>) -> HttpResponse {
+    let state = sandbox.lock();
+    HttpResponse::Ok().json(&state.calls)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultsUpdate {
@@ -28,6 +34,8 @@ pub struct FaultsUpdate {
     token_ttl_s: Option<u64>,
     rate_limit_per_s: Option<u32>,
     retry_after_s: Option<u64>,
+    honor_idempotency: Option<bool>,
+    stall_after_create_ms: Option<u64>,
 }
 
 /// `POST /_sandbox/faults`: change any subset; answers the faults now in force.
@@ -54,6 +62,12 @@ pub async fn faults(sandbox: web::Data<Sandbox>, update: web::Json<FaultsUpdate>
     }
     if let Some(v) = update.retry_after_s {
         faults.retry_after_s = v;
+    }
+    if let Some(v) = update.honor_idempotency {
+        faults.honor_idempotency = v;
+    }
+    if let Some(v) = update.stall_after_create_ms {
+        faults.stall_after_create_ms = v;
     }
     HttpResponse::Ok().json(&state.faults)
 }

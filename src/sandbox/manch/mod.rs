@@ -16,7 +16,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::json;
 
-pub use state::{Faults, State};
+pub use state::{Calls, Faults, State};
 
 /// The one OAuth client the sandbox knows (DESIGN §6 defaults).
 #[derive(Debug, Clone)]
@@ -117,6 +117,7 @@ impl SandboxServer {
                 .route("/posts/{id}", web::get().to(api::show_post))
                 .route("/_sandbox/posts", web::get().to(controls::posts))
                 .route("/_sandbox/stats", web::get().to(controls::stats))
+                .route("/_sandbox/calls", web::get().to(controls::calls))
                 .route("/_sandbox/faults", web::post().to(controls::faults))
                 .route("/_sandbox/reset", web::post().to(controls::reset))
         })

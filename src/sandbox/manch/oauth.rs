@@ -260,7 +260,15 @@ pub async fn token(
     request: HttpRequest,
     form: web::Form<TokenForm>,
 ) -> HttpResponse {
-    sandbox.lock().token_requests += 1;
+    {
+        let mut state = sandbox.lock();
+        state.token_requests += 1;
+        match form.grant_type.as_deref() {
+            Some("authorization_code") => state.calls.code_exchanges += 1,
+            Some("refresh_token") => state.calls.refreshes += 1,
+            _ => {}
+        }
+    }
     if !client_authenticated(&sandbox, &request) {
         return invalid_client();
     }

@@ -29,6 +29,13 @@ pub struct Faults {
     pub rate_limit_per_s: u32,
     /// The `Retry-After` a 429 carries, in seconds (any u64: clients must cope).
     pub retry_after_s: u64,
+    /// When false, a repeated `Idempotency-Key` makes a second post, as on a
+    /// platform without idempotency: only the engine then stands between a
+    /// retry and a double publish.
+    pub honor_idempotency: bool,
+    /// A new post is stored, then its answer waits this long: with a client
+    /// timeout below it, the post exists but the client never hears of it.
+    pub stall_after_create_ms: u64,
 }
 
 impl Default for Faults {
@@ -39,6 +46,8 @@ impl Default for Faults {
             token_ttl_s: 3600,
             rate_limit_per_s: 100,
             retry_after_s: 1,
+            honor_idempotency: true,
+            stall_after_create_ms: 0,
         }
     }
 }
@@ -86,6 +95,31 @@ pub struct Post {
     pub created_at: DateTime<Utc>,
 }
 
+/// What clients did, as the platform saw it: tests assert the engine's
+/// promises on this record, not on the engine's own account of itself.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Calls {
+    /// `POST /v1/posts` calls that made a post.
+    pub creates: u64,
+    /// `POST /v1/posts` calls answered with an earlier post (a repeated key):
+    /// an engine that never sends a task twice makes none.
+    pub replays: u64,
+    /// `GET /v1/posts?idempotency_key=…` calls, and how many found a post.
+    pub lookups: u64,
+    pub lookups_found: u64,
+    /// Calls answered 429, and calls that came while the account's last
+    /// `Retry-After` was still running.
+    pub rate_limited: u64,
+    pub early_calls: u64,
+    /// `POST /v1/posts` calls refused for their token (401).
+    pub unauthorized: u64,
+    /// Token endpoint calls by grant type.
+    pub code_exchanges: u64,
+    pub refreshes: u64,
+    /// The most `POST /v1/posts` calls one account had open at once.
+    pub peak_in_flight: u64,
+}
+
 struct Window {
     second: u64,
     count: u32,
@@ -113,6 +147,11 @@ pub struct State {
     by_text: HashMap<(String, String), usize>,
     pub duplicates: u64,
     windows: HashMap<String, Window>,
+    /// Per account: until when its last 429 asked it to wait.
+    quiet_until: HashMap<String, Instant>,
+    /// Per account: `POST /v1/posts` calls now open.
+    in_flight: HashMap<String, u64>,
+    pub calls: Calls,
     pub faults: Faults,
     /// Calls to the token endpoint, so tests can prove a flow never reached it.
     pub token_requests: u64,
@@ -223,11 +262,35 @@ impl State {
         if allowed {
             window.count += 1;
         }
+        if self
+            .quiet_until
+            .get(account_id)
+            .is_some_and(|until| Instant::now() < *until)
+        {
+            self.calls.early_calls += 1;
+        }
+        if !allowed {
+            self.calls.rate_limited += 1;
+            let wait = Duration::from_secs(self.faults.retry_after_s.min(3600));
+            self.quiet_until
+                .insert(account_id.to_owned(), Instant::now() + wait);
+        }
         RateDecision {
             allowed,
             limit,
             remaining: limit.saturating_sub(window.count),
             reset: second + 1,
+        }
+    }
+
+    /// A `POST /v1/posts` call of `account_id` opened (`true`) or closed.
+    pub fn in_flight(&mut self, account_id: &str, open: bool) {
+        let open_now = self.in_flight.entry(account_id.to_owned()).or_default();
+        if open {
+            *open_now += 1;
+            self.calls.peak_in_flight = self.calls.peak_in_flight.max(*open_now);
+        } else {
+            *open_now = open_now.saturating_sub(1);
         }
     }
 
@@ -247,19 +310,26 @@ impl State {
             created_at: Utc::now(),
         };
         let index = self.posts.len();
-        // A post repeating an earlier one's account and text under another key is a
-        // double publish; that is what `duplicates` counts.
+        self.calls.creates += 1;
+        // A post repeating an earlier one's account and text, or its key (made
+        // when idempotency is off), is a double publish: `duplicates` counts them.
         let seen = self
             .by_text
             .entry((account_id.to_owned(), text.to_owned()))
             .or_insert(0);
-        if *seen > 0 {
+        let key_seen = key.is_some_and(|k| {
+            self.by_key
+                .contains_key(&(account_id.to_owned(), k.to_owned()))
+        });
+        if *seen > 0 || key_seen {
             self.duplicates += 1;
         }
         *seen += 1;
         if let Some(key) = key {
+            // The first post under a key stays the one a look-up finds.
             self.by_key
-                .insert((account_id.to_owned(), key.to_owned()), index);
+                .entry((account_id.to_owned(), key.to_owned()))
+                .or_insert(index);
         }
         self.posts.push(post.clone());
         post
