@@ -210,14 +210,26 @@ async fn a_429_storm_slows_down_and_completes() {
     let stage = Stage::new();
     let app = stage.app().await;
     let p = publisher(&app, "storm@example.com", &["stormy"]).await;
-    stage.faults(json!({"rate_limit_per_s": 2})).await;
+    stage
+        .faults(json!({"rate_limit_per_s": 2, "retry_after_s": 2}))
+        .await;
 
-    let mut ids = Vec::new();
-    for n in 0..8 {
-        ids.push(accepted(&app, &p.token, json!({"content": format!("storm {n}")})).await);
-    }
     let started = Instant::now();
+    let ids = futures_util::future::join_all(
+        (0..8).map(|n| accepted(&app, &p.token, json!({"content": format!("storm {n}")}))),
+    )
+    .await;
     let views = wait_all(&app, &p.token, &ids, Duration::from_secs(30)).await;
+    let elapsed = started.elapsed();
+    // The sandbox saw the waits kept: after a 429, calls came only once its
+    // Retry-After had passed, apart from calls already on their way when it
+    // was sent (at most the worker's concurrency, 8).
+    let calls = stage.calls().await;
+    assert!(calls["rate_limited"].as_u64().unwrap() > 0, "{calls}");
+    assert!(
+        calls["early_calls"].as_u64().unwrap() <= 8,
+        "calls came before the Retry-After had passed: {calls}"
+    );
     for view in &views {
         assert_eq!(view["status"], "succeeded", "{view}");
         assert!(
@@ -225,12 +237,8 @@ async fn a_429_storm_slows_down_and_completes() {
             "429s do not burn attempts: {view}"
         );
     }
-    // 8 posts at 2/s cannot finish faster than ~3 s: the worker waited, not hammered.
-    assert!(
-        started.elapsed() >= Duration::from_millis(2500),
-        "{:?}",
-        started.elapsed()
-    );
+    // 8 posts at 2/s, waiting 2 s per 429: the worker waited, not hammered.
+    assert!(elapsed >= Duration::from_millis(2500), "{elapsed:?}");
     assert_eq!(stage.post_count().await, 8);
     stage.assert_each_task_sent_once().await;
 }
@@ -377,7 +385,16 @@ async fn stopped_mid_flight_and_started_again_every_task_lands_once() {
     for n in 0..100 {
         ids.push(accepted(&app, &p.token, json!({"content": format!("in flight {n}")})).await);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stop only once calls are out: the restart must recover them.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app
+        .count_rows("publish_tasks WHERE status = 'running'")
+        .await
+        == 0
+    {
+        assert!(Instant::now() < deadline, "no task started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     app.restart().await;
     stage.faults(json!({"latency_ms": 0})).await;
 
@@ -437,6 +454,39 @@ async fn two_instances_on_one_database_share_the_work_without_duplicates() {
             .await
             .unwrap();
     assert_eq!(owners, vec![None], "no task is left claimed");
+}
+
+#[actix_web::test]
+async fn two_instances_racing_for_the_same_due_posts_send_each_once() {
+    let stage = Stage::new();
+    let mut accepting = stage.app().await;
+    let p = publisher(&accepting, "due@example.com", &["due_a", "due_b"]).await;
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let ids = futures_util::future::join_all((0..40).map(|n| {
+        accepted(
+            &accepting,
+            &p.token,
+            json!({"content": format!("due {n}"), "scheduled_at": at}),
+        )
+    }))
+    .await;
+    let first = accepting.spawn_beside(|_| {}).await;
+    let second = accepting.spawn_beside(|_| {}).await;
+    // The instance that accepted them goes away (a deploy) and lets go of
+    // them: the two others' schedulers both reach for the same rows when due.
+    accepting.stop().await;
+    let held: i64 = first
+        .count_rows("publish_tasks WHERE held_by IS NOT NULL")
+        .await;
+    assert_eq!(held, 0, "the stopped instance let go of its tasks");
+
+    let views = wait_all(&first, &p.token, &ids, Duration::from_secs(30)).await;
+    for view in &views {
+        assert_eq!(view["status"], "succeeded", "{view}");
+    }
+    assert_eq!(stage.post_count().await, 80);
+    stage.assert_each_task_sent_once().await;
+    drop(second);
 }
 
 #[actix_web::test]
@@ -542,7 +592,7 @@ async fn server_sent_events_deliver_every_transition_in_order() {
 }
 
 #[actix_web::test]
-async fn a_scheduled_post_fires_within_a_second_of_its_time() {
+async fn a_scheduled_post_reaches_the_platform_at_its_time_not_before() {
     let stage = Stage::new();
     let app = stage.app().await;
     let p = publisher(&app, "schedule@example.com", &["punctual"]).await;
@@ -558,17 +608,58 @@ async fn a_scheduled_post_fires_within_a_second_of_its_time() {
     let view = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
     assert_eq!(view["status"], "succeeded");
     assert_eq!(view["time_zone"], "Asia/Kolkata");
-    let started: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("SELECT min(at) FROM publish_task_events WHERE to_status = 'running'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    let late = started - at;
+    // Measured where it matters: when the platform made the post.
+    let posts = stage.posts().await;
+    let made: chrono::DateTime<chrono::Utc> = posts["posts"][0]["created_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let late = made - at;
     assert!(late >= chrono::Duration::zero(), "not early: {late}");
-    assert!(
-        late < chrono::Duration::seconds(1),
-        "within a second: {late}"
-    );
+    // The scheduler ticks every 100 ms here; three seconds leave room for a
+    // loaded machine while still failing a scheduler that waits for a sweep.
+    assert!(late < chrono::Duration::seconds(3), "on time: {late}");
+}
+
+#[actix_web::test]
+async fn a_post_cancelled_two_seconds_before_its_time_never_reaches_the_platform() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, "cancel@example.com", &["cancelled"]).await;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let id = accepted(
+        &app,
+        &p.token,
+        json!({"content": "never mind", "scheduled_at": at.to_rfc3339()}),
+    )
+    .await;
+    let cancel = crate::helpers::http()
+        .post(app.url(&format!("/api/v1/jobs/{id}/cancel")))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), StatusCode::OK, "{:?}", cancel.text().await);
+    // A control post due just after proves the engine was running meanwhile.
+    let control = accepted(
+        &app,
+        &p.token,
+        json!({"content": "still on", "scheduled_at": (at + chrono::Duration::seconds(1)).to_rfc3339()}),
+    )
+    .await;
+    let done = wait_job(&app, &p.token, &control, Duration::from_secs(15)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(job(&app, &p.token, &id).await["status"], "cancelled");
+    let posts = stage.posts().await;
+    let texts: Vec<&str> = posts["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["still on"], "the cancelled post never fired");
+    assert_eq!(stage.calls().await["creates"], 1);
 }
 
 #[actix_web::test]
