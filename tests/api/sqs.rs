@@ -12,8 +12,8 @@ use sqlx::PgPool;
 
 use crate::cloud::{Moto, Serve};
 use crate::helpers::{
-    Browser, TestDatabase, assert_each_task_sent_once, manch_sandbox, random_key, sandbox_faults,
-    sandbox_posts,
+    Browser, TestDatabase, assert_each_task_sent_once, manch_sandbox, random_key, sandbox_calls,
+    sandbox_faults, sandbox_posts,
 };
 use crate::publishing::{Publisher, publisher};
 
@@ -280,51 +280,103 @@ async fn two_worker_processes_split_the_work_without_duplicates() {
     assert!(by_first + by_second >= 200.0, "one message per task here");
 }
 
+/// From now on the sandbox makes posts but holds their answers back.
+async fn stall_answers(stage: &Stage) {
+    stage.faults(json!({"stall_after_create_ms": 60_000})).await;
+}
+
+/// Until `tasks` posts exist on the platform unanswered: a process killed
+/// now leaves work whose fate it never heard.
+async fn wait_posts_unanswered(stage: &Stage, tasks: u64, process: &Serve) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let calls = sandbox_calls(&stage.manch.base_url).await;
+        if calls["creates"].as_u64().unwrap() >= tasks {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no posts made: {calls}\n{}",
+            process.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        stage
+            .count("SELECT count(*) FROM publish_tasks WHERE status = 'running'")
+            .await
+            > 0,
+        "tasks are in flight"
+    );
+}
+
+/// After the kill: every task recovered was checked with the platform, which
+/// found the posts the dead process made, and none was sent again.
+async fn assert_recovered_by_looking_up(stage: &Stage, made_before_kill: u64) {
+    let calls = sandbox_calls(&stage.manch.base_url).await;
+    assert!(
+        calls["lookups_found"].as_u64().unwrap() >= made_before_kill,
+        "each post the dead process made was found by a look-up: {calls}"
+    );
+    let recovered = stage
+        .count("SELECT count(*) FROM publish_task_events WHERE to_status = 'unconfirmed'")
+        .await;
+    assert!(
+        recovered > 0,
+        "the killed process's running tasks were recovered"
+    );
+}
+
 #[actix_web::test]
 async fn a_worker_killed_mid_flight_leaves_its_work_to_another_with_one_post_per_task() {
     let stage = Stage::new(3, 50).await;
     let api = stage.serve("api").await;
     let mut doomed = stage.serve("worker").await;
     let who = connected(&api, &["slow-a", "slow-b"]).await;
-    // Every platform call now takes 2 s: the kill lands while calls are out.
-    stage.faults(json!({"latency_ms": 2000})).await;
+    stall_answers(&stage).await;
     publish_many(&api, &who, 8).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while stage
-        .count("SELECT count(*) FROM publish_tasks WHERE status = 'running'")
-        .await
-        == 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "no task started: {}",
-            doomed.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_posts_unanswered(&stage, 2, &doomed).await;
+    let made = sandbox_calls(&stage.manch.base_url).await["creates"]
+        .as_u64()
+        .unwrap();
     doomed.kill9();
+    stage.faults(json!({"stall_after_create_ms": 0})).await;
     let survivor = stage.serve("worker").await;
-    stage.faults(json!({"latency_ms": 0})).await;
 
     stage
         .wait_succeeded(8, Duration::from_secs(90), &[&api, &survivor])
         .await;
     stage.assert_one_post_per_task(16).await;
-    // The dead worker's tasks were recovered and checked with Manch before any retry.
-    let recovered = stage
-        .count("SELECT count(*) FROM publish_task_events WHERE to_status = 'unconfirmed'")
-        .await;
-    assert!(
-        recovered > 0,
-        "the killed worker's running tasks were recovered"
-    );
+    assert_recovered_by_looking_up(&stage, made).await;
     assert!(
         survivor
             .metric("prasaran_sqs_messages_total", "received")
             .await
             >= 1.0
     );
+}
+
+#[actix_web::test]
+async fn a_single_process_killed_mid_flight_and_started_again_sends_each_task_once() {
+    let stage = Stage::new(3, 50).await;
+    let in_process = [("PRASARAN__QUEUE__KIND", "in_process")];
+    let mut doomed = stage.serve_with("all", &in_process).await;
+    let who = connected(&doomed, &["crash-a", "crash-b"]).await;
+    stall_answers(&stage).await;
+    publish_many(&doomed, &who, 10).await;
+    wait_posts_unanswered(&stage, 2, &doomed).await;
+    let made = sandbox_calls(&stage.manch.base_url).await["creates"]
+        .as_u64()
+        .unwrap();
+    doomed.kill9();
+    stage.faults(json!({"stall_after_create_ms": 0})).await;
+    let again = stage.serve_with("all", &in_process).await;
+
+    stage
+        .wait_succeeded(10, Duration::from_secs(90), &[&again])
+        .await;
+    stage.assert_one_post_per_task(20).await;
+    assert_recovered_by_looking_up(&stage, made).await;
 }
 
 #[actix_web::test]
