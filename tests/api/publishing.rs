@@ -290,15 +290,23 @@ async fn an_expired_token_is_refreshed_exactly_once_for_twenty_racing_tasks() {
             token.expires = Instant::now();
         }
     }
-    let mut ids = Vec::new();
-    for n in 0..20 {
-        ids.push(accepted(&app, &p.token, json!({"content": format!("racing {n}")})).await);
-    }
+    // Every call takes a while, so the twenty sent together meet the 401 together.
+    stage.faults(json!({"latency_ms": 200})).await;
+    let ids = futures_util::future::join_all(
+        (0..20).map(|n| accepted(&app, &p.token, json!({"content": format!("racing {n}")}))),
+    )
+    .await;
     let views = wait_all(&app, &p.token, &ids, Duration::from_secs(30)).await;
     for view in &views {
         assert_eq!(view["status"], "succeeded", "{view}");
     }
     assert_eq!(stage.token_requests() - before, 1, "exactly one refresh");
+    let calls = stage.calls().await;
+    assert_eq!(calls["refreshes"], 1, "{calls}");
+    assert!(
+        calls["unauthorized"].as_u64().unwrap() >= 2,
+        "several calls met the expired token: {calls}"
+    );
     let all_live = stage
         .manch
         .sandbox

@@ -57,6 +57,10 @@ impl Manch {
         assert_eq!(response.status(), StatusCode::OK);
     }
 
+    async fn calls(&self) -> Value {
+        crate::helpers::sandbox_calls(&self.server.base_url).await
+    }
+
     async fn sandbox_posts(&self) -> Value {
         let url = self.server.base_url.join("_sandbox/posts").unwrap();
         self.http
@@ -273,6 +277,50 @@ async fn posts_honour_idempotency_keys_and_count_double_publishes() {
             .len(),
         0
     );
+}
+
+#[actix_web::test]
+async fn the_calls_record_tells_replays_look_ups_and_stalls_apart() {
+    let manch = Manch::start();
+    let adapter = manch.adapter_with(DEFAULT_CLIENT_SECRET, 500);
+    let tokens = manch.tokens(&adapter, "recorded").await;
+    let token = &tokens.access_token;
+
+    adapter.publish(token, "once", "key-a").await.unwrap();
+    adapter.publish(token, "once", "key-a").await.unwrap();
+    adapter.find_post(token, "key-a").await.unwrap();
+    adapter.find_post(token, "key-none").await.unwrap();
+    let calls = manch.calls().await;
+    assert_eq!(calls["creates"], 1, "{calls}");
+    assert_eq!(calls["replays"], 1, "a repeated key is a replay: {calls}");
+    assert_eq!(calls["lookups"], 2, "{calls}");
+    assert_eq!(calls["lookups_found"], 1, "{calls}");
+    assert_eq!(calls["code_exchanges"], 1, "{calls}");
+
+    // Without idempotency a repeated key is a second post, counted as a double.
+    manch.faults(json!({"honor_idempotency": false})).await;
+    let second = adapter.publish(token, "twice", "key-b").await.unwrap();
+    let third = adapter.publish(token, "twice", "key-b").await.unwrap();
+    assert_ne!(second.id, third.id);
+    let posts = manch.sandbox_posts().await;
+    assert_eq!(posts["duplicates"], 1, "{posts}");
+    // A look-up finds the first post under the key.
+    assert_eq!(
+        adapter.find_post(token, "key-b").await.unwrap().unwrap().id,
+        second.id
+    );
+
+    // A stalled answer: the post exists, the client hears nothing in time.
+    manch.faults(json!({"stall_after_create_ms": 2000})).await;
+    let lost = adapter.publish(token, "stalled", "key-c").await;
+    assert!(
+        matches!(lost, Err(AdapterError::Unknown { .. })),
+        "{lost:?}"
+    );
+    assert!(adapter.find_post(token, "key-c").await.unwrap().is_some());
+    let calls = manch.calls().await;
+    assert_eq!(calls["creates"], 4, "{calls}");
+    assert_eq!(calls["peak_in_flight"], 1, "{calls}");
 }
 
 #[actix_web::test]
