@@ -99,10 +99,6 @@ impl Platform {
         self.record.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn script(&self, change: impl FnOnce(&mut Script)) {
-        change(&mut self.script.lock().unwrap_or_else(|e| e.into_inner()));
-    }
-
     fn current(&self) -> Script {
         self.script
             .lock()

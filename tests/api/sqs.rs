@@ -129,6 +129,85 @@ impl Stage {
                 .await
                 .unwrap();
         assert_eq!(succeeded as usize, tasks);
+        self.assert_queues_drained().await;
+    }
+
+    /// Every message was deleted once its work was done: the queue ends with
+    /// none waiting or in flight, and none went to the dead-letter queue.
+    async fn assert_queues_drained(&self) {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let sqs = self.moto.sqs().await;
+        let dlq = self.queue.replace("/tasks", "/tasks-dlq");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut counts = Vec::new();
+            for (queue, names) in [
+                (
+                    &self.queue,
+                    vec![
+                        A::ApproximateNumberOfMessages,
+                        A::ApproximateNumberOfMessagesNotVisible,
+                    ],
+                ),
+                (&dlq, vec![A::ApproximateNumberOfMessages]),
+            ] {
+                let attributes = sqs
+                    .get_queue_attributes()
+                    .queue_url(queue)
+                    .set_attribute_names(Some(names.clone()))
+                    .send()
+                    .await
+                    .unwrap();
+                let attributes = attributes.attributes().unwrap();
+                for name in names {
+                    let n: u64 = attributes.get(&name).unwrap().parse().unwrap();
+                    counts.push((queue.rsplit('/').next().unwrap().to_owned(), name, n));
+                }
+            }
+            if counts.iter().all(|(_, _, n)| *n == 0) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "messages left behind: {counts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Until the outbox relay has ticked for a second after `since` (it ticks
+    /// every 250 ms): whatever it was going to do by then, it did.
+    async fn wait_relay_ticks(&self, api: &Serve, since: chrono::DateTime<chrono::Utc>) {
+        let after = since + chrono::Duration::seconds(1);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let actors: Value = crate::helpers::http()
+                .get(format!("{}/health/actors", api.address))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let relay = actors["actors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["kind"] == "outbox_relay")
+                .cloned()
+                .unwrap_or_default();
+            let beat = relay["last_heartbeat"]
+                .as_str()
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+            if beat.is_some_and(|b| b > after) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the relay stopped ticking: {relay}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn count(&self, sql: &str) -> i64 {
@@ -434,7 +513,7 @@ async fn an_sqs_outage_keeps_accepting_into_the_outbox_and_delivery_resumes() {
         statuses.iter().all(|s| *s == StatusCode::ACCEPTED),
         "publishes are accepted while SQS is down: {statuses:?}"
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    stage.wait_relay_ticks(&api, chrono::Utc::now()).await;
     assert_eq!(
         stage
             .count("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
@@ -643,7 +722,7 @@ async fn the_relay_keeps_the_backlog_in_postgres_and_the_queue_to_its_window() {
     )
     .await;
     // It stays there: the rest waits in the outbox, not in the queue.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    stage.wait_relay_ticks(&api, chrono::Utc::now()).await;
     assert_eq!(
         stage
             .count("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
