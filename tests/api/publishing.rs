@@ -319,6 +319,35 @@ async fn an_expired_token_is_refreshed_exactly_once_for_twenty_racing_tasks() {
 }
 
 #[actix_web::test]
+async fn a_timeout_after_sending_is_checked_with_the_platform_and_not_sent_again() {
+    let stage = Stage::new();
+    let app = TestApp::spawn_with(|s| {
+        stage.configure(s);
+        s.http_client.timeout_ms = 500.try_into().unwrap();
+    })
+    .await;
+    let p = publisher(&app, "timeout@example.com", &["timeout"]).await;
+    // The post is made; its answer comes long after the client gave up.
+    stage.faults(json!({"stall_after_create_ms": 2000})).await;
+
+    let id = accepted(&app, &p.token, json!({"content": "sent into the void"})).await;
+    let view = wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    let calls = stage.calls().await;
+    assert_eq!(calls["creates"], 1, "sent once: {calls}");
+    assert_eq!(
+        calls["lookups_found"], 1,
+        "then found by a look-up: {calls}"
+    );
+    let posts = stage.posts().await;
+    assert_eq!(
+        view["tasks"][0]["external_post_id"], posts["posts"][0]["id"],
+        "the task points at the post the platform made"
+    );
+    stage.assert_each_task_sent_once().await;
+}
+
+#[actix_web::test]
 async fn a_rejected_post_fails_at_once_with_the_platforms_reason() {
     let stage = Stage::new();
     let app = stage.app().await;
