@@ -143,7 +143,8 @@ impl JobStatus {
 }
 
 /// Post text as the user wrote it: not blank, at most 10,000 characters
-/// (each platform's own, smaller limit is checked by its adapter).
+/// (each platform's own, smaller limit is checked by its adapter), and no
+/// NUL character (PostgreSQL text cannot hold one, nor can any platform).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostContent(String);
 
@@ -155,6 +156,8 @@ pub enum PostContentError {
     Empty,
     #[error("content must be at most 10000 characters")]
     TooLong,
+    #[error("content must not contain the NUL character (U+0000)")]
+    Nul,
 }
 
 impl PostContent {
@@ -164,6 +167,9 @@ impl PostContent {
         }
         if raw.chars().count() > MAX_POST_CHARS {
             return Err(PostContentError::TooLong);
+        }
+        if raw.contains('\0') {
+            return Err(PostContentError::Nul);
         }
         Ok(Self(raw))
     }
@@ -177,6 +183,15 @@ impl PostContent {
 mod tests {
     use super::TaskStatus::*;
     use super::*;
+
+    #[test]
+    fn content_with_a_nul_is_refused() {
+        assert_eq!(
+            PostContent::parse("a\0b".into()),
+            Err(PostContentError::Nul)
+        );
+        assert!(PostContent::parse("a\tb\n".into()).is_ok());
+    }
 
     #[test]
     fn job_status_follows_its_tasks() {

@@ -128,10 +128,12 @@ pub async fn create(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    // NUL cannot be stored in PostgreSQL text, and no control character
+    // belongs in a name shown in a list.
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::new(
             ErrorCode::InvalidBody,
-            "name must be 1 to 100 characters",
+            "name must be 1 to 100 characters, without control characters",
         ));
     }
     let mut bytes = [0u8; 32];

@@ -155,3 +155,31 @@ async fn health_endpoints_answer() {
             .contains("prasaran migrate")
     );
 }
+
+#[actix_web::test]
+async fn a_nul_or_control_character_in_a_token_name_is_422_not_500() {
+    let app = TestApp::spawn().await;
+    let csrf = app.signed_up("nul@example.com").await;
+    for name in ["nul \u{0} inside", "bell \u{7}"] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/tokens"))
+            .header("X-CSRF-Token", &csrf)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?}"
+        );
+        assert_eq!(error_code(response).await, "invalid_body");
+    }
+    let list: serde_json::Value = app.get("/api/v1/tokens").await.json().await.unwrap();
+    assert_eq!(
+        list["tokens"].as_array().unwrap().len(),
+        0,
+        "nothing stored"
+    );
+}

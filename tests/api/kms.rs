@@ -1,7 +1,9 @@
 //! The KMS key provider against a real KMS API (moto_server): data keys bound
-//! to their row by the encryption context, and rotation from the local key.
+//! to their row by the encryption context, rotation from the local key, and
+//! the engine publishing and refreshing with tokens sealed by KMS.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use prasaran::connections::rotation::rotate;
 use prasaran::connections::{TokenKind, open_token};
@@ -10,9 +12,11 @@ use prasaran::domain::ConnectionId;
 use prasaran::persistence::connections::sealed_tokens;
 use prasaran::settings::{KeyProviderKind, KmsSettings};
 use secrecy::ExposeSecret;
+use serde_json::json;
 
 use crate::cloud::Moto;
 use crate::helpers::TestApp;
+use crate::publishing::{Stage, accepted, job, publisher, wait_job};
 
 async fn kms_settings(moto: &Moto) -> KmsSettings {
     KmsSettings {
@@ -97,4 +101,92 @@ async fn rotation_moves_local_key_blobs_to_kms() {
         assert!(issued.contains(&token.expose_secret().to_owned()));
     }
     assert_eq!(rotate(&app.pool, &keyring).await.unwrap().rewrapped, 0);
+}
+
+/// The connection's stored tokens, opened with KMS alone (no local fallback):
+/// `(access, refresh)`. Both blobs must name KMS and its key.
+async fn tokens_opened_by_kms(
+    app: &TestApp,
+    kms_only: &Keyring,
+    kms: &KmsSettings,
+    id: ConnectionId,
+) -> (String, String) {
+    let sealed = sealed_tokens(&app.pool, id).await.unwrap().unwrap();
+    let mut opened = Vec::new();
+    for (kind, blob) in [
+        (TokenKind::Access, sealed.access_token.unwrap()),
+        (TokenKind::Refresh, sealed.refresh_token.unwrap()),
+    ] {
+        assert_eq!(blob.provider, "kms");
+        assert_eq!(Some(&blob.key_id), kms.key_id.as_ref());
+        let token = open_token(kms_only, id, kind, &blob).await.unwrap();
+        opened.push(token.expose_secret().to_owned());
+    }
+    let refresh = opened.pop().unwrap();
+    (opened.pop().unwrap(), refresh)
+}
+
+#[actix_web::test]
+async fn in_kms_mode_the_engine_publishes_and_seals_a_refreshed_token_with_kms() {
+    let moto = Moto::start().await;
+    let stage = Stage::new();
+    let kms = kms_settings(&moto).await;
+    let app = TestApp::spawn_with(|s| {
+        stage.configure(s);
+        s.keys.provider = KeyProviderKind::Kms;
+        s.keys.kms = kms.clone();
+    })
+    .await;
+    let p = publisher(&app, "kms-engine@example.com", &["sealed"]).await;
+    let id = ConnectionId(p.connections[0].parse().unwrap());
+    let kms_only = Keyring::new(Arc::new(KmsKeyProvider::connect(&kms).await.unwrap()));
+    let (access, refresh) = tokens_opened_by_kms(&app, &kms_only, &kms, id).await;
+
+    // The engine opens the token through KMS and publishes with it.
+    let first = accepted(&app, &p.token, json!({"content": "sealed by KMS"})).await;
+    let view = wait_job(&app, &p.token, &first, Duration::from_secs(20)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    assert_eq!(view["tasks"][0]["attempts"], 1, "{view}");
+
+    // Every access token expires behind Prasaran's back: the next call is
+    // refused, the worker refreshes, and the new pair is sealed with KMS.
+    let token_requests = stage.manch.sandbox.lock().token_requests;
+    for token in stage.manch.sandbox.lock().access.values_mut() {
+        token.expires = Instant::now();
+    }
+    let second = accepted(&app, &p.token, json!({"content": "after a refresh"})).await;
+    let view = wait_job(&app, &p.token, &second, Duration::from_secs(20)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    assert_eq!(
+        stage.manch.sandbox.lock().token_requests - token_requests,
+        1,
+        "one refresh"
+    );
+    let (new_access, new_refresh) = tokens_opened_by_kms(&app, &kms_only, &kms, id).await;
+    assert_ne!(new_access, access);
+    assert_ne!(new_refresh, refresh, "Manch rotates refresh tokens");
+    {
+        let state = stage.manch.sandbox.lock();
+        let live = &state.access[&new_access];
+        assert!(
+            live.expires > Instant::now(),
+            "the stored token is the live one"
+        );
+        assert!(!state.refresh[&new_refresh].spent);
+    }
+
+    // Each post landed once, sent under its task's id.
+    let posts = stage.posts().await;
+    let keys: Vec<&str> = posts["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["idempotency_key"].as_str().unwrap())
+        .collect();
+    let mut tasks = Vec::new();
+    for job_id in [&first, &second] {
+        let view = job(&app, &p.token, job_id).await;
+        tasks.push(view["tasks"][0]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(keys, tasks, "{posts}");
 }

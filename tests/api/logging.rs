@@ -1,5 +1,6 @@
 //! Secrets never reach the logs, even at the most verbose level: passwords,
-//! cookies, CSRF tokens, keys, OAuth codes, states and platform tokens.
+//! cookies, CSRF tokens, keys, OAuth codes, states, API tokens and platform
+//! tokens, through connecting, publishing and refreshing a token.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -83,10 +84,20 @@ async fn secrets_stay_out_of_trace_logs() {
     let cookie_value = cookie.split_once('=').unwrap().1.to_owned();
     let body: Value = signup.json().await.unwrap();
     let csrf = body["csrf_token"].as_str().unwrap().to_owned();
-    assert_eq!(
-        browser.login("quiet@example.com", PASSWORD).await.status(),
-        StatusCode::OK
-    );
+    let login = browser.login("quiet@example.com", PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    // Logging in starts a new session: its cookie is the one sent from now on.
+    let login_cookie_value = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    assert_ne!(login_cookie_value, cookie_value);
     browser
         .login("quiet@example.com", "a wrong password!")
         .await;
@@ -101,8 +112,7 @@ async fn secrets_stay_out_of_trace_logs() {
     let query: std::collections::HashMap<String, String> =
         back.query_pairs().into_owned().collect();
     assert_eq!(browser.callback(&back).await.status(), StatusCode::FOUND);
-    let issued = manch.sandbox.lock().issued_tokens();
-    assert_eq!(issued.len(), 2);
+    assert_eq!(manch.sandbox.lock().issued_tokens().len(), 2);
     let list: Value = browser
         .get("/api/v1/connections")
         .await
@@ -110,6 +120,31 @@ async fn secrets_stay_out_of_trace_logs() {
         .await
         .unwrap();
     let id = list["connections"][0]["id"].as_str().unwrap().to_owned();
+
+    // A script's API token publishes; then every access token expires behind
+    // Prasaran's back, so the next publish is refused (401), refreshes the
+    // token and publishes again.
+    let created = browser
+        .client
+        .post(browser.url("/api/v1/tokens"))
+        .header("X-CSRF-Token", &login_csrf)
+        .json(&serde_json::json!({"name": "logged"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let api_token = created.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first_job = publish_and_wait(&browser, &api_token, "quiet, then published").await;
+    for token in manch.sandbox.lock().access.values_mut() {
+        token.expires = std::time::Instant::now();
+    }
+    let refreshed_job = publish_and_wait(&browser, &api_token, "published after a refresh").await;
+    let issued = manch.sandbox.lock().issued_tokens();
+    assert_eq!(issued.len(), 4, "the refresh issued a new pair");
+    assert_eq!(manch.sandbox.lock().posts.len(), 2);
     let gone = browser
         .client
         .delete(browser.url(&format!("/api/v1/connections/{id}")))
@@ -133,10 +168,19 @@ async fn secrets_stay_out_of_trace_logs() {
         "the log is really captured"
     );
     assert!(logs.contains("platform account connected"));
+    assert!(logs.contains("publish accepted"));
+    assert!(logs.contains("access token refreshed"));
+    for job in [&first_job, &refreshed_job] {
+        assert!(
+            logs.contains(job.as_str()),
+            "the publish of job {job} is logged"
+        );
+    }
     let mut secrets = vec![
         PASSWORD.to_owned(),
         "a wrong password!".to_owned(),
         cookie_value,
+        login_cookie_value,
         session_key,
         master_key,
         csrf,
@@ -144,6 +188,7 @@ async fn secrets_stay_out_of_trace_logs() {
         query["code"].clone(),
         query["state"].clone(),
         DEFAULT_CLIENT_SECRET.to_owned(),
+        api_token,
     ];
     secrets.extend(issued);
     for secret in secrets {
@@ -151,5 +196,45 @@ async fn secrets_stay_out_of_trace_logs() {
             !logs.contains(&secret),
             "a secret leaked into the logs: {secret}"
         );
+    }
+}
+
+/// Publishes with the API token and polls the job until it succeeded; its id.
+async fn publish_and_wait(browser: &Browser, token: &str, content: &str) -> String {
+    let accepted = browser
+        .client
+        .post(browser.url("/api/v1/posts"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"content": content}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let id = accepted.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let view: Value = browser
+            .client
+            .get(browser.url(&format!("/api/v1/jobs/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match view["status"].as_str().unwrap() {
+            "succeeded" => return id,
+            "pending" | "running" => {}
+            other => panic!("job {id} ended {other}: {view}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job {id} not done in time: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::state::{Post, RateDecision};
+use super::state::{Post, RateDecision, State};
 use super::{Sandbox, oauth_error};
 use crate::adapters::manch::MAX_CHARS;
 
@@ -116,51 +116,71 @@ pub async fn create_post(
         .get("Idempotency-Key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let mut state = sandbox.lock();
-    if state.faults.error_rate > 0.0 && rand::random::<f64>() < state.faults.error_rate {
-        return HttpResponse::ServiceUnavailable().json(
-            json!({"error": "unavailable", "error_description": "injected fault: try again later"}),
-        );
-    }
-    let decision = state.rate_check(&account_id);
-    if !decision.allowed {
-        let mut response = HttpResponse::TooManyRequests();
-        rate_headers(&mut response, &decision);
-        return response
-            .insert_header((header::RETRY_AFTER, state.faults.retry_after_s.to_string()))
-            .json(json!({"error": "rate_limited", "error_description": "too many posts; see Retry-After"}));
-    }
-    let honor_idempotency = state.faults.honor_idempotency;
-    if let Some(existing) = key
-        .as_deref()
-        .filter(|_| honor_idempotency)
-        .and_then(|k| state.post_by_key(&account_id, k))
-    {
-        let body = post_body(&request, existing);
-        state.calls.replays += 1;
-        let mut response = HttpResponse::Created();
-        rate_headers(&mut response, &decision);
-        return response
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(body);
-    }
-    let text = body.text.as_deref().unwrap_or_default();
-    let chars = text.chars().count();
-    if text.trim().is_empty() || chars > MAX_CHARS {
-        return HttpResponse::UnprocessableEntity().json(json!({
-            "error": "invalid_text",
-            "error_description": format!("text must be 1 to {MAX_CHARS} characters (got {chars})"),
-        }));
-    }
-    let post = state.add_post(&account_id, key.as_deref(), text);
-    let stall = state.faults.stall_after_create_ms;
-    drop(state);
+    let stored = store_post(
+        &mut sandbox.lock(),
+        &request,
+        &account_id,
+        key.as_deref(),
+        body.text.as_deref().unwrap_or_default(),
+    );
+    let (post, decision, stall) = match stored {
+        Ok(stored) => stored,
+        Err(answer) => return *answer,
+    };
     if stall > 0 {
         actix_web::rt::time::sleep(Duration::from_millis(stall)).await;
     }
     let mut response = HttpResponse::Created();
     rate_headers(&mut response, &decision);
     response.json(post_body(&request, &post))
+}
+
+/// Under the sandbox's lock: faults, the rate limit, a known key, the text
+/// rules, then the new post, its rate figures and how long to hold its answer.
+fn store_post(
+    state: &mut State,
+    request: &HttpRequest,
+    account_id: &str,
+    key: Option<&str>,
+    text: &str,
+) -> Result<(Post, RateDecision, u64), Box<HttpResponse>> {
+    if state.faults.error_rate > 0.0 && rand::random::<f64>() < state.faults.error_rate {
+        return Err(Box::new(HttpResponse::ServiceUnavailable().json(
+            json!({"error": "unavailable", "error_description": "injected fault: try again later"}),
+        )));
+    }
+    let decision = state.rate_check(account_id);
+    if !decision.allowed {
+        let mut response = HttpResponse::TooManyRequests();
+        rate_headers(&mut response, &decision);
+        return Err(Box::new(response
+            .insert_header((header::RETRY_AFTER, state.faults.retry_after_s.to_string()))
+            .json(json!({"error": "rate_limited", "error_description": "too many posts; see Retry-After"}))));
+    }
+    let honor_idempotency = state.faults.honor_idempotency;
+    if let Some(existing) = key
+        .filter(|_| honor_idempotency)
+        .and_then(|k| state.post_by_key(account_id, k))
+    {
+        let body = post_body(request, existing);
+        state.calls.replays += 1;
+        let mut response = HttpResponse::Created();
+        rate_headers(&mut response, &decision);
+        return Err(Box::new(
+            response
+                .insert_header(("Idempotent-Replayed", "true"))
+                .json(body),
+        ));
+    }
+    let chars = text.chars().count();
+    if text.trim().is_empty() || chars > MAX_CHARS {
+        return Err(Box::new(HttpResponse::UnprocessableEntity().json(json!({
+            "error": "invalid_text",
+            "error_description": format!("text must be 1 to {MAX_CHARS} characters (got {chars})"),
+        }))));
+    }
+    let post = state.add_post(account_id, key, text);
+    Ok((post, decision, state.faults.stall_after_create_ms))
 }
 
 #[derive(Deserialize)]
