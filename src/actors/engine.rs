@@ -103,7 +103,10 @@ impl Engine {
         }
         if self.role.runs_tasks() {
             // Before the worker arbiters stop: pooled connections they opened go with them.
-            match tasks::release_all_owned(&self.context.pool, &self.context.owner).await {
+            // Calls still out may land later: they are checked after a lease,
+            // as if this process had died (a lease outlasts any call).
+            let lease = Duration::from_secs(u64::from(self.context.settings.lease_secs.get()));
+            match tasks::release_all_owned(&self.context.pool, &self.context.owner, lease).await {
                 Ok(0) => {}
                 Ok(n) => {
                     self.context.metrics.transitioned("unconfirmed", n);

@@ -270,13 +270,20 @@ pub async fn fates(
         .collect())
 }
 
-/// Every running task this process holds goes back to `unconfirmed`, at once
-/// runnable elsewhere (graceful shutdown after the grace period). Returns how many.
-pub async fn release_all_owned(pool: &PgPool, owner: &str) -> Result<u64, StoreError> {
+/// Every running task this process holds goes back to `unconfirmed`
+/// (graceful shutdown after the grace period), checked with the platform
+/// elsewhere once `check_after` has passed: its call may still be on its way
+/// and land after a check made at once, which would then find nothing and
+/// send it again. Returns how many.
+pub async fn release_all_owned(
+    pool: &PgPool,
+    owner: &str,
+    check_after: Duration,
+) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar(
         "WITH moved AS (
             UPDATE publish_tasks SET status = 'unconfirmed', claimed_by = NULL, lease_expires_at = NULL,
-                   dispatched_at = NULL, held_by = NULL, next_attempt_at = now(), updated_at = now()
+                   dispatched_at = NULL, held_by = NULL, next_attempt_at = now() + $2, updated_at = now()
             WHERE status = 'running' AND claimed_by = $1
             RETURNING id, job_id, attempt_count),
          events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt, detail)
@@ -286,6 +293,7 @@ pub async fn release_all_owned(pool: &PgPool, owner: &str) -> Result<u64, StoreE
          SELECT count(*) FROM moved",
     )
     .bind(owner)
+    .bind(interval(check_after))
     .fetch_one(pool)
     .await?;
     Ok(n as u64)

@@ -417,7 +417,7 @@ async fn stopped_mid_flight_and_started_again_every_task_lands_once() {
     let stage = Stage::new();
     let mut app = stage.app().await;
     let p = publisher(&app, "crash@example.com", &["crash_a", "crash_b"]).await;
-    stage.faults(json!({"latency_ms": 40})).await;
+    stage.faults(json!({"latency_ms": 1000})).await;
     let mut ids = Vec::new();
     for n in 0..100 {
         ids.push(accepted(&app, &p.token, json!({"content": format!("in flight {n}")})).await);
@@ -446,6 +446,14 @@ async fn stopped_mid_flight_and_started_again_every_task_lands_once() {
         "one post per task"
     );
     stage.assert_each_task_sent_once().await;
+    // Calls were out when it stopped: their tasks were released, then checked
+    // with the platform (the calls had landed) instead of sent again.
+    let released = app
+        .count_rows("publish_task_events WHERE to_status = 'unconfirmed'")
+        .await;
+    assert!(released > 0, "the stop caught calls in flight");
+    let calls = stage.calls().await;
+    assert!(calls["lookups_found"].as_i64().unwrap() > 0, "{calls}");
     app.stop().await;
 }
 
