@@ -13,7 +13,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
 use crate::helpers::{TestApp, error_code, http};
-use crate::publishing::{Stage, accepted, job, publisher, wait_job};
+use crate::stage::{Stage, accepted, job, publisher, wait_job};
 
 /// How long a job of these tests may take to become final.
 const JOB_LIMIT: Duration = Duration::from_secs(20);

@@ -11,8 +11,8 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
-use crate::publishing::{Publisher, Stage, accepted, job, publisher, wait_all, wait_job};
 use crate::scripted::{Platform, Script};
+use crate::stage::{Publisher, Stage, accepted, job, publisher, wait_all, wait_job};
 
 const LIMIT: Duration = Duration::from_secs(30);
 

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code};
-use crate::publishing::{Stage, accepted, job, publish, publisher, wait_all, wait_job};
+use crate::stage::{Stage, accepted, job, publish, publisher, wait_all, wait_job};
 
 async fn workers(app: &TestApp) -> Vec<Value> {
     let actors: Value = app.get("/health/actors").await.json().await.unwrap();

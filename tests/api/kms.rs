@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::cloud::Moto;
 use crate::helpers::TestApp;
-use crate::publishing::{Stage, accepted, job, publisher, wait_job};
+use crate::stage::{Stage, accepted, job, publisher, wait_job};
 
 async fn kms_settings(moto: &Moto) -> KmsSettings {
     KmsSettings {

@@ -2,75 +2,40 @@
 //! cookies, CSRF tokens, keys, OAuth codes, states, API tokens and platform
 //! tokens, through connecting, publishing and refreshing a token.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
+use prasaran::sandbox::manch::DEFAULT_CLIENT_SECRET;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Browser, PASSWORD, TestDatabase, random_key};
+use crate::cloud::Serve;
+use crate::helpers::{Browser, PASSWORD, TestDatabase, manch_sandbox, random_key};
 
 #[actix_web::test]
 async fn secrets_stay_out_of_trace_logs() {
     let database = TestDatabase::create().await;
-    let mut manch =
-        SandboxServer::bind("127.0.0.1:0".parse().unwrap(), SandboxConfig::default(), 1).unwrap();
-    manch.spawn();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let manch = manch_sandbox(1);
     let session_key = random_key(64);
     let master_key = random_key(32);
-    let mut server = Command::new(env!("CARGO_BIN_EXE_prasaran"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("PRASARAN__DATABASE__URL", &database.url)
-        .env("PRASARAN__SESSION__KEY", &session_key)
-        .env("PRASARAN__KEYS__LOCAL__MASTER_KEY", &master_key)
-        .env(
+    let env: Vec<(String, String)> = [
+        ("PRASARAN__DATABASE__URL", database.url.clone()),
+        ("PRASARAN__SESSION__KEY", session_key.clone()),
+        ("PRASARAN__KEYS__LOCAL__MASTER_KEY", master_key.clone()),
+        (
             "PRASARAN__PLATFORMS__MANCH__BASE_URL",
-            manch.base_url.as_str(),
-        )
-        .env(
+            manch.base_url.to_string(),
+        ),
+        (
             "PRASARAN__PLATFORMS__MANCH__CLIENT_SECRET",
-            DEFAULT_CLIENT_SECRET,
-        )
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drain both pipes while the server runs: a full pipe would block its logging.
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = drain(Box::new(server.stdout.take().unwrap()));
-    let stderr = drain(Box::new(server.stderr.take().unwrap()));
-
-    let browser = Browser::new(&format!("http://127.0.0.1:{port}"));
-    let mut ready = false;
-    for _ in 0..100 {
-        if let Ok(response) = browser
-            .client
-            .get(browser.url("/health/ready"))
-            .send()
-            .await
-        {
-            ready = response.status() == StatusCode::OK;
-            if ready {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "server did not become ready");
+            DEFAULT_CLIENT_SECRET.to_owned(),
+        ),
+        ("RUST_LOG", "trace".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let mut server = Serve::start("all", &env).await;
+    let browser = Browser::new(&server.address);
 
     let signup = browser.signup("quiet@example.com", PASSWORD).await;
     assert_eq!(signup.status(), StatusCode::CREATED);
@@ -154,14 +119,8 @@ async fn secrets_stay_out_of_trace_logs() {
         .unwrap();
     assert_eq!(gone.status(), StatusCode::OK);
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(server.id() as i32),
-        nix::sys::signal::SIGTERM,
-    )
-    .unwrap();
-    let status = server.wait().unwrap();
-    assert!(status.success(), "graceful shutdown exits 0");
-    let logs = stdout.join().unwrap() + &stderr.join().unwrap();
+    assert!(server.terminate().await, "graceful shutdown exits 0");
+    let logs = server.log_text();
 
     assert!(
         logs.contains("account created"),

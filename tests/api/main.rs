@@ -19,5 +19,6 @@ mod sandbox;
 mod scripted;
 mod sessions;
 mod sqs;
+mod stage;
 mod tokens_at_rest;
 mod web_app;

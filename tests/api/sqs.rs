@@ -15,7 +15,7 @@ use crate::helpers::{
     Browser, TestDatabase, assert_each_task_sent_once, manch_sandbox, random_key, sandbox_calls,
     sandbox_faults, sandbox_posts,
 };
-use crate::publishing::{Publisher, publisher};
+use crate::stage::{Publisher, publisher};
 
 /// moto, its queue and dead-letter queue, the Manch sandbox and one database,
 /// shared by every process a test starts.
