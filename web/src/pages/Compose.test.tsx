@@ -44,6 +44,39 @@ describe("Compose", () => {
     expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
   });
 
+  it("sends a second submit with the same idempotency key, even after the first was answered", async () => {
+    const keys: (string | null)[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn().mockImplementation((url: string, init?: RequestInit) => {
+        if (String(url).endsWith("/api/v1/posts") && init?.method === "POST") {
+          keys.push(new Headers(init.headers).get("Idempotency-Key"));
+          return Promise.resolve(
+            new Response(JSON.stringify({ job_id: "j1", status: "pending", tasks: [] }), {
+              status: 202,
+              headers: { "Content-Type": "application/json" },
+            }),
+          );
+        }
+        return Promise.resolve(new Response(JSON.stringify(platforms), { headers: { "Content-Type": "application/json" } }));
+      }),
+    );
+    render(
+      <MemoryRouter>
+        <Compose />
+      </MemoryRouter>,
+    );
+    const post = await screen.findByLabelText("Post");
+    fireEvent.change(post, { target: { value: "once" } });
+    const publish = screen.getByRole("button", { name: "Publish now" });
+    fireEvent.click(publish);
+    await vi.waitFor(() => expect(keys).toHaveLength(1));
+    fireEvent.submit(publish.closest("form")!);
+    await vi.waitFor(() => expect(keys).toHaveLength(2));
+    expect(keys[0]).toBeTruthy();
+    expect(keys[1]).toBe(keys[0]);
+  });
+
   it("says how to get started when no account is connected", async () => {
     const none = { platforms: [{ ...platforms.platforms[0], state: "not_connected", connections: [] }] };
     vi.stubGlobal(

@@ -61,7 +61,9 @@ export function Compose() {
         },
         idempotencyKey.current,
       );
-      idempotencyKey.current = crypto.randomUUID();
+      // The key is kept: a second submit of this form (a double click whose
+      // second click comes after the first answer) replays the same job
+      // instead of making another. A new compose starts with a new key.
       navigate(`/jobs/${accepted.job_id}`);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
