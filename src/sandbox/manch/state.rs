@@ -285,7 +285,13 @@ impl State {
 
     /// A `POST /v1/posts` call of `account_id` opened (`true`) or closed.
     pub fn in_flight(&mut self, account_id: &str, open: bool) {
-        let open_now = self.in_flight.entry(account_id.to_owned()).or_default();
+        // Looked up before inserting: no allocation on the hot path.
+        if !self.in_flight.contains_key(account_id) {
+            self.in_flight.insert(account_id.to_owned(), 0);
+        }
+        let Some(open_now) = self.in_flight.get_mut(account_id) else {
+            return;
+        };
         if open {
             *open_now += 1;
             self.calls.peak_in_flight = self.calls.peak_in_flight.max(*open_now);
