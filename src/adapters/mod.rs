@@ -58,6 +58,42 @@ pub struct PublishedPost {
     pub url: String,
 }
 
+/// A post as it goes out: its text and the platform's ids of the media
+/// already uploaded for it, in order.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingPost<'a> {
+    pub text: &'a str,
+    pub media_ids: &'a [String],
+}
+
+impl<'a> OutgoingPost<'a> {
+    pub fn text(text: &'a str) -> Self {
+        Self {
+            text,
+            media_ids: &[],
+        }
+    }
+}
+
+/// One attachment on its way to a platform. The body is streamed (a video may
+/// be hundreds of megabytes); a retry builds a new one.
+pub struct MediaUpload {
+    pub body: reqwest::Body,
+    pub bytes: u64,
+    pub mime: String,
+    pub alt_text: Option<String>,
+    /// Makes a retried upload answer the first one, where the platform can.
+    pub idempotency_key: String,
+}
+
+/// An attachment as the platform stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedMedia {
+    pub id: String,
+    /// False while the platform still processes it (video): wait before posting.
+    pub ready: bool,
+}
+
 /// What the authorize step needs to build the consent URL.
 pub struct AuthorizeRequest<'a> {
     pub state: &'a str,
@@ -87,13 +123,25 @@ pub trait PlatformAdapter: Send + Sync {
     async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, AdapterError>;
     /// Who the token belongs to.
     async fn account(&self, access_token: &SecretString) -> Result<Account, AdapterError>;
-    /// Publishes `content`; `idempotency_key` makes a retried call return the first post.
+    /// Publishes `post`; `idempotency_key` makes a retried call return the first post.
     async fn publish(
         &self,
         access_token: &SecretString,
-        content: &str,
+        post: OutgoingPost<'_>,
         idempotency_key: &str,
     ) -> Result<PublishedPost, AdapterError>;
+    /// Uploads one attachment for a later post.
+    async fn upload_media(
+        &self,
+        access_token: &SecretString,
+        upload: MediaUpload,
+    ) -> Result<UploadedMedia, AdapterError>;
+    /// Whether an uploaded attachment is ready to be posted.
+    async fn media_ready(
+        &self,
+        access_token: &SecretString,
+        media_id: &str,
+    ) -> Result<bool, AdapterError>;
     /// The post published under `idempotency_key`, if the platform has one.
     async fn find_post(
         &self,

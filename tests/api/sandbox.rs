@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use prasaran::adapters::manch::ManchAdapter;
-use prasaran::adapters::{AdapterError, AuthorizeRequest, PlatformAdapter, TokenSet, http_client};
+use prasaran::adapters::{
+    AdapterError, AuthorizeRequest, OutgoingPost, PlatformAdapter, TokenSet, http_client,
+};
 use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
 use prasaran::settings::HttpClientSettings;
 use reqwest::StatusCode;
@@ -219,11 +221,11 @@ async fn posts_honour_idempotency_keys_and_count_double_publishes() {
     let token = &tokens.access_token;
 
     let first = adapter
-        .publish(token, "hello world", "key-1")
+        .publish(token, OutgoingPost::text("hello world"), "key-1")
         .await
         .unwrap();
     let again = adapter
-        .publish(token, "hello world", "key-1")
+        .publish(token, OutgoingPost::text("hello world"), "key-1")
         .await
         .unwrap();
     assert_eq!(first.id, again.id);
@@ -231,7 +233,7 @@ async fn posts_honour_idempotency_keys_and_count_double_publishes() {
     assert_eq!(manch.sandbox_posts().await["duplicates"], 0);
 
     let double = adapter
-        .publish(token, "hello world", "key-2")
+        .publish(token, OutgoingPost::text("hello world"), "key-2")
         .await
         .unwrap();
     assert_ne!(double.id, first.id);
@@ -286,8 +288,14 @@ async fn the_calls_record_tells_replays_look_ups_and_stalls_apart() {
     let tokens = manch.tokens(&adapter, "recorded").await;
     let token = &tokens.access_token;
 
-    adapter.publish(token, "once", "key-a").await.unwrap();
-    adapter.publish(token, "once", "key-a").await.unwrap();
+    adapter
+        .publish(token, OutgoingPost::text("once"), "key-a")
+        .await
+        .unwrap();
+    adapter
+        .publish(token, OutgoingPost::text("once"), "key-a")
+        .await
+        .unwrap();
     adapter.find_post(token, "key-a").await.unwrap();
     adapter.find_post(token, "key-none").await.unwrap();
     let calls = manch.calls().await;
@@ -299,8 +307,14 @@ async fn the_calls_record_tells_replays_look_ups_and_stalls_apart() {
 
     // Without idempotency a repeated key is a second post, counted as a double.
     manch.faults(json!({"honor_idempotency": false})).await;
-    let second = adapter.publish(token, "twice", "key-b").await.unwrap();
-    let third = adapter.publish(token, "twice", "key-b").await.unwrap();
+    let second = adapter
+        .publish(token, OutgoingPost::text("twice"), "key-b")
+        .await
+        .unwrap();
+    let third = adapter
+        .publish(token, OutgoingPost::text("twice"), "key-b")
+        .await
+        .unwrap();
     assert_ne!(second.id, third.id);
     let posts = manch.sandbox_posts().await;
     assert_eq!(posts["duplicates"], 1, "{posts}");
@@ -312,7 +326,9 @@ async fn the_calls_record_tells_replays_look_ups_and_stalls_apart() {
 
     // A stalled answer: the post exists, the client hears nothing in time.
     manch.faults(json!({"stall_after_create_ms": 2000})).await;
-    let lost = adapter.publish(token, "stalled", "key-c").await;
+    let lost = adapter
+        .publish(token, OutgoingPost::text("stalled"), "key-c")
+        .await;
     assert!(
         matches!(lost, Err(AdapterError::Unknown { .. })),
         "{lost:?}"
@@ -331,7 +347,7 @@ async fn the_500_character_limit_counts_characters() {
     let exactly = "é".repeat(500);
     assert!(adapter.validate(&exactly).is_ok());
     adapter
-        .publish(&tokens.access_token, &exactly, "k500")
+        .publish(&tokens.access_token, OutgoingPost::text(&exactly), "k500")
         .await
         .unwrap();
     let over = "é".repeat(501);
@@ -339,7 +355,9 @@ async fn the_500_character_limit_counts_characters() {
         adapter.validate(&over),
         Err(AdapterError::Rejected { .. })
     ));
-    let refused = adapter.publish(&tokens.access_token, &over, "k501").await;
+    let refused = adapter
+        .publish(&tokens.access_token, OutgoingPost::text(&over), "k501")
+        .await;
     assert!(
         matches!(refused, Err(AdapterError::Rejected { .. })),
         "{refused:?}"
@@ -392,7 +410,7 @@ async fn three_posts(
             adapter
                 .publish(
                     token,
-                    &format!("post {round}-{n}"),
+                    OutgoingPost::text(&format!("post {round}-{n}")),
                     &format!("rl-{round}-{n}"),
                 )
                 .await,
@@ -409,7 +427,7 @@ async fn expired_tokens_are_401_with_www_authenticate() {
     let tokens = manch.tokens(&adapter, "expired").await;
     assert_eq!(
         adapter
-            .publish(&tokens.access_token, "late", "k")
+            .publish(&tokens.access_token, OutgoingPost::text("late"), "k")
             .await
             .unwrap_err(),
         AdapterError::Unauthorized
@@ -436,7 +454,9 @@ async fn injected_faults_map_to_transient_and_unknown() {
     let tokens = manch.tokens(&adapter, "faulty").await;
 
     manch.faults(json!({"error_rate": 1.0})).await;
-    let failed = adapter.publish(&tokens.access_token, "x", "e1").await;
+    let failed = adapter
+        .publish(&tokens.access_token, OutgoingPost::text("x"), "e1")
+        .await;
     assert!(
         matches!(
             failed,
@@ -451,7 +471,9 @@ async fn injected_faults_map_to_transient_and_unknown() {
     manch
         .faults(json!({"error_rate": 0.0, "latency_ms": 1000}))
         .await;
-    let slow = adapter.publish(&tokens.access_token, "x", "e2").await;
+    let slow = adapter
+        .publish(&tokens.access_token, OutgoingPost::text("x"), "e2")
+        .await;
     assert!(
         matches!(slow, Err(AdapterError::Unknown { .. })),
         "a timeout may have reached Manch: {slow:?}"
@@ -480,7 +502,9 @@ async fn a_refused_connection_is_transient() {
         reqwest::Client::new(),
     )
     .unwrap();
-    let result = adapter.publish(&SecretString::from("t"), "x", "k").await;
+    let result = adapter
+        .publish(&SecretString::from("t"), OutgoingPost::text("x"), "k")
+        .await;
     assert!(
         matches!(result, Err(AdapterError::Transient { status: None, .. })),
         "{result:?}"

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::Utc;
 use prasaran::adapters::{
-    Account, AdapterError, AuthorizeRequest, ContentRules, PlatformAdapter, PublishedPost,
-    Registry, TokenSet,
+    Account, AdapterError, AuthorizeRequest, ContentRules, MediaUpload, OutgoingPost,
+    PlatformAdapter, PublishedPost, Registry, TokenSet, UploadedMedia,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Notify, Semaphore};
@@ -272,12 +272,28 @@ impl PlatformAdapter for Scripted {
     async fn publish(
         &self,
         access_token: &SecretString,
-        _content: &str,
+        _post: OutgoingPost<'_>,
         idempotency_key: &str,
     ) -> Result<PublishedPost, AdapterError> {
         self.platform
             .publish(access_token.expose_secret(), idempotency_key)
             .await
+    }
+
+    async fn upload_media(
+        &self,
+        access_token: &SecretString,
+        upload: MediaUpload,
+    ) -> Result<UploadedMedia, AdapterError> {
+        self.inner.upload_media(access_token, upload).await
+    }
+
+    async fn media_ready(
+        &self,
+        access_token: &SecretString,
+        media_id: &str,
+    ) -> Result<bool, AdapterError> {
+        self.inner.media_ready(access_token, media_id).await
     }
 
     async fn find_post(

@@ -9,7 +9,7 @@ use chrono::Utc;
 
 use super::super::engine::EngineContext;
 use super::token::{TokenCell, TokenError, backoff};
-use crate::adapters::{AdapterError, PlatformAdapter, PublishedPost};
+use crate::adapters::{AdapterError, OutgoingPost, PlatformAdapter, PublishedPost};
 use crate::domain::{JobId, TaskId, TaskStatus};
 use crate::persistence::tasks::{Claimed, Settlement};
 
@@ -192,12 +192,18 @@ async fn decide(
         let outcome = if claimed.from_status == "unconfirmed" {
             match adapter.find_post(&access, key).await {
                 Ok(Some(post)) => return (Decision::Done(post, "verified"), Some(200)),
-                Ok(None) => adapter.publish(&access, &claimed.content, key).await,
+                Ok(None) => {
+                    adapter
+                        .publish(&access, OutgoingPost::text(&claimed.content), key)
+                        .await
+                }
                 Err(error) => Err(error),
             }
         } else {
             maybe_panic(ctx, &claimed.content);
-            adapter.publish(&access, &claimed.content, key).await
+            adapter
+                .publish(&access, OutgoingPost::text(&claimed.content), key)
+                .await
         };
         return match outcome {
             Ok(post) => (Decision::Done(post, "ok"), Some(201)),

@@ -17,7 +17,8 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{
-    Account, AdapterError, AuthorizeRequest, ContentRules, PlatformAdapter, PublishedPost, TokenSet,
+    Account, AdapterError, AuthorizeRequest, ContentRules, MediaUpload, OutgoingPost,
+    PlatformAdapter, PublishedPost, TokenSet, UploadedMedia,
 };
 use responses::{classify_send_error, classify_status};
 
@@ -216,7 +217,7 @@ impl PlatformAdapter for ManchAdapter {
     async fn publish(
         &self,
         access_token: &SecretString,
-        content: &str,
+        post: OutgoingPost<'_>,
         idempotency_key: &str,
     ) -> Result<PublishedPost, AdapterError> {
         let response = self
@@ -224,12 +225,30 @@ impl PlatformAdapter for ManchAdapter {
             .post(self.endpoint("v1/posts")?)
             .bearer_auth(access_token.expose_secret())
             .header("Idempotency-Key", idempotency_key)
-            .json(&responses::NewPost { text: content })
+            .json(&responses::NewPost { text: post.text })
             .send()
             .await
             .map_err(|e| classify_send_error(&e))?;
         let response = classify_status(response).await?;
         responses::post(response).await
+    }
+
+    async fn upload_media(
+        &self,
+        _access_token: &SecretString,
+        _upload: MediaUpload,
+    ) -> Result<UploadedMedia, AdapterError> {
+        Err(AdapterError::Rejected {
+            reason: "Manch media uploads are not wired yet".into(),
+        })
+    }
+
+    async fn media_ready(
+        &self,
+        _access_token: &SecretString,
+        _media_id: &str,
+    ) -> Result<bool, AdapterError> {
+        Ok(true)
     }
 
     async fn find_post(
