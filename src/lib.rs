@@ -31,6 +31,7 @@ pub mod connections;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod media;
 pub mod persistence;
 pub mod publishing;
 pub mod queue;

@@ -50,3 +50,8 @@ id_type!(
     /// One connected platform account (a row of `platform_connections`).
     ConnectionId
 );
+
+id_type!(
+    /// An image or video a user uploaded.
+    MediaId
+);

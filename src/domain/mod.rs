@@ -2,12 +2,16 @@
 
 mod email;
 mod ids;
+mod media;
 mod password;
 mod publishing;
 mod user;
 
 pub use email::{Email, EmailError};
-pub use ids::{ConnectionId, JobId, PostId, TaskId};
+pub use ids::{ConnectionId, JobId, MediaId, PostId, TaskId};
+pub use media::{
+    AltText, AltTextError, MAX_ALT_TEXT_CHARS, MediaKind, SNIFF_LEN, SniffedType, sniff,
+};
 pub use password::{Password, PasswordError};
 pub use publishing::{JobStatus, MAX_POST_CHARS, PostContent, PostContentError, TaskStatus};
 pub use user::{Role, User, UserId};

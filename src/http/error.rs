@@ -12,6 +12,7 @@ use crate::accounts::{AccountError, HashingError};
 use crate::actors::engine::EngineError;
 use crate::adapters::AdapterError;
 use crate::connections::ConnectError;
+use crate::media::{InspectError, MediaError};
 use crate::persistence::StoreError;
 use crate::persistence::oauth_states::StateRefusal;
 use crate::publishing::PublishError;
@@ -80,6 +81,15 @@ error_codes! {
     InvalidCursor => (BAD_REQUEST, "invalid_cursor"),
     BacklogFull => (TOO_MANY_REQUESTS, "backlog_full"),
     TooManyStreams => (TOO_MANY_REQUESTS, "too_many_streams"),
+    UnsupportedMedia => (UNPROCESSABLE_ENTITY, "unsupported_media"),
+    MediaTooLarge => (PAYLOAD_TOO_LARGE, "media_too_large"),
+    ImageTooLarge => (UNPROCESSABLE_ENTITY, "image_too_large"),
+    InvalidMedia => (UNPROCESSABLE_ENTITY, "invalid_media"),
+    EmptyUpload => (UNPROCESSABLE_ENTITY, "empty_upload"),
+    UploadInterrupted => (BAD_REQUEST, "upload_interrupted"),
+    InvalidAltText => (UNPROCESSABLE_ENTITY, "invalid_alt_text"),
+    MediaInUse => (CONFLICT, "media_in_use"),
+    MediaRejected => (UNPROCESSABLE_ENTITY, "media_rejected"),
 }
 
 /// An error on its way to the client.
@@ -259,6 +269,27 @@ impl From<PublishError> for ApiError {
                 };
             }
             PublishError::Store(_) | PublishError::Engine(_) => return ApiError::internal(error),
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
+impl From<MediaError> for ApiError {
+    fn from(error: MediaError) -> Self {
+        use ErrorCode::*;
+        let code = match &error {
+            MediaError::Empty => EmptyUpload,
+            MediaError::UnknownType => UnsupportedMedia,
+            MediaError::TooLarge { .. } => MediaTooLarge,
+            MediaError::Inspect(InspectError::TooManyPixels { .. }) => ImageTooLarge,
+            MediaError::Inspect(_) => InvalidMedia,
+            MediaError::AltText(_) => InvalidAltText,
+            MediaError::NotFound => NotFound,
+            MediaError::InUse => MediaInUse,
+            MediaError::Interrupted(_) => UploadInterrupted,
+            MediaError::Storage(_) | MediaError::Store(_) | MediaError::Io(_) => {
+                return ApiError::internal(error);
+            }
         };
         ApiError::new(code, error.to_string())
     }

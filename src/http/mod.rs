@@ -8,6 +8,7 @@ pub mod error;
 pub mod health;
 pub mod jobs;
 mod landing;
+pub mod media;
 pub mod openapi;
 pub mod operators;
 pub mod posts;
@@ -80,6 +81,21 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         Endpoint::new(Method::DELETE, "/api/v1/tokens/{id}", || {
             web::route().to(tokens::revoke)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/media", || {
+            web::route().to(media::upload)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/media/{id}", || {
+            web::route().to(media::get)
+        }),
+        Endpoint::new(Method::PATCH, "/api/v1/media/{id}", || {
+            web::route().to(media::update)
+        }),
+        Endpoint::new(Method::DELETE, "/api/v1/media/{id}", || {
+            web::route().to(media::delete)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/media/{id}/content", || {
+            web::route().to(media::content)
         }),
         Endpoint::new(Method::POST, "/api/v1/posts", || {
             web::route().to(posts::publish)

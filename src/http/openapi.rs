@@ -5,7 +5,7 @@ use utoipa::openapi::path::Operation;
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, connections, error, health, jobs, operators, posts, tokens};
+use super::{auth, connections, error, health, jobs, media, operators, posts, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,11 @@ use super::{auth, connections, error, health, jobs, operators, posts, tokens};
         tokens::create,
         tokens::list,
         tokens::revoke,
+        media::upload,
+        media::get,
+        media::content,
+        media::update,
+        media::delete,
         posts::publish,
         posts::history,
         jobs::get,
@@ -44,6 +49,7 @@ use super::{auth, connections, error, health, jobs, operators, posts, tokens};
         (name = "auth", description = "Accounts and browser sessions"),
         (name = "connections", description = "Connecting platform accounts (OAuth2 + PKCE)"),
         (name = "tokens", description = "Personal API tokens for scripts"),
+        (name = "media", description = "Images and videos to attach to posts"),
         (name = "publishing", description = "Publishing posts and following their jobs"),
         (name = "health", description = "Liveness, readiness, actors and metrics"),
         (name = "meta", description = "This document"),

@@ -7,6 +7,7 @@ pub mod connections;
 mod database;
 pub mod embedded;
 mod error;
+pub mod media;
 pub mod oauth_states;
 pub mod outbox;
 pub mod platforms;

@@ -38,9 +38,27 @@ pub struct Settings {
     pub sandbox: SandboxSettings,
     pub engine: EngineSettings,
     pub queue: QueueSettings,
+    pub media: MediaSettings,
     /// Which environment these settings were loaded for; set by the loader, not by files.
     #[serde(skip, default)]
     pub environment: Environment,
+}
+
+/// Uploaded images and videos: limits and where they are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSettings {
+    /// Largest image (or GIF) upload, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest video upload, in bytes.
+    pub max_video_bytes: u64,
+    /// Most pixels an image may have (width × height); more is refused
+    /// before decoding (a decompression bomb).
+    pub max_image_pixels: u64,
+    /// Uploads no post uses are removed after this many hours.
+    pub unattached_ttl_hours: NonZeroU32,
+    /// Where the objects live; relative to `data_dir` (default `media`).
+    pub dir: PathBuf,
 }
 
 /// The HTTP listener.

@@ -28,6 +28,7 @@ use crate::http::error::{json_error, path_error, query_error};
 use crate::http::rate_limit::RateLimiters;
 use crate::http::web_app::{WebApp, fallback};
 use crate::http::{self, RequestSpan, request_id_header, security_headers, session};
+use crate::media::{LocalStore, MediaLibrary};
 use crate::persistence::sessions::PgSessionStore;
 use crate::publishing::Publishing;
 use crate::queue::TaskQueue;
@@ -52,6 +53,7 @@ struct Services {
     connections: Connections,
     engine: Engine,
     publishing: Publishing,
+    media: MediaLibrary,
 }
 
 impl Application {
@@ -118,6 +120,7 @@ impl Application {
             engine.clone(),
             settings.engine.max_user_backlog.get(),
         );
+        let media = media_library(&settings, database.pool.clone())?;
         let services = Services {
             pool: database.pool.clone(),
             session_key,
@@ -129,6 +132,7 @@ impl Application {
             ),
             engine,
             publishing,
+            media,
         };
         let server = match build_server(&settings, listener, &registry, services).await {
             Ok(server) => server,
@@ -174,6 +178,18 @@ impl Application {
     }
 }
 
+/// The media library on local files under the data dir.
+fn media_library(settings: &Settings, pool: PgPool) -> anyhow::Result<MediaLibrary> {
+    let dir = settings.data_dir.join(&settings.media.dir);
+    let store = LocalStore::open(&dir)
+        .with_context(|| format!("opening the media directory {}", dir.display()))?;
+    Ok(MediaLibrary::new(
+        pool,
+        std::sync::Arc::new(store),
+        settings.media.clone(),
+    ))
+}
+
 async fn stop_sandbox(sandbox: Option<&SandboxServer>) {
     if let Some(sandbox) = sandbox {
         sandbox.stop().await;
@@ -192,6 +208,7 @@ async fn build_server(
         connections,
         engine,
         publishing,
+        media,
     } = services;
     let platforms: Vec<(&str, &str)> = registry.all().map(|a| (a.id(), a.display_name())).collect();
     crate::persistence::platforms::sync(&pool, &platforms)
@@ -219,6 +236,7 @@ async fn build_server(
     let pool = web::Data::new(pool);
     let connections = web::Data::new(connections);
     let publishing = web::Data::new(publishing);
+    let media = web::Data::new(media);
     let engine = web::Data::new(engine);
     let token_cache = web::Data::new(crate::http::tokens::TokenCache::default());
 
@@ -238,6 +256,7 @@ async fn build_server(
             .app_data(connections.clone())
             .app_data(engine.clone())
             .app_data(publishing.clone())
+            .app_data(media.clone())
             .app_data(token_cache.clone())
             .wrap(session::middleware(
                 store.clone(),

@@ -13,6 +13,7 @@ mod errors;
 mod helpers;
 mod kms;
 mod logging;
+mod media;
 mod openapi;
 mod publishing;
 mod sandbox;

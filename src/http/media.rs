@@ -1,0 +1,120 @@
+//! `/api/v1/media`: upload (the body streamed to storage), look at, fetch,
+//! describe (alt text) and delete images and videos.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
+use super::session::CurrentUser;
+use crate::domain::MediaId;
+use crate::media::{MediaLibrary, MediaView};
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UploadQuery {
+    /// Describes the image for people who cannot see it (≤ 1,500 characters).
+    alt_text: Option<String>,
+}
+
+/// Upload one image or video: the raw file as the body. Its type is read from
+/// the bytes (JPEG, PNG, GIF, WebP, MP4), whatever the name or Content-Type
+/// say; images are checked and re-encoded without metadata (GPS included).
+#[utoipa::path(post, path = "/api/v1/media", tag = "media", params(UploadQuery),
+    request_body(content = String, content_type = "application/octet-stream",
+                 description = "The file's bytes (any Content-Type; the type is sniffed)"),
+    responses(
+        (status = 201, body = MediaView),
+        (status = 400, description = "`upload_interrupted`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Missing X-CSRF-Token (cookie sessions)", body = ErrorBody),
+        (status = 413, description = "`media_too_large`: over `media.max_image_bytes` / `max_video_bytes`", body = ErrorBody),
+        (status = 422, description = "`unsupported_media`, `invalid_media` (truncated or corrupt), `image_too_large` (too many pixels), `empty_upload`, `invalid_alt_text`", body = ErrorBody),
+    ))]
+pub async fn upload(
+    user: CurrentUser,
+    query: web::Query<UploadQuery>,
+    body: web::Payload,
+    media: web::Data<MediaLibrary>,
+) -> Result<HttpResponse, ApiError> {
+    let view = media
+        .upload(user.id, body, query.alt_text.as_deref())
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/media/{}", view.id)))
+        .json(view))
+}
+
+/// One of your uploads.
+#[utoipa::path(get, path = "/api/v1/media/{id}", tag = "media",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = MediaView), (status = 401, body = ErrorBody),
+              (status = 404, description = "No such media (or another user's)", body = ErrorBody)))]
+pub async fn get(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    media: web::Data<MediaLibrary>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(media.get(user.id, MediaId(*id)).await?))
+}
+
+/// The file as uploaded, streamed.
+#[utoipa::path(get, path = "/api/v1/media/{id}/content", tag = "media",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "The bytes, with their sniffed type", content_type = "application/octet-stream"),
+              (status = 401, body = ErrorBody),
+              (status = 404, description = "No such media (or another user's)", body = ErrorBody)))]
+pub async fn content(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    media: web::Data<MediaLibrary>,
+) -> Result<HttpResponse, ApiError> {
+    let (mime, object) = media.content(user.id, MediaId(*id)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(mime)
+        .no_chunking(object.len)
+        .insert_header((header::CACHE_CONTROL, "private, max-age=86400"))
+        .streaming(object.body))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaUpdate {
+    /// ≤ 1,500 characters; empty removes it.
+    pub alt_text: String,
+}
+
+/// Change the alt text.
+#[utoipa::path(patch, path = "/api/v1/media/{id}", tag = "media", request_body = MediaUpdate,
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = MediaView), (status = 401, body = ErrorBody),
+              (status = 403, description = "Missing X-CSRF-Token (cookie sessions)", body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 422, description = "`invalid_alt_text`", body = ErrorBody)))]
+pub async fn update(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    body: web::Json<MediaUpdate>,
+    media: web::Data<MediaLibrary>,
+) -> Result<HttpResponse, ApiError> {
+    let view = media
+        .set_alt_text(user.id, MediaId(*id), &body.alt_text)
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Delete an upload; refused while a post that has not finished uses it.
+#[utoipa::path(delete, path = "/api/v1/media/{id}", tag = "media",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody),
+              (status = 403, description = "Missing X-CSRF-Token (cookie sessions)", body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 409, description = "`media_in_use`", body = ErrorBody)))]
+pub async fn delete(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    media: web::Data<MediaLibrary>,
+) -> Result<HttpResponse, ApiError> {
+    media.delete(user.id, MediaId(*id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,257 @@
+//! Checking an upload and making what is sent to platforms. Blocking work:
+//! callers run it with `spawn_blocking`.
+//!
+//! Images: the pixel count is read from the header and refused above the
+//! limit before anything is decoded (a decompression bomb); the whole image is
+//! then decoded under memory limits (a truncated or corrupt file fails here),
+//! its EXIF orientation applied, and it is re-encoded in its own format —
+//! which drops every metadata block, GPS included. GIFs are passed through
+//! (re-encoding would lose their animation). Videos: container, codec,
+//! dimensions and duration are read from the MP4 boxes; the file is passed
+//! through unchanged.
+
+use std::fs::File;
+use std::io::{BufReader, Cursor};
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+use crate::domain::{MediaKind, SniffedType};
+
+/// What an upload turned out to be.
+#[derive(Debug)]
+pub struct Inspected {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u64>,
+    /// What platforms get instead of the original (metadata stripped); `None`:
+    /// the original itself.
+    pub clean: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InspectError {
+    #[error(
+        "the image is {width} × {height} pixels; at most {limit} pixels are accepted (is it a decompression bomb?)"
+    )]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error("the file could not be read as {mime}: {reason}")]
+    Corrupt { mime: &'static str, reason: String },
+    #[error("the video has no video track")]
+    NoVideoTrack,
+}
+
+pub fn inspect(
+    path: &Path,
+    sniffed: SniffedType,
+    max_pixels: u64,
+) -> Result<Inspected, InspectError> {
+    match sniffed.kind {
+        MediaKind::Video => video(path, sniffed.mime),
+        MediaKind::Gif => {
+            let (width, height) = dimensions(path, sniffed.mime, ImageFormat::Gif)?;
+            check_pixels(width, height, max_pixels)?;
+            Ok(Inspected {
+                width: Some(width),
+                height: Some(height),
+                duration_ms: None,
+                clean: None,
+            })
+        }
+        MediaKind::Image => image(path, sniffed.mime, max_pixels),
+    }
+}
+
+fn corrupt(mime: &'static str) -> impl Fn(image::ImageError) -> InspectError {
+    move |e| InspectError::Corrupt {
+        mime,
+        reason: e.to_string(),
+    }
+}
+
+fn io_corrupt(mime: &'static str) -> impl Fn(std::io::Error) -> InspectError {
+    move |e| InspectError::Corrupt {
+        mime,
+        reason: e.to_string(),
+    }
+}
+
+fn format_of(mime: &'static str) -> Result<ImageFormat, InspectError> {
+    ImageFormat::from_mime_type(mime).ok_or(InspectError::Corrupt {
+        mime,
+        reason: "not an image type".into(),
+    })
+}
+
+fn reader(
+    path: &Path,
+    mime: &'static str,
+    format: ImageFormat,
+) -> Result<ImageReader<BufReader<File>>, InspectError> {
+    let file = File::open(path).map_err(io_corrupt(mime))?;
+    Ok(ImageReader::with_format(BufReader::new(file), format))
+}
+
+/// Width and height from the header only.
+fn dimensions(
+    path: &Path,
+    mime: &'static str,
+    format: ImageFormat,
+) -> Result<(u32, u32), InspectError> {
+    reader(path, mime, format)?
+        .into_dimensions()
+        .map_err(corrupt(mime))
+}
+
+fn check_pixels(width: u32, height: u32, limit: u64) -> Result<(), InspectError> {
+    if u64::from(width) * u64::from(height) > limit {
+        return Err(InspectError::TooManyPixels {
+            width,
+            height,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// A JPEG must end with its end-of-image marker: the decoder fills in what a
+/// truncated file lacks instead of failing, so a cut-off upload would pass.
+fn check_jpeg_complete(path: &Path, mime: &'static str) -> Result<(), InspectError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path).map_err(io_corrupt(mime))?;
+    let len = file.metadata().map_err(io_corrupt(mime))?.len();
+    let tail_len = len.min(4096);
+    file.seek(SeekFrom::Start(len - tail_len))
+        .map_err(io_corrupt(mime))?;
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    file.read_to_end(&mut tail).map_err(io_corrupt(mime))?;
+    // Some writers pad after the marker with zeros.
+    let end = tail.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    if tail[..end].ends_with(&[0xFF, 0xD9]) {
+        Ok(())
+    } else {
+        Err(InspectError::Corrupt {
+            mime,
+            reason: "the file ends before its end-of-image marker (truncated?)".into(),
+        })
+    }
+}
+
+fn image(path: &Path, mime: &'static str, max_pixels: u64) -> Result<Inspected, InspectError> {
+    let format = format_of(mime)?;
+    if format == ImageFormat::Jpeg {
+        check_jpeg_complete(path, mime)?;
+    }
+    let (width, height) = dimensions(path, mime, format)?;
+    check_pixels(width, height, max_pixels)?;
+    let mut reader = reader(path, mime, format)?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    // Decoded RGBA16 at most, and the decoder's own buffers.
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(corrupt(mime))?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut decoded = DynamicImage::from_decoder(decoder).map_err(corrupt(mime))?;
+    decoded.apply_orientation(orientation);
+    let clean = encode(&decoded, format).map_err(corrupt(mime))?;
+    Ok(Inspected {
+        width: Some(decoded.width()),
+        height: Some(decoded.height()),
+        duration_ms: None,
+        clean: Some(clean),
+    })
+}
+
+/// The image in `format` again, with nothing but its pixels.
+pub fn encode(image: &DynamicImage, format: ImageFormat) -> image::ImageResult<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    match format {
+        ImageFormat::Jpeg => {
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
+            DynamicImage::ImageRgb8(image.to_rgb8()).write_with_encoder(encoder)?;
+        }
+        ImageFormat::WebP => {
+            let encoder = image::codecs::webp::WebPEncoder::new_lossless(&mut out);
+            DynamicImage::ImageRgba8(image.to_rgba8()).write_with_encoder(encoder)?;
+        }
+        other => image.write_to(&mut out, other)?,
+    }
+    Ok(out.into_inner())
+}
+
+fn video(path: &Path, mime: &'static str) -> Result<Inspected, InspectError> {
+    let file = File::open(path).map_err(io_corrupt(mime))?;
+    let size = file.metadata().map_err(io_corrupt(mime))?.len();
+    let mp4 = mp4::Mp4Reader::read_header(BufReader::new(file), size).map_err(|e| {
+        InspectError::Corrupt {
+            mime,
+            reason: e.to_string(),
+        }
+    })?;
+    let track = mp4
+        .tracks()
+        .values()
+        .find(|t| matches!(t.track_type(), Ok(mp4::TrackType::Video)))
+        .ok_or(InspectError::NoVideoTrack)?;
+    let duration_ms = u64::try_from(mp4.duration().as_millis()).unwrap_or(u64::MAX);
+    Ok(Inspected {
+        width: Some(u32::from(track.width())),
+        height: Some(u32::from(track.height())),
+        duration_ms: Some(duration_ms),
+        clean: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::sniff;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let image = DynamicImage::new_rgb8(width, height);
+        encode(&image, ImageFormat::Png).unwrap()
+    }
+
+    fn inspect_bytes(bytes: &[u8], max_pixels: u64) -> Result<Inspected, InspectError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("upload");
+        std::fs::write(&path, bytes).unwrap();
+        inspect(&path, sniff(bytes).unwrap(), max_pixels)
+    }
+
+    #[test]
+    fn an_image_is_measured_and_re_encoded() {
+        let inspected = inspect_bytes(&png(3, 2), 100).unwrap();
+        assert_eq!((inspected.width, inspected.height), (Some(3), Some(2)));
+        let clean = inspected.clean.unwrap();
+        assert_eq!(sniff(&clean).unwrap().mime, "image/png");
+    }
+
+    #[test]
+    fn too_many_pixels_are_refused_before_decoding() {
+        assert_eq!(
+            inspect_bytes(&png(20, 20), 399).unwrap_err(),
+            InspectError::TooManyPixels {
+                width: 20,
+                height: 20,
+                limit: 399
+            }
+        );
+    }
+
+    #[test]
+    fn a_truncated_image_is_corrupt_not_a_panic() {
+        let gradient =
+            image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 9]));
+        let whole = encode(&DynamicImage::ImageRgb8(gradient), ImageFormat::Jpeg).unwrap();
+        let cut = &whole[..whole.len() / 2];
+        assert!(matches!(
+            inspect_bytes(cut, 1_000_000),
+            Err(InspectError::Corrupt { .. })
+        ));
+    }
+}
