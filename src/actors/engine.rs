@@ -23,6 +23,8 @@ use crate::settings::EngineSettings;
 use crate::settings::Role;
 use std::time::Duration;
 
+use crate::persistence::media_store::MediaStore;
+
 /// Shared, read-only context of the engine's actors.
 pub struct EngineContext {
     pub pool: PgPool,
@@ -52,6 +54,8 @@ pub struct EngineContext {
     /// sqs mode (until the relay sent it). Recorded on the task so the
     /// scheduler never hands it out a second time meanwhile.
     pub holder: Option<String>,
+    /// Where the files of attachments are read from when a task uploads them.
+    pub media: Arc<dyn MediaStore>,
 }
 
 /// Why the engine could not do what it was asked.

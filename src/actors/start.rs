@@ -17,6 +17,7 @@ use super::scheduler::Scheduler;
 use super::sqs_ingress::SqsIngress;
 use crate::adapters::Registry;
 use crate::crypto::Keyring;
+use crate::persistence::media_store::MediaStore;
 use crate::persistence::outbox::Handoff;
 use crate::queue::TaskQueue;
 use crate::settings::{EngineSettings, Role, SqsSettings};
@@ -27,15 +28,18 @@ pub struct EngineSetup {
     pub role: Role,
     /// The task queue and its settings when `queue.kind = "sqs"`.
     pub queue: Option<(TaskQueue, SqsSettings)>,
+    /// Where attachments' files are read from.
+    pub media: Arc<dyn MediaStore>,
 }
 
 impl EngineSetup {
     /// One process doing everything through its own mailboxes.
-    pub fn in_process(settings: EngineSettings) -> Self {
+    pub fn in_process(settings: EngineSettings, media: Arc<dyn MediaStore>) -> Self {
         Self {
             settings,
             role: Role::All,
             queue: None,
+            media,
         }
     }
 }
@@ -50,6 +54,7 @@ pub fn start_engine(
         settings,
         role,
         queue,
+        media,
     } = setup;
     let owner = format!(
         "{}-{}",
@@ -89,6 +94,7 @@ pub fn start_engine(
         handoff,
         queue: queue.as_ref().map(|(q, _)| q.clone()),
         holder,
+        media,
     });
     let cores = match (role.runs_tasks(), context.settings.worker_arbiters) {
         // An API process only keeps coordinators (cancel, retry); no platform workers.

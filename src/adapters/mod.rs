@@ -23,6 +23,79 @@ pub use registry::Registry;
 pub struct ContentRules {
     /// Longest post, in Unicode scalar values.
     pub max_chars: usize,
+    pub media: MediaRules,
+}
+
+/// What attachments a platform takes.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MediaRules {
+    /// Most attachments per post (0: none).
+    pub max_count: usize,
+    pub max_image_bytes: u64,
+    pub max_video_bytes: u64,
+    /// MIME types it takes.
+    pub types: Vec<String>,
+    /// A video must be the post's only attachment.
+    pub video_alone: bool,
+    /// Every image needs alt text.
+    pub alt_text_required: bool,
+}
+
+/// One attachment, as the rules see it.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaFacts<'a> {
+    pub mime: &'a str,
+    pub video: bool,
+    /// Of what would be sent (the copy without metadata).
+    pub bytes: u64,
+    pub has_alt_text: bool,
+}
+
+impl MediaRules {
+    /// The first rule `media` breaks, as a sentence that says what to do.
+    pub fn check(&self, media: &[MediaFacts<'_>]) -> Result<(), String> {
+        if media.is_empty() {
+            return Ok(());
+        }
+        if self.max_count == 0 {
+            return Err("takes no attachments; remove them for this platform".into());
+        }
+        if media.len() > self.max_count {
+            return Err(format!(
+                "takes at most {} attachments per post (got {})",
+                self.max_count,
+                media.len()
+            ));
+        }
+        if self.video_alone && media.len() > 1 && media.iter().any(|m| m.video) {
+            return Err("a video must be the post's only attachment".into());
+        }
+        for (n, m) in media.iter().enumerate() {
+            let which = n + 1;
+            if !self.types.iter().any(|t| t == m.mime) {
+                return Err(format!(
+                    "attachment {which} is {}; it takes {}",
+                    m.mime,
+                    self.types.join(", ")
+                ));
+            }
+            let limit = if m.video {
+                self.max_video_bytes
+            } else {
+                self.max_image_bytes
+            };
+            if m.bytes > limit {
+                return Err(format!(
+                    "attachment {which} is {} bytes; it takes at most {limit}",
+                    m.bytes
+                ));
+            }
+            if self.alt_text_required && !m.video && !m.has_alt_text {
+                return Err(format!("attachment {which} needs alt text"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Tokens from an authorization-code exchange or a refresh.
@@ -150,4 +223,69 @@ pub trait PlatformAdapter: Send + Sync {
     ) -> Result<Option<PublishedPost>, AdapterError>;
     /// Ends the grant behind `token` at the platform.
     async fn revoke(&self, token: &SecretString) -> Result<(), AdapterError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> MediaRules {
+        MediaRules {
+            max_count: 2,
+            max_image_bytes: 100,
+            max_video_bytes: 1000,
+            types: vec!["image/png".into(), "video/mp4".into()],
+            video_alone: true,
+            alt_text_required: true,
+        }
+    }
+
+    fn png(bytes: u64) -> MediaFacts<'static> {
+        MediaFacts {
+            mime: "image/png",
+            video: false,
+            bytes,
+            has_alt_text: true,
+        }
+    }
+
+    #[test]
+    fn media_rules_name_the_rule_broken() {
+        let video = MediaFacts {
+            mime: "video/mp4",
+            video: true,
+            bytes: 500,
+            has_alt_text: false,
+        };
+        assert_eq!(rules().check(&[png(10), png(10)]), Ok(()));
+        assert!(
+            rules()
+                .check(&[png(1); 3])
+                .unwrap_err()
+                .contains("at most 2")
+        );
+        assert!(
+            rules()
+                .check(&[png(1), video])
+                .unwrap_err()
+                .contains("only attachment")
+        );
+        assert!(
+            rules()
+                .check(&[png(101)])
+                .unwrap_err()
+                .contains("at most 100")
+        );
+        let gif = MediaFacts {
+            mime: "image/gif",
+            ..png(1)
+        };
+        assert!(rules().check(&[gif]).unwrap_err().contains("image/gif"));
+        let bare = MediaFacts {
+            has_alt_text: false,
+            ..png(1)
+        };
+        assert!(rules().check(&[bare]).unwrap_err().contains("alt text"));
+        assert_eq!(rules().check(&[video]), Ok(()));
+    }
 }

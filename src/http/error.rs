@@ -261,6 +261,8 @@ impl From<PublishError> for ApiError {
             PublishError::InvalidTargets(_) => InvalidTargets,
             PublishError::NoTargets => NoTargets,
             PublishError::ContentRejected(..) => ContentRejected,
+            PublishError::InvalidMedia(_) => InvalidMedia,
+            PublishError::MediaRejected(..) => MediaRejected,
             PublishError::KeyReused => IdempotencyKeyReused,
             PublishError::BacklogFull { .. } => {
                 return ApiError {

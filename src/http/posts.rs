@@ -27,6 +27,10 @@ pub struct PublishRequest {
     /// IANA zone the time was picked in, e.g. `Asia/Kolkata` (kept for display).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// Uploaded media (`POST /api/v1/media`) to attach, in order; each
+    /// target platform's media rules apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media_ids: Vec<uuid::Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,7 +56,7 @@ pub struct AcceptedView {
         (status = 401, body = ErrorBody),
         (status = 403, description = "Missing X-CSRF-Token (cookie sessions)", body = ErrorBody),
         (status = 415, body = ErrorBody),
-        (status = 422, description = "`invalid_content`, `content_rejected`, `no_targets`, `invalid_targets`, `invalid_scheduled_at`, `invalid_time_zone`, `idempotency_key_reused`", body = ErrorBody),
+        (status = 422, description = "`invalid_content`, `content_rejected`, `invalid_media`, `media_rejected` (names the platform and the rule), `no_targets`, `invalid_targets`, `invalid_scheduled_at`, `invalid_time_zone`, `idempotency_key_reused`", body = ErrorBody),
         (status = 429, description = "`backlog_full`: too many of your tasks wait to run; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn publish(
@@ -72,6 +76,7 @@ pub async fn publish(
         connection_ids: body.connection_ids,
         scheduled_at: body.scheduled_at,
         time_zone: body.time_zone,
+        media_ids: body.media_ids,
     };
     let accepted = publishing.accept(user.id, publish, key).await?;
     let mut response = HttpResponse::Accepted();

@@ -4,7 +4,6 @@
 //! the platform workers read what they send from here.
 
 pub mod inspect;
-pub mod store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,9 +20,9 @@ use crate::domain::{
     AltText, AltTextError, MediaId, MediaKind, SNIFF_LEN, SniffedType, UserId, sniff,
 };
 use crate::persistence::media::{self as rows, Deleted, MediaRow, NewMedia};
+pub use crate::persistence::media_store::{self as store, LocalStore, MediaStore, Object};
 use crate::settings::MediaSettings;
 pub use inspect::InspectError;
-pub use store::{LocalStore, MediaStore, Object};
 
 /// Media as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -8,6 +8,7 @@ mod database;
 pub mod embedded;
 mod error;
 pub mod media;
+pub mod media_store;
 pub mod oauth_states;
 pub mod outbox;
 pub mod platforms;

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use super::StoreError;
 use super::outbox::Handoff;
 use crate::domain::ConnectionId;
-use crate::domain::{JobId, JobStatus, PostId, TaskId, TaskStatus, UserId};
+use crate::domain::{JobId, JobStatus, MediaId, PostId, TaskId, TaskStatus, UserId};
 
 /// One target of a new publish.
 pub struct NewTask {
@@ -26,6 +26,8 @@ pub struct NewPublish {
     pub tasks: Vec<NewTask>,
     /// `(key, SHA-256 of the request)` when the client sent `Idempotency-Key`.
     pub idempotency: Option<(String, Vec<u8>)>,
+    /// The post's attachments, in order (already checked to be the user's).
+    pub media: Vec<MediaId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,17 +79,44 @@ pub async fn create(
     let task_jobs: Vec<uuid::Uuid> = tasks.iter().map(|(p, _)| p.job_id.0).collect();
     let task_connections: Vec<uuid::Uuid> = tasks.iter().map(|(_, t)| t.connection_id.0).collect();
     let task_platforms: Vec<&str> = tasks.iter().map(|(_, t)| t.platform_id.as_str()).collect();
+    let media_counts: Vec<i16> = batch
+        .iter()
+        .map(|p| i16::try_from(p.media.len()).unwrap_or(i16::MAX))
+        .collect();
+    let attachments: Vec<(uuid::Uuid, uuid::Uuid, i16)> = batch
+        .iter()
+        .flat_map(|p| {
+            p.media
+                .iter()
+                .zip(0i16..)
+                .map(move |(m, position)| (p.post_id.0, m.0, position))
+        })
+        .collect();
+    let attached_posts: Vec<uuid::Uuid> = attachments.iter().map(|a| a.0).collect();
+    let attached_media: Vec<uuid::Uuid> = attachments.iter().map(|a| a.1).collect();
+    let attached_positions: Vec<i16> = attachments.iter().map(|a| a.2).collect();
     let admitted: Vec<uuid::Uuid> = sqlx::query_scalar(
         "WITH input AS (
             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[],
-                                 $6::uuid[], $12::text[], $13::bytea[])
-                   AS x(post_id, user_id, content, scheduled_at, time_zone, job_id, key, hash)),
+                                 $6::uuid[], $12::text[], $13::bytea[], $15::int2[])
+                   AS x(post_id, user_id, content, scheduled_at, time_zone, job_id, key, hash, media_count)),
          gate AS (INSERT INTO idempotency_keys (user_id, key, request_hash, post_id, job_id)
                   SELECT user_id, key, hash, post_id, job_id FROM input WHERE key IS NOT NULL
                   ON CONFLICT DO NOTHING RETURNING job_id),
          admitted AS (SELECT * FROM input WHERE key IS NULL OR job_id IN (SELECT job_id FROM gate)),
-         post AS (INSERT INTO posts (id, user_id, content, scheduled_at, time_zone)
-                  SELECT post_id, user_id, content, scheduled_at, time_zone FROM admitted),
+         post AS (INSERT INTO posts (id, user_id, content, scheduled_at, time_zone, media_count)
+                  SELECT post_id, user_id, content, scheduled_at, time_zone, media_count FROM admitted
+                  RETURNING id),
+         attached AS (
+            SELECT x.post_id, x.media_id, x.position
+            FROM unnest($16::uuid[], $17::uuid[], $18::int2[]) AS x(post_id, media_id, position)
+            JOIN admitted a ON a.post_id = x.post_id),
+         post_media AS (INSERT INTO post_media (post_id, position, media_id)
+                        -- After the post row: post_media references it.
+                        SELECT post_id, position, media_id FROM attached
+                        WHERE EXISTS (SELECT 1 FROM post WHERE post.id = attached.post_id)),
+         media_used AS (UPDATE media SET attached_at = coalesce(attached_at, now())
+                        WHERE id IN (SELECT media_id FROM attached)),
          job AS (INSERT INTO publish_jobs (id, post_id, user_id) SELECT job_id, post_id, user_id FROM admitted),
          task_input AS (
             SELECT x.t, x.j, x.c, x.p, a.scheduled_at AS at
@@ -118,6 +147,10 @@ pub async fn create(
     .bind(&keys)
     .bind(&hashes)
     .bind(holder)
+    .bind(&media_counts)
+    .bind(&attached_posts)
+    .bind(&attached_media)
+    .bind(&attached_positions)
     .fetch_all(pool)
     .await?;
     let mut outcomes = Vec::with_capacity(batch.len());

@@ -32,6 +32,8 @@ pub struct Claimed {
     pub attempt_count: i32,
     pub content: String,
     pub created_at: DateTime<Utc>,
+    /// Attachments of the post (0: a text post, no further query).
+    pub media_count: i16,
 }
 
 /// Moves the due, pending ones among `wanted` to `running` under this
@@ -65,10 +67,10 @@ pub async fn claim(
             RETURNING t.id, t.job_id, old.status AS from_status, t.attempt_count, t.created_at),
          events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt)
                     SELECT id, job_id, from_status, 'running', attempt_count FROM claimed)
-         SELECT c.id, c.job_id, c.from_status, c.attempt_count,
-                (SELECT p.content FROM publish_jobs j JOIN posts p ON p.id = j.post_id WHERE j.id = c.job_id),
-                c.created_at
-         FROM claimed c",
+         SELECT c.id, c.job_id, c.from_status, c.attempt_count, p.content, c.created_at, p.media_count
+         FROM claimed c
+         JOIN publish_jobs j ON j.id = c.job_id
+         JOIN posts p ON p.id = j.post_id",
     )
     .bind(&ids)
     .bind(owner)

@@ -15,9 +15,11 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::actors::engine::{Engine, EngineError};
-use crate::adapters::Registry;
-use crate::domain::{ConnectionId, JobId, PostContent, PostId, TaskId, UserId};
+use crate::adapters::{MediaFacts, Registry};
+use crate::domain::{ConnectionId, JobId, MediaId, MediaKind, PostContent, PostId, TaskId, UserId};
+use crate::persistence;
 use crate::persistence::StoreError;
+use crate::persistence::media::MediaRow;
 use crate::persistence::publishing::{CreateOutcome, NewPublish, NewTask};
 
 pub use backlog::RETRY_AFTER_SECS;
@@ -35,7 +37,14 @@ pub struct Publish {
     pub scheduled_at: Option<String>,
     /// IANA zone the time was picked in (kept for display).
     pub time_zone: Option<String>,
+    /// Uploaded media to attach, in order. Left out of the idempotency hash
+    /// when empty, so keys from before media keep their meaning.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media_ids: Vec<uuid::Uuid>,
 }
+
+/// Most attachments a post may list (each platform's own limit is lower).
+const MAX_ATTACHMENTS: usize = 10;
 
 /// A publish the engine has (now or before, under the same key).
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +72,11 @@ pub enum PublishError {
     /// `(platform's display name, why)`.
     #[error("{0}: {1}")]
     ContentRejected(String, String),
+    #[error("{0}")]
+    InvalidMedia(String),
+    /// `(platform's display name, the rule broken)`.
+    #[error("{0} {1}")]
+    MediaRejected(String, String),
     #[error("this Idempotency-Key was used with a different body; use a new key for a new post")]
     KeyReused,
     #[error(
@@ -134,6 +148,16 @@ impl Publishing {
         }
         let active = self.engine.active_targets(user).await?;
         let targets = choose_targets(&active, publish.connection_ids.as_deref())?;
+        let media = self.attachments(user, &publish.media_ids).await?;
+        let facts: Vec<MediaFacts<'_>> = media
+            .iter()
+            .map(|m| MediaFacts {
+                mime: &m.mime,
+                video: m.kind() == MediaKind::Video,
+                bytes: u64::try_from(m.clean_bytes).unwrap_or(u64::MAX),
+                has_alt_text: !m.alt_text.is_empty(),
+            })
+            .collect();
         for (_, platform) in &targets {
             let adapter = self.registry.get(platform).ok_or_else(|| {
                 PublishError::InvalidTargets(format!("platform {platform} is not available"))
@@ -141,7 +165,11 @@ impl Publishing {
             adapter.validate(content.as_str()).map_err(|e| {
                 PublishError::ContentRejected(adapter.display_name().to_owned(), e.to_string())
             })?;
+            adapter.rules().media.check(&facts).map_err(|why| {
+                PublishError::MediaRejected(adapter.display_name().to_owned(), why)
+            })?;
         }
+        let media: Vec<MediaId> = media.iter().map(|m| m.id).collect();
         let due_now = scheduled_at.is_none_or(|at| at <= Utc::now());
         if due_now {
             let connections: Vec<ConnectionId> = active.iter().map(|(c, _)| *c).collect();
@@ -177,6 +205,7 @@ impl Publishing {
                 time_zone: publish.time_zone,
                 tasks,
                 idempotency,
+                media,
             })
             .await?;
         let accepted = match outcome {
@@ -200,6 +229,41 @@ impl Publishing {
             .accept_latency
             .observe(started.elapsed().as_secs_f64());
         Ok(accepted)
+    }
+}
+
+impl Publishing {
+    /// The user's media with these ids, in the order given.
+    async fn attachments(
+        &self,
+        user: UserId,
+        ids: &[uuid::Uuid],
+    ) -> Result<Vec<MediaRow>, PublishError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > MAX_ATTACHMENTS {
+            return Err(PublishError::InvalidMedia(format!(
+                "a post takes at most {MAX_ATTACHMENTS} attachments"
+            )));
+        }
+        let wanted: Vec<MediaId> = ids.iter().map(|id| MediaId(*id)).collect();
+        let found = persistence::media::owned(&self.pool, user, &wanted).await?;
+        let mut ordered = Vec::with_capacity(ids.len());
+        for id in &wanted {
+            if ordered.iter().any(|m: &MediaRow| m.id == *id) {
+                return Err(PublishError::InvalidMedia(format!(
+                    "media {id} is listed twice"
+                )));
+            }
+            let row = found.iter().find(|m| m.id == *id).ok_or_else(|| {
+                PublishError::InvalidMedia(format!(
+                    "media {id} does not exist or is not yours; upload it with POST /api/v1/media"
+                ))
+            })?;
+            ordered.push(row.clone());
+        }
+        Ok(ordered)
     }
 }
 

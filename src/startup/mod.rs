@@ -103,6 +103,7 @@ impl Application {
                 settings.queue.sqs.clone(),
             )),
         };
+        let media = media_library(&settings, database.pool.clone())?;
         let engine = start_engine(
             database.pool.clone(),
             registry.clone(),
@@ -111,6 +112,7 @@ impl Application {
                 settings: settings.engine.clone(),
                 role: settings.server.role,
                 queue,
+                media: media.store(),
             },
         );
         let engine_handle = engine.clone();
@@ -120,7 +122,6 @@ impl Application {
             engine.clone(),
             settings.engine.max_user_backlog.get(),
         );
-        let media = media_library(&settings, database.pool.clone())?;
         let services = Services {
             pool: database.pool.clone(),
             session_key,

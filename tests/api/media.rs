@@ -6,7 +6,10 @@ use image::{DynamicImage, ImageFormat};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use std::time::Duration;
+
 use crate::helpers::{TestApp, error_code};
+use crate::stage::{Stage, publisher, wait_job};
 
 pub(crate) fn encoded(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     let image = DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| {
@@ -290,4 +293,150 @@ async fn bad_files_get_422s_with_codes_and_nothing_is_kept() {
         0,
         "no upload left behind"
     );
+}
+
+/// Publishes `media` (by id) with text to every connection of `p`.
+async fn publish_with_media(
+    app: &TestApp,
+    token: &str,
+    text: &str,
+    media: &[&Value],
+) -> reqwest::Response {
+    let ids: Vec<&str> = media.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    crate::stage::publish(app, token, json!({"content": text, "media_ids": ids})).await
+}
+
+#[actix_web::test]
+async fn a_post_with_four_images_lands_on_each_connection_with_each_image_uploaded_once() {
+    let stage = Stage::new();
+    // Five calls per attempt (four uploads and the post) at 50% errors: each
+    // attempt gets further (uploads are kept), but needs room for ~10 failures.
+    let app = TestApp::spawn_with(|s| {
+        stage.configure(s);
+        s.engine.max_attempts = 60.try_into().unwrap();
+    })
+    .await;
+    let p = publisher(
+        &app,
+        "album@example.com",
+        &["album_a", "album_b", "album_c"],
+    )
+    .await;
+    let gps = uploaded(&app, &p.token, jpeg_with_gps(30, 20)).await;
+    let mut media = vec![gps];
+    for n in 1..4 {
+        media.push(uploaded(&app, &p.token, encoded(10 + n, 10, ImageFormat::Png)).await);
+    }
+    // Half the platform's calls fail: uploads and posts are retried, never repeated.
+    stage.faults(json!({"error_rate": 0.5})).await;
+    let refs: Vec<&Value> = media.iter().collect();
+    let response = publish_with_media(&app, &p.token, "four pictures", &refs).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let id: Value = response.json().await.unwrap();
+    let view = wait_job(
+        &app,
+        &p.token,
+        id["job_id"].as_str().unwrap(),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+
+    let posts = stage.posts().await;
+    let posts = posts["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 3, "one post per connection");
+    let calls = stage.calls().await;
+    assert_eq!(
+        calls["media_uploads"], 12,
+        "4 images × 3 connections, each once: {calls}"
+    );
+    assert_eq!(calls["media_replays"], 0, "{calls}");
+    for post in posts {
+        let attached = post["media"].as_array().unwrap();
+        assert_eq!(attached.len(), 4, "{post}");
+        // In order: the GPS photo first, then the PNGs by width.
+        assert_eq!(attached[0]["mime"], "image/jpeg");
+        for (n, m) in attached.iter().enumerate().skip(1) {
+            assert_eq!(m["mime"], "image/png", "{n}");
+        }
+        // What the platform got carries no location.
+        let bytes = crate::helpers::http()
+            .get(
+                stage
+                    .manch
+                    .base_url
+                    .join(&format!(
+                        "_sandbox/media/{}",
+                        attached[0]["id"].as_str().unwrap()
+                    ))
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]));
+        assert!(!contains(&bytes, GPS_MARKER), "GPS reached the platform");
+        assert!(!contains(&bytes, b"Exif"));
+    }
+    stage.assert_each_task_sent_once().await;
+
+    // Used by a finished post: deletable; the record of the post keeps working.
+    let first = media[0]["id"].as_str().unwrap();
+    let deleted = crate::helpers::http()
+        .delete(app.url(&format!("/api/v1/media/{first}")))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+}
+
+#[actix_web::test]
+async fn media_breaking_a_platforms_rules_is_refused_at_accept_naming_platform_and_rule() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, "rules@example.com", &["rules"]).await;
+    let mut media = Vec::new();
+    for n in 0..5 {
+        media.push(uploaded(&app, &p.token, encoded(5 + n, 5, ImageFormat::Png)).await);
+    }
+    let refs: Vec<&Value> = media.iter().collect();
+    let response = publish_with_media(&app, &p.token, "five", &refs).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "media_rejected");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Manch") && message.contains("at most 4"),
+        "{message}"
+    );
+
+    // Someone else's media, or one that does not exist: invalid_media.
+    let other = publisher(&app.new_browser(), "thief@example.com", &["thief"]).await;
+    let response = publish_with_media(&app, &other.token, "not mine", &refs[..1]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(response).await, "invalid_media");
+
+    // While a pending post uses it, media cannot be deleted.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let ids = [media[0]["id"].as_str().unwrap()];
+    let scheduled = crate::stage::publish(
+        &app,
+        &p.token,
+        json!({"content": "later", "media_ids": ids, "scheduled_at": later}),
+    )
+    .await;
+    assert_eq!(scheduled.status(), StatusCode::ACCEPTED);
+    let refused = crate::helpers::http()
+        .delete(app.url(&format!("/api/v1/media/{}", ids[0])))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(refused).await, "media_in_use");
+    assert_eq!(stage.calls().await["media_uploads"], 0, "nothing was sent");
 }

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use secrecy::SecretString;
 
 use super::super::engine::EngineContext;
+use super::media;
 use super::token::{TokenCell, TokenError, backoff};
 use crate::adapters::{AdapterError, OutgoingPost, PlatformAdapter, PublishedPost};
 use crate::domain::{JobId, TaskId, TaskStatus};
@@ -192,18 +194,12 @@ async fn decide(
         let outcome = if claimed.from_status == "unconfirmed" {
             match adapter.find_post(&access, key).await {
                 Ok(Some(post)) => return (Decision::Done(post, "verified"), Some(200)),
-                Ok(None) => {
-                    adapter
-                        .publish(&access, OutgoingPost::text(&claimed.content), key)
-                        .await
-                }
+                Ok(None) => publish(ctx, adapter, &access, claimed, key).await,
                 Err(error) => Err(error),
             }
         } else {
             maybe_panic(ctx, &claimed.content);
-            adapter
-                .publish(&access, OutgoingPost::text(&claimed.content), key)
-                .await
+            publish(ctx, adapter, &access, claimed, key).await
         };
         return match outcome {
             Ok(post) => (Decision::Done(post, "ok"), Some(201)),
@@ -225,6 +221,26 @@ async fn decide(
             Err(error) => classify(error, adapter.display_name(), retry(claimed.attempt_count)),
         };
     }
+}
+
+/// Uploads what the task has not uploaded yet, then posts.
+async fn publish(
+    ctx: &EngineContext,
+    adapter: &dyn PlatformAdapter,
+    access: &SecretString,
+    claimed: &Claimed,
+    key: &str,
+) -> Result<PublishedPost, AdapterError> {
+    let media_ids = if claimed.media_count > 0 {
+        media::prepare(ctx, adapter, access, claimed.id).await?
+    } else {
+        Vec::new()
+    };
+    let post = OutgoingPost {
+        text: &claimed.content,
+        media_ids: &media_ids,
+    };
+    adapter.publish(access, post, key).await
 }
 
 /// The retry decision table: what a platform's answer (other than a first

@@ -9,6 +9,7 @@
 
 mod attempt;
 mod bucket;
+mod media;
 pub mod token;
 
 use std::collections::{HashMap, HashSet, VecDeque};

@@ -17,13 +17,30 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{
-    Account, AdapterError, AuthorizeRequest, ContentRules, MediaUpload, OutgoingPost,
+    Account, AdapterError, AuthorizeRequest, ContentRules, MediaRules, MediaUpload, OutgoingPost,
     PlatformAdapter, PublishedPost, TokenSet, UploadedMedia,
 };
 use responses::{classify_send_error, classify_status};
 
 /// Manch's limit on `text`, in characters.
 pub const MAX_CHARS: usize = 500;
+/// Attachments on one post.
+pub const MAX_MEDIA: usize = 4;
+/// Largest image Manch stores (8 MiB).
+pub const MAX_IMAGE_BYTES: u64 = 8 * 1024 * 1024;
+/// Largest video Manch stores (200 MiB).
+pub const MAX_VIDEO_BYTES: u64 = 200 * 1024 * 1024;
+/// Longest alt text, in characters.
+pub const MAX_ALT_TEXT_CHARS: usize = 1500;
+/// The attachment types Manch accepts; it sniffs the bytes and refuses a
+/// `Content-Type` that disagrees with them.
+pub const MEDIA_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "video/mp4",
+];
 /// What Prasaran asks Manch for: who the account is, and posting.
 const SCOPES: [&str; 2] = ["profile", "posts:write"];
 
@@ -131,6 +148,14 @@ impl PlatformAdapter for ManchAdapter {
     fn rules(&self) -> ContentRules {
         ContentRules {
             max_chars: MAX_CHARS,
+            media: MediaRules {
+                max_count: MAX_MEDIA,
+                max_image_bytes: MAX_IMAGE_BYTES,
+                max_video_bytes: MAX_VIDEO_BYTES,
+                types: MEDIA_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+                video_alone: true,
+                alt_text_required: false,
+            },
         }
     }
 
@@ -225,7 +250,10 @@ impl PlatformAdapter for ManchAdapter {
             .post(self.endpoint("v1/posts")?)
             .bearer_auth(access_token.expose_secret())
             .header("Idempotency-Key", idempotency_key)
-            .json(&responses::NewPost { text: post.text })
+            .json(&responses::NewPost {
+                text: post.text,
+                media_ids: post.media_ids,
+            })
             .send()
             .await
             .map_err(|e| classify_send_error(&e))?;
@@ -235,20 +263,55 @@ impl PlatformAdapter for ManchAdapter {
 
     async fn upload_media(
         &self,
-        _access_token: &SecretString,
-        _upload: MediaUpload,
+        access_token: &SecretString,
+        upload: MediaUpload,
     ) -> Result<UploadedMedia, AdapterError> {
-        Err(AdapterError::Rejected {
-            reason: "Manch media uploads are not wired yet".into(),
+        let mut url = self.endpoint("v1/media")?;
+        if let Some(alt_text) = &upload.alt_text {
+            url.query_pairs_mut().append_pair("alt_text", alt_text);
+        }
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(access_token.expose_secret())
+            .header("Idempotency-Key", &upload.idempotency_key)
+            .header(reqwest::header::CONTENT_TYPE, &upload.mime)
+            // Set by hand: a streamed body has no length of its own, and
+            // without one hyper would send it chunked.
+            .header(reqwest::header::CONTENT_LENGTH, upload.bytes)
+            .body(upload.body)
+            .send()
+            .await
+            .map_err(|e| classify_send_error(&e))?;
+        let response = classify_status(response).await?;
+        responses::media(response).await.map(|media| UploadedMedia {
+            ready: media.is_ready(),
+            id: media.id,
         })
     }
 
     async fn media_ready(
         &self,
-        _access_token: &SecretString,
-        _media_id: &str,
+        access_token: &SecretString,
+        media_id: &str,
     ) -> Result<bool, AdapterError> {
-        Ok(true)
+        let mut url = self.endpoint("v1/media")?;
+        url.path_segments_mut()
+            .map_err(|()| AdapterError::Rejected {
+                reason: "bad Manch URL: it cannot hold a path".into(),
+            })?
+            .push(media_id);
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(access_token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| classify_send_error(&e))?;
+        let response = classify_status(response).await?;
+        responses::media(response)
+            .await
+            .map(|media| media.is_ready())
     }
 
     async fn find_post(

@@ -9,6 +9,9 @@ use crate::adapters::{AdapterError, PublishedPost};
 #[derive(Serialize)]
 pub struct NewPost<'a> {
     pub text: &'a str,
+    /// Left out when empty, so a text-only post is the request it always was.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub media_ids: &'a [String],
 }
 
 #[derive(Deserialize)]
@@ -22,6 +25,20 @@ pub struct Me {
 struct Post {
     id: String,
     url: String,
+}
+
+/// `POST /v1/media` and `GET /v1/media/{id}` answers, as far as Prasaran reads them.
+#[derive(Deserialize)]
+pub struct Media {
+    pub id: String,
+    /// `processing` (a video being transcoded) or `ready`.
+    pub state: String,
+}
+
+impl Media {
+    pub fn is_ready(&self) -> bool {
+        self.state == "ready"
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -39,6 +56,12 @@ pub async fn post(response: reqwest::Response) -> Result<PublishedPost, AdapterE
     Ok(PublishedPost {
         id: post.id,
         url: post.url,
+    })
+}
+
+pub async fn media(response: reqwest::Response) -> Result<Media, AdapterError> {
+    response.json().await.map_err(|e| AdapterError::Unknown {
+        reason: format!("unreadable media response: {e}"),
     })
 }
 

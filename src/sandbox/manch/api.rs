@@ -1,5 +1,6 @@
 //! `/v1/*`: the account and posting API, with idempotency keys, the 500
-//! character limit, per-account rate limits and injected faults.
+//! character limit, attachments, per-account rate limits and injected faults.
+//! Uploads themselves are in [`super::media`].
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::media::attachments;
 use super::state::{Post, RateDecision, State};
 use super::{Sandbox, oauth_error};
 use crate::adapters::manch::MAX_CHARS;
@@ -21,19 +23,36 @@ fn bearer(request: &HttpRequest) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-fn invalid_token() -> HttpResponse {
+pub(super) fn invalid_token() -> HttpResponse {
     HttpResponse::Unauthorized()
         .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
         .json(json!({"error": "invalid_token", "error_description": "the access token is invalid, expired or revoked"}))
 }
 
 /// The account id behind the request's token.
-fn authenticate(sandbox: &Sandbox, request: &HttpRequest) -> Option<String> {
+pub(super) fn authenticate(sandbox: &Sandbox, request: &HttpRequest) -> Option<String> {
     let token = bearer(request)?;
     let state = sandbox.lock();
     state
         .account_of_token(token)
         .map(|account| account.id.clone())
+}
+
+pub(super) fn idempotency_key(request: &HttpRequest) -> Option<String> {
+    request
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The `error_rate` fault's answer, when it strikes.
+pub(super) fn injected_fault(state: &State) -> Option<HttpResponse> {
+    (state.faults.error_rate > 0.0 && rand::random::<f64>() < state.faults.error_rate).then(|| {
+        HttpResponse::ServiceUnavailable().json(
+            json!({"error": "unavailable", "error_description": "injected fault: try again later"}),
+        )
+    })
 }
 
 fn post_url(request: &HttpRequest, id: &str) -> String {
@@ -68,6 +87,9 @@ pub async fn me(sandbox: web::Data<Sandbox>, request: HttpRequest) -> HttpRespon
 #[derive(Deserialize)]
 pub struct NewPost {
     text: Option<String>,
+    /// Uploaded media ids, in order.
+    #[serde(default)]
+    media_ids: Vec<String>,
 }
 
 /// Counts a `POST /v1/posts` call as open until dropped, also when the
@@ -111,17 +133,14 @@ pub async fn create_post(
         sandbox.lock().calls.unauthorized += 1;
         return invalid_token();
     };
-    let key = request
-        .headers()
-        .get("Idempotency-Key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let key = idempotency_key(&request);
     let stored = store_post(
         &mut sandbox.lock(),
         &request,
         &account_id,
         key.as_deref(),
         body.text.as_deref().unwrap_or_default(),
+        &body.media_ids,
     );
     let (post, decision, stall) = match stored {
         Ok(stored) => stored,
@@ -136,18 +155,18 @@ pub async fn create_post(
 }
 
 /// Under the sandbox's lock: faults, the rate limit, a known key, the text
-/// rules, then the new post, its rate figures and how long to hold its answer.
+/// and attachment rules, then the new post, its rate figures and how long to
+/// hold its answer.
 fn store_post(
     state: &mut State,
     request: &HttpRequest,
     account_id: &str,
     key: Option<&str>,
     text: &str,
+    media_ids: &[String],
 ) -> Result<(Post, RateDecision, u64), Box<HttpResponse>> {
-    if state.faults.error_rate > 0.0 && rand::random::<f64>() < state.faults.error_rate {
-        return Err(Box::new(HttpResponse::ServiceUnavailable().json(
-            json!({"error": "unavailable", "error_description": "injected fault: try again later"}),
-        )));
+    if let Some(fault) = injected_fault(state) {
+        return Err(Box::new(fault));
     }
     let decision = state.rate_check(account_id);
     if !decision.allowed {
@@ -172,14 +191,17 @@ fn store_post(
                 .json(body),
         ));
     }
+    // With an attachment the text may be empty.
+    let least = usize::from(media_ids.is_empty());
     let chars = text.chars().count();
-    if text.trim().is_empty() || chars > MAX_CHARS {
+    if (least > 0 && text.trim().is_empty()) || chars > MAX_CHARS {
         return Err(Box::new(HttpResponse::UnprocessableEntity().json(json!({
             "error": "invalid_text",
-            "error_description": format!("text must be 1 to {MAX_CHARS} characters (got {chars})"),
+            "error_description": format!("text must be {least} to {MAX_CHARS} characters (got {chars})"),
         }))));
     }
-    let post = state.add_post(account_id, key, text);
+    let media = attachments(state, account_id, media_ids)?;
+    let post = state.add_post(account_id, key, text, media);
     Ok((post, decision, state.faults.stall_after_create_ms))
 }
 

@@ -7,7 +7,8 @@ use serde_json::json;
 use super::Sandbox;
 use super::state::State;
 
-/// `GET /_sandbox/posts`: every post, and how many were double publishes.
+/// `GET /_sandbox/posts`: every post with its attachments, and how many posts
+/// and media were stored twice.
 pub async fn posts(sandbox: web::Data<Sandbox>) -> HttpResponse {
     let state = sandbox.lock();
     HttpResponse::Ok().json(json!({"posts": state.posts, "duplicates": state.duplicates}))
@@ -36,6 +37,7 @@ pub struct FaultsUpdate {
     retry_after_s: Option<u64>,
     honor_idempotency: Option<bool>,
     stall_after_create_ms: Option<u64>,
+    video_processing_ms: Option<u64>,
 }
 
 /// `POST /_sandbox/faults`: change any subset; answers the faults now in force.
@@ -69,7 +71,26 @@ pub async fn faults(sandbox: web::Data<Sandbox>, update: web::Json<FaultsUpdate>
     if let Some(v) = update.stall_after_create_ms {
         faults.stall_after_create_ms = v;
     }
+    if let Some(v) = update.video_processing_ms {
+        faults.video_processing_ms = v;
+    }
     HttpResponse::Ok().json(&state.faults)
+}
+
+/// `GET /_sandbox/media/{id}`: the stored bytes of an image, as uploaded, so
+/// tests can see what reached the platform (a video keeps no bytes: 404).
+pub async fn media(sandbox: web::Data<Sandbox>, id: web::Path<String>) -> HttpResponse {
+    let state = sandbox.lock();
+    let stored = state
+        .media
+        .get(id.as_str())
+        .and_then(|m| Some((m.file.mime, m.file.data.clone()?)));
+    match stored {
+        Some((mime, data)) => HttpResponse::Ok().content_type(mime).body(data),
+        None => HttpResponse::NotFound().json(
+            json!({"error": "not_found", "error_description": "no stored image with that id"}),
+        ),
+    }
 }
 
 /// `POST /_sandbox/reset`: forget everything.

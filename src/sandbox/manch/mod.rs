@@ -1,11 +1,12 @@
 //! The Manch sandbox (DESIGN §6): a real HTTP server with the whole Manch API
-//! and its `/_sandbox/` controls, state in memory.
+//! (media included) and its `/_sandbox/` controls, state in memory.
 //!
 //! It must never be what limits a benchmark: handlers take one short lock and
 //! do no I/O while holding it, and nothing is logged per request.
 
 mod api;
 mod controls;
+mod media;
 mod oauth;
 mod state;
 
@@ -114,10 +115,13 @@ impl SandboxServer {
                 .route("/v1/me", web::get().to(api::me))
                 .route("/v1/posts", web::post().to(api::create_post))
                 .route("/v1/posts", web::get().to(api::find_post))
+                .route("/v1/media", web::post().to(media::upload))
+                .route("/v1/media/{id}", web::get().to(media::show))
                 .route("/posts/{id}", web::get().to(api::show_post))
                 .route("/_sandbox/posts", web::get().to(controls::posts))
                 .route("/_sandbox/stats", web::get().to(controls::stats))
                 .route("/_sandbox/calls", web::get().to(controls::calls))
+                .route("/_sandbox/media/{id}", web::get().to(controls::media))
                 .route("/_sandbox/faults", web::post().to(controls::faults))
                 .route("/_sandbox/reset", web::post().to(controls::reset))
         })

@@ -1,9 +1,11 @@
 //! The sandbox's in-memory world: accounts, OAuth codes and grants, tokens,
-//! posts, and the faults an operator injected.
+//! posts, media, and the faults an operator injected.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use actix_web::web::Bytes;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -19,9 +21,10 @@ pub const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// Behaviour an operator can change at run time through `POST /_sandbox/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Faults {
-    /// Added before every `/v1/posts` answer.
+    /// Added before every `POST /v1/posts` and `POST /v1/media` answer.
     pub latency_ms: u64,
-    /// Share of `/v1/posts` calls answered 503, from 0.0 to 1.0.
+    /// Share of `POST /v1/posts` and `POST /v1/media` calls answered 503,
+    /// from 0.0 to 1.0.
     pub error_rate: f64,
     /// Lifetime of newly issued access tokens.
     pub token_ttl_s: u64,
@@ -33,9 +36,12 @@ pub struct Faults {
     /// platform without idempotency: only the engine then stands between a
     /// retry and a double publish.
     pub honor_idempotency: bool,
-    /// A new post is stored, then its answer waits this long: with a client
-    /// timeout below it, the post exists but the client never hears of it.
+    /// A new post or medium is stored, then its answer waits this long: with
+    /// a client timeout below it, it exists but the client never hears of it.
     pub stall_after_create_ms: u64,
+    /// How long a new video stays `processing` (fixed at upload), so clients
+    /// must wait for `ready` before posting it.
+    pub video_processing_ms: u64,
 }
 
 impl Default for Faults {
@@ -48,6 +54,7 @@ impl Default for Faults {
             retry_after_s: 1,
             honor_idempotency: true,
             stall_after_create_ms: 0,
+            video_processing_ms: 300,
         }
     }
 }
@@ -93,6 +100,74 @@ pub struct Post {
     pub idempotency_key: Option<String>,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    /// Its attachments in order, as they were when it was posted.
+    pub media: Vec<Attached>,
+}
+
+/// One attachment of a post, as `/_sandbox/posts` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attached {
+    pub id: String,
+    pub mime: &'static str,
+    pub bytes: u64,
+    pub sha256: String,
+    pub alt_text: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    Video,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+        }
+    }
+}
+
+/// An uploaded file, checked and hashed as it streamed in.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub kind: MediaKind,
+    pub mime: &'static str,
+    pub bytes: u64,
+    pub sha256: String,
+    /// The bytes of an image (tests read them back); a video keeps only its
+    /// size and hash, as hundreds of megabytes have no place in memory.
+    pub data: Option<Bytes>,
+}
+
+/// A stored medium.
+#[derive(Debug, Clone)]
+pub struct Media {
+    pub id: String,
+    pub account_id: String,
+    pub idempotency_key: Option<String>,
+    pub file: Received,
+    pub alt_text: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Until then a video is `processing`; images are ready at once.
+    pub ready_at: Instant,
+}
+
+impl Media {
+    pub fn is_ready(&self) -> bool {
+        Instant::now() >= self.ready_at
+    }
+
+    pub fn attached(&self) -> Attached {
+        Attached {
+            id: self.id.clone(),
+            mime: self.file.mime,
+            bytes: self.file.bytes,
+            sha256: self.file.sha256.clone(),
+            alt_text: self.alt_text.clone(),
+        }
+    }
 }
 
 /// What clients did, as the platform saw it: tests assert the engine's
@@ -118,6 +193,12 @@ pub struct Calls {
     pub refreshes: u64,
     /// The most `POST /v1/posts` calls one account had open at once.
     pub peak_in_flight: u64,
+    /// `POST /v1/media` calls that stored a medium.
+    pub media_uploads: u64,
+    /// `POST /v1/media` calls answered with an earlier medium (a repeated key).
+    pub media_replays: u64,
+    /// `GET /v1/media/{id}` calls.
+    pub media_lookups: u64,
 }
 
 struct Window {
@@ -144,8 +225,14 @@ pub struct State {
     pub refresh: HashMap<String, RefreshToken>,
     pub posts: Vec<Post>,
     by_key: HashMap<(String, String), usize>,
-    by_text: HashMap<(String, String), usize>,
+    /// Posts per account, text and attachments (by content hash, so a post
+    /// whose media were uploaded again is still the same post).
+    by_content: HashMap<(String, String, Vec<String>), usize>,
+    /// Posts and media repeating earlier ones: double publishes and double uploads.
     pub duplicates: u64,
+    pub media: HashMap<String, Media>,
+    /// Per account and idempotency key: the first medium stored under it.
+    media_by_key: HashMap<(String, String), String>,
     windows: HashMap<String, Window>,
     /// Per account: until when its last 429 asked it to wait.
     quiet_until: HashMap<String, Instant>,
@@ -307,21 +394,30 @@ impl State {
         (Utc::now() - post.created_at < IDEMPOTENCY_WINDOW).then_some(post)
     }
 
-    pub fn add_post(&mut self, account_id: &str, key: Option<&str>, text: &str) -> Post {
+    pub fn add_post(
+        &mut self,
+        account_id: &str,
+        key: Option<&str>,
+        text: &str,
+        media: Vec<Attached>,
+    ) -> Post {
+        let hashes = media.iter().map(|m| m.sha256.clone()).collect();
         let post = Post {
             id: format!("{:016x}", rand::random::<u64>()),
             account_id: account_id.to_owned(),
             idempotency_key: key.map(str::to_owned),
             text: text.to_owned(),
             created_at: Utc::now(),
+            media,
         };
         let index = self.posts.len();
         self.calls.creates += 1;
-        // A post repeating an earlier one's account and text, or its key (made
-        // when idempotency is off), is a double publish: `duplicates` counts them.
+        // A post repeating an earlier one's account, text and attachments, or
+        // its key (made when idempotency is off), is a double publish:
+        // `duplicates` counts them.
         let seen = self
-            .by_text
-            .entry((account_id.to_owned(), text.to_owned()))
+            .by_content
+            .entry((account_id.to_owned(), text.to_owned(), hashes))
             .or_insert(0);
         let key_seen = key.is_some_and(|k| {
             self.by_key
@@ -339,5 +435,57 @@ impl State {
         }
         self.posts.push(post.clone());
         post
+    }
+
+    /// The medium already stored under this key in the last 24 h.
+    pub fn media_by_key(&self, account_id: &str, key: &str) -> Option<&Media> {
+        let id = self
+            .media_by_key
+            .get(&(account_id.to_owned(), key.to_owned()))?;
+        let media = self.media.get(id)?;
+        (Utc::now() - media.created_at < IDEMPOTENCY_WINDOW).then_some(media)
+    }
+
+    /// `account_id`'s medium `id`: other accounts' media do not exist for it.
+    pub fn own_media(&self, account_id: &str, id: &str) -> Option<&Media> {
+        self.media.get(id).filter(|m| m.account_id == account_id)
+    }
+
+    pub fn add_media(
+        &mut self,
+        account_id: &str,
+        key: Option<&str>,
+        file: Received,
+        alt_text: Option<String>,
+    ) -> Media {
+        let processing = match file.kind {
+            MediaKind::Image => Duration::ZERO,
+            MediaKind::Video => Duration::from_millis(self.faults.video_processing_ms),
+        };
+        let media = Media {
+            id: format!("med_{:016x}", rand::random::<u64>()),
+            account_id: account_id.to_owned(),
+            idempotency_key: key.map(str::to_owned),
+            file,
+            alt_text,
+            created_at: Utc::now(),
+            ready_at: Instant::now() + processing,
+        };
+        self.calls.media_uploads += 1;
+        if let Some(key) = key {
+            // A second medium under a key (made when idempotency is off) is a
+            // double upload; the first stays the one the key answers.
+            match self
+                .media_by_key
+                .entry((account_id.to_owned(), key.to_owned()))
+            {
+                Entry::Occupied(_) => self.duplicates += 1,
+                Entry::Vacant(entry) => {
+                    entry.insert(media.id.clone());
+                }
+            }
+        }
+        self.media.insert(media.id.clone(), media.clone());
+        media
     }
 }

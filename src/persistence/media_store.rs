@@ -1,4 +1,4 @@
-//! Where media objects live, behind one trait: content-addressed by the
+//! Where media objects (the files, not their rows) live, behind one trait: content-addressed by the
 //! SHA-256 of their bytes, so the same file uploaded twice is stored once.
 //! [`LocalStore`] keeps them under the data dir (the embedded default).
 
