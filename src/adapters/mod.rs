@@ -159,6 +159,15 @@ pub struct MediaUpload {
     pub idempotency_key: String,
 }
 
+impl MediaUpload {
+    /// How long sending it may take: half a minute plus a second per
+    /// megabyte (a video of hundreds of megabytes outlasts the usual call
+    /// timeout, which is meant for small JSON calls).
+    pub fn time_allowed(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(30 + self.bytes / 1_000_000)
+    }
+}
+
 /// An attachment as the platform stored it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadedMedia {

@@ -279,6 +279,7 @@ impl PlatformAdapter for ManchAdapter {
             // Set by hand: a streamed body has no length of its own, and
             // without one hyper would send it chunked.
             .header(reqwest::header::CONTENT_LENGTH, upload.bytes)
+            .timeout(upload.time_allowed())
             .body(upload.body)
             .send()
             .await
