@@ -440,3 +440,79 @@ async fn media_breaking_a_platforms_rules_is_refused_at_accept_naming_platform_a
     assert_eq!(error_code(refused).await, "media_in_use");
     assert_eq!(stage.calls().await["media_uploads"], 0, "nothing was sent");
 }
+
+/// A one-second 320 × 240 H.264 MP4 made with Debian's ffmpeg.
+fn mp4(seconds: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clip.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc=duration={seconds}:size=320x240:rate=10"))
+        .args(["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .expect("ffmpeg runs (scripts/test installs it)");
+    assert!(status.success());
+    std::fs::read(path).unwrap()
+}
+
+#[actix_web::test]
+async fn a_video_is_measured_passed_through_and_posted_once_processed() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, "video@example.com", &["video"]).await;
+    stage.faults(json!({"video_processing_ms": 1500})).await;
+    let clip = mp4(1);
+    let video = uploaded(&app, &p.token, clip.clone()).await;
+    assert_eq!(video["kind"], "video");
+    assert_eq!(video["mime"], "video/mp4");
+    assert_eq!(
+        (video["width"].as_u64(), video["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    let duration = video["duration_ms"].as_u64().unwrap();
+    assert!((900..=1200).contains(&duration), "{duration}");
+
+    // A video and an image together break Manch's rule, said at accept.
+    let image = uploaded(&app, &p.token, encoded(8, 8, ImageFormat::Png)).await;
+    let response = publish_with_media(&app, &p.token, "both", &[&video, &image]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "media_rejected");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only attachment")
+    );
+
+    let response = publish_with_media(&app, &p.token, "a clip", &[&video]).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let id: Value = response.json().await.unwrap();
+    let view = wait_job(
+        &app,
+        &p.token,
+        id["job_id"].as_str().unwrap(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    let posts = stage.posts().await;
+    let attached = &posts["posts"][0]["media"];
+    assert_eq!(attached.as_array().unwrap().len(), 1, "{posts}");
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&clip))
+    };
+    assert_eq!(
+        attached[0]["sha256"], sha,
+        "the video is passed through unchanged"
+    );
+    let calls = stage.calls().await;
+    assert_eq!(calls["media_uploads"], 1, "{calls}");
+    assert!(
+        calls["media_lookups"].as_u64().unwrap() >= 1,
+        "it waited for processing: {calls}"
+    );
+}
