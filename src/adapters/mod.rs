@@ -160,11 +160,11 @@ pub struct MediaUpload {
 }
 
 impl MediaUpload {
-    /// How long sending it may take: half a minute plus a second per
-    /// megabyte (a video of hundreds of megabytes outlasts the usual call
-    /// timeout, which is meant for small JSON calls).
-    pub fn time_allowed(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(30 + self.bytes / 1_000_000)
+    /// How long sending it may take: `base` plus a second per megabyte (a
+    /// video of hundreds of megabytes outlasts the usual call timeout, which
+    /// is meant for small JSON calls).
+    pub fn time_allowed(&self, base: std::time::Duration) -> std::time::Duration {
+        base + std::time::Duration::from_secs(self.bytes / 1_000_000)
     }
 }
 

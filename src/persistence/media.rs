@@ -220,3 +220,25 @@ pub async fn record_upload(
     .await?;
     Ok(())
 }
+
+/// Deletes uploads no post used, older than `older_than`; returns the objects
+/// no remaining media row uses (to remove from storage).
+pub async fn expire_unattached(
+    pool: &PgPool,
+    older_than: std::time::Duration,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "WITH gone AS (
+            DELETE FROM media WHERE attached_at IS NULL AND created_at < now() - $1
+            RETURNING id, sha256, clean_sha256),
+         objects AS (SELECT sha256 AS object FROM gone UNION SELECT clean_sha256 FROM gone)
+         -- The statement still sees the rows it deletes: leave them out.
+         SELECT object FROM objects o
+         WHERE NOT EXISTS (SELECT 1 FROM media m
+                           WHERE (m.sha256 = o.object OR m.clean_sha256 = o.object)
+                             AND m.id NOT IN (SELECT id FROM gone))",
+    )
+    .bind(super::tasks::interval(older_than))
+    .fetch_all(pool)
+    .await?)
+}

@@ -222,7 +222,11 @@ async fn build_server(
     );
     let limiters = web::Data::new(RateLimiters::new(&settings.rate_limits));
     spawn_rate_limit_sweeper(limiters.clone());
-    Janitor::start_in_system(pool.clone());
+    Janitor::start_in_system(
+        pool.clone(),
+        media.store(),
+        Duration::from_secs(u64::from(settings.media.unattached_ttl_hours.get()) * 3600),
+    );
 
     let store = PgSessionStore::new(pool.clone(), session::absolute_lifetime(&settings.session));
     let session_settings = settings.session.clone();

@@ -516,3 +516,36 @@ async fn a_video_is_measured_passed_through_and_posted_once_processed() {
         "it waited for processing: {calls}"
     );
 }
+
+#[actix_web::test]
+async fn uploads_no_post_used_expire_with_their_files() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, "tidy@example.com", &["tidy"]).await;
+    let unused = uploaded(&app, &p.token, encoded(6, 6, ImageFormat::Png)).await;
+    let used = uploaded(&app, &p.token, encoded(7, 7, ImageFormat::Png)).await;
+    let response = publish_with_media(&app, &p.token, "keep this one", &[&used]).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let root = app.settings.data_dir.join(&app.settings.media.dir);
+    let objects = |sha: &str| root.join("objects").join(&sha[..2]).join(&sha[2..]);
+    let unused_file = objects(unused["sha256"].as_str().unwrap());
+    assert!(unused_file.exists());
+
+    let store = prasaran::media::LocalStore::open(&root).unwrap();
+    let removed =
+        prasaran::actors::janitor::sweep_unattached_media(&app.pool, &store, Duration::ZERO)
+            .await
+            .unwrap();
+    assert!(removed >= 1, "the unused upload's files went");
+    assert!(!unused_file.exists());
+    assert!(
+        objects(used["sha256"].as_str().unwrap()).exists(),
+        "an attached upload stays"
+    );
+    let left: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM media")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].to_string(), used["id"].as_str().unwrap());
+}

@@ -105,6 +105,8 @@ impl Manch {
             http_client::build(&settings).unwrap(),
         )
         .unwrap()
+        // Uploads as patient as other calls here, so a stall is seen.
+        .with_upload_base(std::time::Duration::from_millis(u64::from(timeout_ms)))
     }
 
     fn adapter(&self) -> ManchAdapter {

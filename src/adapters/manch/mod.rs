@@ -53,6 +53,8 @@ pub struct ManchAdapter {
     base: Url,
     client_id: String,
     client_secret: SecretString,
+    /// An upload's time before its per-megabyte allowance.
+    upload_base: std::time::Duration,
 }
 
 impl ManchAdapter {
@@ -72,7 +74,14 @@ impl ManchAdapter {
             base,
             client_id: client_id.to_owned(),
             client_secret: client_secret.clone(),
+            upload_base: std::time::Duration::from_secs(30),
         })
+    }
+
+    /// Uploads get `base` plus a second per megabyte (default half a minute).
+    pub fn with_upload_base(mut self, base: std::time::Duration) -> Self {
+        self.upload_base = base;
+        self
     }
 
     fn endpoint(&self, path: &str) -> Result<Url, AdapterError> {
@@ -279,7 +288,7 @@ impl PlatformAdapter for ManchAdapter {
             // Set by hand: a streamed body has no length of its own, and
             // without one hyper would send it chunked.
             .header(reqwest::header::CONTENT_LENGTH, upload.bytes)
-            .timeout(upload.time_allowed())
+            .timeout(upload.time_allowed(self.upload_base))
             .body(upload.body)
             .send()
             .await
