@@ -71,7 +71,7 @@ echo "== app RSS before: $((before / 1024)) MiB; peak during the upload: $((peak
 rm -f "$work/clip.mp4"
 
 echo "== 2. 1 MB JPEGs, wrk: 2 threads, 16 connections, ${seconds}s"
-ffmpeg -loglevel error -f lavfi -i "nullsrc=s=800x800,geq=random(1)*255:random(1)*255:random(1)*255" \
+ffmpeg -loglevel error -f lavfi -i "nullsrc=s=960x960,geq=random(1)*255:random(1)*255:random(1)*255" \
     -frames:v 1 -q:v 2 "$work/noise.jpg" </dev/null
 bytes=$(stat -c %s "$work/noise.jpg")
 echo "   image: $bytes bytes"
