@@ -1,12 +1,14 @@
 //! `/api/v1/media`: upload (the body streamed to storage), look at, fetch,
 //! describe (alt text) and delete images and videos.
 
+use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::session::CurrentUser;
 use crate::domain::MediaId;
 use crate::media::{MediaLibrary, MediaView};
@@ -17,32 +19,104 @@ pub struct UploadQuery {
     alt_text: Option<String>,
 }
 
-/// Upload one image or video: the raw file as the body. Its type is read from
-/// the bytes (JPEG, PNG, GIF, WebP, MP4), whatever the name or Content-Type
-/// say; images are checked and re-encoded without metadata (GPS included).
+/// Upload one image or video: the raw file as the body, or a
+/// `multipart/form-data` form with a `file` field (and optionally `alt_text`).
+/// Its type is read from the bytes (JPEG, PNG, GIF, WebP, MP4), whatever the
+/// name or Content-Type say; images are checked and re-encoded without
+/// metadata (GPS included).
 #[utoipa::path(post, path = "/api/v1/media", tag = "media", params(UploadQuery),
     request_body(content = String, content_type = "application/octet-stream",
-                 description = "The file's bytes (any Content-Type; the type is sniffed)"),
+                 description = "The file's bytes (any Content-Type; the type is sniffed), or a multipart/form-data form with a `file` field"),
     responses(
         (status = 201, body = MediaView),
         (status = 400, description = "`upload_interrupted`", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Missing X-CSRF-Token (cookie sessions)", body = ErrorBody),
         (status = 413, description = "`media_too_large`: over `media.max_image_bytes` / `max_video_bytes`", body = ErrorBody),
-        (status = 422, description = "`unsupported_media`, `invalid_media` (truncated or corrupt), `image_too_large` (too many pixels), `empty_upload`, `invalid_alt_text`", body = ErrorBody),
+        (status = 422, description = "`unsupported_media`, `invalid_media` (truncated or corrupt), `image_too_large` (too many pixels), `empty_upload`, `invalid_alt_text`, `invalid_body` (a form without a `file` field)", body = ErrorBody),
     ))]
 pub async fn upload(
     user: CurrentUser,
+    request: HttpRequest,
     query: web::Query<UploadQuery>,
     body: web::Payload,
     media: web::Data<MediaLibrary>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = media
-        .upload(user.id, body, query.alt_text.as_deref())
-        .await?;
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    let view = if multipart {
+        upload_form(
+            &media,
+            user,
+            request.headers(),
+            body,
+            query.alt_text.clone(),
+        )
+        .await?
+    } else {
+        media
+            .upload(user.id, body, query.alt_text.as_deref())
+            .await?
+    };
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/media/{}", view.id)))
         .json(view))
+}
+
+/// Longest `alt_text` form field read (the rule itself is 1,500 characters).
+const MAX_ALT_FIELD_BYTES: usize = 8 * 1024;
+
+/// A `multipart/form-data` upload: an optional `alt_text` field, then the
+/// `file` field, streamed like a raw body; other fields are skipped.
+async fn upload_form(
+    media: &MediaLibrary,
+    user: CurrentUser,
+    headers: &actix_web::http::header::HeaderMap,
+    body: web::Payload,
+    mut alt_text: Option<String>,
+) -> Result<MediaView, ApiError> {
+    let bad_form = |e: actix_multipart::MultipartError| {
+        ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("the multipart form could not be read: {e}"),
+        )
+    };
+    let mut form = Multipart::new(headers, body);
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(bad_form)?;
+        match field.name() {
+            Some("file") => {
+                return Ok(media.upload(user.id, field, alt_text.as_deref()).await?);
+            }
+            Some("alt_text") => {
+                let mut text = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    text.extend_from_slice(&chunk.map_err(bad_form)?);
+                    if text.len() > MAX_ALT_FIELD_BYTES {
+                        return Err(ApiError::new(
+                            ErrorCode::InvalidAltText,
+                            "alt text must be at most 1500 characters",
+                        ));
+                    }
+                }
+                alt_text = Some(String::from_utf8(text).map_err(|_| {
+                    ApiError::new(ErrorCode::InvalidAltText, "alt text must be UTF-8")
+                })?);
+            }
+            _ => while field.next().await.is_some() {},
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidBody,
+        "the form has no `file` field; send the file as `file` (or the raw file as the body)",
+    ))
 }
 
 /// One of your uploads.

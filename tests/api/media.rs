@@ -549,3 +549,40 @@ async fn uploads_no_post_used_expire_with_their_files() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].to_string(), used["id"].as_str().unwrap());
 }
+
+#[actix_web::test]
+async fn a_multipart_form_uploads_the_file_field_with_its_alt_text() {
+    let app = TestApp::spawn().await;
+    let token = api_token(&app, "form@example.com").await;
+    let png = encoded(4, 3, ImageFormat::Png);
+    let form = reqwest::multipart::Form::new()
+        .text("alt_text", "a form upload")
+        .text("ignored", "anything")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(png.clone()).file_name("photo.jpg"),
+        );
+    let response = crate::helpers::http()
+        .post(app.url("/api/v1/media"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let media: Value = response.json().await.unwrap();
+    assert_eq!(media["mime"], "image/png", "named .jpg, typed by its bytes");
+    assert_eq!(media["alt_text"], "a form upload");
+    assert_eq!(media["bytes"], png.len());
+
+    let empty = reqwest::multipart::Form::new().text("alt_text", "no file");
+    let response = crate::helpers::http()
+        .post(app.url("/api/v1/media"))
+        .bearer_auth(&token)
+        .multipart(empty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(response).await, "invalid_body");
+}
