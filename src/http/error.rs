@@ -286,7 +286,7 @@ impl From<MediaError> for ApiError {
             MediaError::Inspect(InspectError::TooManyPixels { .. }) => ImageTooLarge,
             MediaError::Inspect(_) => InvalidMedia,
             MediaError::AltText(_) => InvalidAltText,
-            MediaError::NotFound => NotFound,
+            MediaError::NotFound | MediaError::NoThumbnail => NotFound,
             MediaError::InUse => MediaInUse,
             MediaError::Interrupted(_) => UploadInterrupted,
             MediaError::Storage(_) | MediaError::Store(_) | MediaError::Io(_) => {

@@ -151,6 +151,25 @@ pub async fn content(
         .streaming(object.body))
 }
 
+/// A small JPEG of an image (a GIF's first frame), at most 320 pixels a side.
+#[utoipa::path(get, path = "/api/v1/media/{id}/thumbnail", tag = "media",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "A JPEG", content_type = "image/jpeg"),
+              (status = 401, body = ErrorBody),
+              (status = 404, description = "No such media (or another user's), or a video", body = ErrorBody)))]
+pub async fn thumbnail(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    media: web::Data<MediaLibrary>,
+) -> Result<HttpResponse, ApiError> {
+    let object = media.thumbnail(user.id, MediaId(*id)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/jpeg")
+        .no_chunking(object.len)
+        .insert_header((header::CACHE_CONTROL, "private, max-age=86400"))
+        .streaming(object.body))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MediaUpdate {

@@ -97,6 +97,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/api/v1/media/{id}/content", || {
             web::route().to(media::content)
         }),
+        Endpoint::new(Method::GET, "/api/v1/media/{id}/thumbnail", || {
+            web::route().to(media::thumbnail)
+        }),
         Endpoint::new(Method::POST, "/api/v1/posts", || {
             web::route().to(posts::publish)
         }),

@@ -29,6 +29,7 @@ use super::{auth, connections, error, health, jobs, media, operators, posts, tok
         media::upload,
         media::get,
         media::content,
+        media::thumbnail,
         media::update,
         media::delete,
         posts::publish,

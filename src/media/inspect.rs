@@ -27,7 +27,12 @@ pub struct Inspected {
     /// What platforms get instead of the original (metadata stripped); `None`:
     /// the original itself.
     pub clean: Option<Vec<u8>>,
+    /// A small JPEG for the web app (images and a GIF's first frame).
+    pub thumbnail: Option<Vec<u8>>,
 }
+
+/// The longest side of a thumbnail, in pixels.
+pub const THUMBNAIL_SIZE: u32 = 320;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InspectError {
@@ -49,13 +54,15 @@ pub fn inspect(
     match sniffed.kind {
         MediaKind::Video => video(path, sniffed.mime),
         MediaKind::Gif => {
-            let (width, height) = dimensions(path, sniffed.mime, ImageFormat::Gif)?;
-            check_pixels(width, height, max_pixels)?;
+            // Checked and measured by decoding its first frame; passed through
+            // unchanged (re-encoding would lose the animation).
+            let first = decode(path, sniffed.mime, ImageFormat::Gif, max_pixels)?;
             Ok(Inspected {
-                width: Some(width),
-                height: Some(height),
+                width: Some(first.width()),
+                height: Some(first.height()),
                 duration_ms: None,
                 clean: None,
+                thumbnail: Some(thumbnail(&first).map_err(corrupt(sniffed.mime))?),
             })
         }
         MediaKind::Image => image(path, sniffed.mime, max_pixels),
@@ -142,6 +149,38 @@ fn image(path: &Path, mime: &'static str, max_pixels: u64) -> Result<Inspected, 
     if format == ImageFormat::Jpeg {
         check_jpeg_complete(path, mime)?;
     }
+    let decoded = decode(path, mime, format, max_pixels)?;
+    let clean = encode(&decoded, format).map_err(corrupt(mime))?;
+    Ok(Inspected {
+        width: Some(decoded.width()),
+        height: Some(decoded.height()),
+        duration_ms: None,
+        clean: Some(clean),
+        thumbnail: Some(thumbnail(&decoded).map_err(corrupt(mime))?),
+    })
+}
+
+fn thumbnail(image: &DynamicImage) -> image::ImageResult<Vec<u8>> {
+    // Shrunk to fit, never enlarged.
+    let small = if image.width() > THUMBNAIL_SIZE || image.height() > THUMBNAIL_SIZE {
+        image.thumbnail(THUMBNAIL_SIZE, THUMBNAIL_SIZE)
+    } else {
+        image.clone()
+    };
+    let mut out = Cursor::new(Vec::new());
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80);
+    DynamicImage::ImageRgb8(small.to_rgb8()).write_with_encoder(encoder)?;
+    Ok(out.into_inner())
+}
+
+/// The whole image, oriented as its EXIF says: the pixel count is checked
+/// from the header first, then decoding runs under memory limits.
+fn decode(
+    path: &Path,
+    mime: &'static str,
+    format: ImageFormat,
+    max_pixels: u64,
+) -> Result<DynamicImage, InspectError> {
     let (width, height) = dimensions(path, mime, format)?;
     check_pixels(width, height, max_pixels)?;
     let mut reader = reader(path, mime, format)?;
@@ -157,13 +196,7 @@ fn image(path: &Path, mime: &'static str, max_pixels: u64) -> Result<Inspected, 
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut decoded = DynamicImage::from_decoder(decoder).map_err(corrupt(mime))?;
     decoded.apply_orientation(orientation);
-    let clean = encode(&decoded, format).map_err(corrupt(mime))?;
-    Ok(Inspected {
-        width: Some(decoded.width()),
-        height: Some(decoded.height()),
-        duration_ms: None,
-        clean: Some(clean),
-    })
+    Ok(decoded)
 }
 
 /// The image in `format` again, with nothing but its pixels.
@@ -203,6 +236,7 @@ fn video(path: &Path, mime: &'static str) -> Result<Inspected, InspectError> {
         height: Some(u32::from(track.height())),
         duration_ms: Some(duration_ms),
         clean: None,
+        thumbnail: None,
     })
 }
 
@@ -229,6 +263,8 @@ mod tests {
         assert_eq!((inspected.width, inspected.height), (Some(3), Some(2)));
         let clean = inspected.clean.unwrap();
         assert_eq!(sniff(&clean).unwrap().mime, "image/png");
+        let thumb = inspected.thumbnail.unwrap();
+        assert_eq!(sniff(&thumb).unwrap().mime, "image/jpeg");
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct MediaView {
     pub sha256: String,
     pub alt_text: String,
     pub created_at: DateTime<Utc>,
+    /// A small JPEG for previews (images and GIFs; none for video).
+    pub thumbnail_url: Option<String>,
 }
 
 impl From<MediaRow> for MediaView {
@@ -52,6 +54,10 @@ impl From<MediaRow> for MediaView {
             height: row.height.and_then(|v| u32::try_from(v).ok()),
             duration_ms: row.duration_ms.and_then(|v| u64::try_from(v).ok()),
             sha256: hex::encode(row.sha256),
+            thumbnail_url: row
+                .thumb_sha256
+                .as_ref()
+                .map(|_| format!("/api/v1/media/{}/thumbnail", row.id)),
             alt_text: row.alt_text,
             created_at: row.created_at,
         }
@@ -74,6 +80,8 @@ pub enum MediaError {
     AltText(#[from] AltTextError),
     #[error("no such media")]
     NotFound,
+    #[error("videos have no thumbnail; show the video's first frame in the browser instead")]
+    NoThumbnail,
     #[error(
         "a post that has not finished publishing uses this media; delete it once the post is done"
     )]
@@ -188,6 +196,14 @@ impl MediaLibrary {
             }
             None => (sha256.clone(), received),
         };
+        let thumb_sha256 = match inspected.thumbnail {
+            Some(thumb) => {
+                let sha = Sha256::digest(&thumb).to_vec();
+                self.store.put_bytes(&hex::encode(&sha), thumb).await?;
+                Some(sha)
+            }
+            None => None,
+        };
         self.store
             .put_file(&hex::encode(&sha256), &scratch.0)
             .await?;
@@ -206,6 +222,7 @@ impl MediaLibrary {
                 clean_sha256: &clean_sha256,
                 clean_bytes,
                 alt_text: alt.as_str(),
+                thumb_sha256: thumb_sha256.as_deref(),
             },
         )
         .await?;
@@ -227,6 +244,15 @@ impl MediaLibrary {
             .ok_or(MediaError::NotFound)?;
         let object = self.store.open(&hex::encode(&row.sha256)).await?;
         Ok((row.mime, object))
+    }
+
+    /// The thumbnail (a JPEG), for images and GIFs.
+    pub async fn thumbnail(&self, user: UserId, id: MediaId) -> Result<Object, MediaError> {
+        let row = rows::find(&self.pool, user, id)
+            .await?
+            .ok_or(MediaError::NotFound)?;
+        let sha = row.thumb_sha256.ok_or(MediaError::NoThumbnail)?;
+        Ok(self.store.open(&hex::encode(sha)).await?)
     }
 
     pub async fn set_alt_text(

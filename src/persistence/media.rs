@@ -21,6 +21,7 @@ pub struct MediaRow {
     pub clean_bytes: i64,
     pub alt_text: String,
     pub created_at: DateTime<Utc>,
+    pub thumb_sha256: Option<Vec<u8>>,
 }
 
 impl MediaRow {
@@ -29,7 +30,7 @@ impl MediaRow {
     }
 }
 
-const COLUMNS: &str = "id, kind, mime, bytes, width, height, duration_ms, sha256, clean_sha256, clean_bytes, alt_text, created_at";
+const COLUMNS: &str = "id, kind, mime, bytes, width, height, duration_ms, sha256, clean_sha256, clean_bytes, alt_text, created_at, thumb_sha256";
 
 pub struct NewMedia<'a> {
     pub id: MediaId,
@@ -44,6 +45,7 @@ pub struct NewMedia<'a> {
     pub clean_sha256: &'a [u8],
     pub clean_bytes: u64,
     pub alt_text: &'a str,
+    pub thumb_sha256: Option<&'a [u8]>,
 }
 
 fn int(value: Option<u32>) -> Option<i32> {
@@ -57,8 +59,8 @@ fn big(value: u64) -> i64 {
 pub async fn insert(pool: &PgPool, media: &NewMedia<'_>) -> Result<MediaRow, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO media (id, user_id, kind, mime, bytes, width, height, duration_ms, sha256,
-                            clean_sha256, clean_bytes, alt_text)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                            clean_sha256, clean_bytes, alt_text, thumb_sha256)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          RETURNING {COLUMNS}"
     )))
     .bind(media.id)
@@ -73,6 +75,7 @@ pub async fn insert(pool: &PgPool, media: &NewMedia<'_>) -> Result<MediaRow, Sto
     .bind(media.clean_sha256)
     .bind(big(media.clean_bytes))
     .bind(media.alt_text)
+    .bind(media.thumb_sha256)
     .fetch_one(pool)
     .await?)
 }
@@ -130,14 +133,14 @@ pub enum Deleted {
 /// Deletes the user's media unless a pending post uses it.
 pub async fn delete(pool: &PgPool, user: UserId, id: MediaId) -> Result<Deleted, StoreError> {
     let mut tx = pool.begin().await?;
-    let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT sha256, clean_sha256 FROM media WHERE user_id = $1 AND id = $2 FOR UPDATE",
+    let row: Option<(Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT sha256, clean_sha256, thumb_sha256 FROM media WHERE user_id = $1 AND id = $2 FOR UPDATE",
     )
     .bind(user)
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((original, clean)) = row else {
+    let Some((original, clean, thumb)) = row else {
         return Ok(Deleted::NotFound);
     };
     let in_use: bool = sqlx::query_scalar(
@@ -159,9 +162,10 @@ pub async fn delete(pool: &PgPool, user: UserId, id: MediaId) -> Result<Deleted,
         .execute(&mut *tx)
         .await?;
     let mut unused_objects = Vec::new();
-    for object in [original, clean] {
+    for object in [Some(original), Some(clean), thumb].into_iter().flatten() {
         let used: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = $1 OR clean_sha256 = $1)",
+            "SELECT EXISTS (SELECT 1 FROM media
+                            WHERE sha256 = $1 OR clean_sha256 = $1 OR thumb_sha256 = $1)",
         )
         .bind(&object)
         .fetch_one(&mut *tx)
@@ -230,12 +234,14 @@ pub async fn expire_unattached(
     Ok(sqlx::query_scalar(
         "WITH gone AS (
             DELETE FROM media WHERE attached_at IS NULL AND created_at < now() - $1
-            RETURNING id, sha256, clean_sha256),
-         objects AS (SELECT sha256 AS object FROM gone UNION SELECT clean_sha256 FROM gone)
+            RETURNING id, sha256, clean_sha256, thumb_sha256),
+         objects AS (SELECT sha256 AS object FROM gone UNION SELECT clean_sha256 FROM gone
+                     UNION SELECT thumb_sha256 FROM gone WHERE thumb_sha256 IS NOT NULL)
          -- The statement still sees the rows it deletes: leave them out.
          SELECT object FROM objects o
          WHERE NOT EXISTS (SELECT 1 FROM media m
-                           WHERE (m.sha256 = o.object OR m.clean_sha256 = o.object)
+                           WHERE (m.sha256 = o.object OR m.clean_sha256 = o.object
+                                  OR m.thumb_sha256 = o.object)
                              AND m.id NOT IN (SELECT id FROM gone))",
     )
     .bind(super::tasks::interval(older_than))

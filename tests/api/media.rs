@@ -175,6 +175,19 @@ async fn an_image_is_typed_from_its_bytes_measured_and_kept_as_uploaded() {
     assert_eq!(content.headers()["content-type"], "image/png");
     assert_eq!(content.bytes().await.unwrap().as_ref(), png.as_slice());
 
+    // A thumbnail for previews: a JPEG, no larger than the image.
+    let thumbnail_url = media["thumbnail_url"].as_str().unwrap();
+    assert_eq!(thumbnail_url, format!("/api/v1/media/{id}/thumbnail"));
+    let thumb = crate::helpers::http()
+        .get(app.url(thumbnail_url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thumb.headers()["content-type"], "image/jpeg");
+    let thumb = image::load_from_memory(&thumb.bytes().await.unwrap()).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (3, 2));
+
     let described = crate::helpers::http()
         .patch(app.url(&format!("/api/v1/media/{id}")))
         .bearer_auth(&token)
@@ -471,6 +484,7 @@ async fn a_video_is_measured_passed_through_and_posted_once_processed() {
         (video["width"].as_u64(), video["height"].as_u64()),
         (Some(320), Some(240))
     );
+    assert!(video["thumbnail_url"].is_null(), "no thumbnail for a video");
     let duration = video["duration_ms"].as_u64().unwrap();
     assert!((900..=1200).contains(&duration), "{duration}");
 
