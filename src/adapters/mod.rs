@@ -49,6 +49,8 @@ pub struct MediaFacts<'a> {
     /// Of what would be sent (the copy without metadata).
     pub bytes: u64,
     pub has_alt_text: bool,
+    /// A still image: when too large, a smaller copy is made for the platform.
+    pub resizable: bool,
 }
 
 impl MediaRules {
@@ -84,7 +86,7 @@ impl MediaRules {
             } else {
                 self.max_image_bytes
             };
-            if m.bytes > limit {
+            if m.bytes > limit && !m.resizable {
                 return Err(format!(
                     "attachment {which} is {} bytes; it takes at most {limit}",
                     m.bytes
@@ -255,6 +257,7 @@ mod tests {
             video: false,
             bytes,
             has_alt_text: true,
+            resizable: false,
         }
     }
 
@@ -265,6 +268,7 @@ mod tests {
             video: true,
             bytes: 500,
             has_alt_text: false,
+            resizable: false,
         };
         assert_eq!(rules().check(&[png(10), png(10)]), Ok(()));
         assert!(

@@ -199,6 +199,30 @@ fn decode(
     Ok(decoded)
 }
 
+/// A JPEG of `image` (already free of metadata) no larger than `max_bytes`:
+/// lower quality first, then smaller, a quarter off each side at a time.
+/// `None` when even a tiny copy does not fit.
+pub fn fit(bytes: &[u8], max_bytes: u64) -> Result<Option<Vec<u8>>, image::ImageError> {
+    let mut image = image::load_from_memory(bytes)?;
+    for _ in 0..8 {
+        for quality in [85, 70, 55] {
+            let mut out = Cursor::new(Vec::new());
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
+            DynamicImage::ImageRgb8(image.to_rgb8()).write_with_encoder(encoder)?;
+            let out = out.into_inner();
+            if out.len() as u64 <= max_bytes {
+                return Ok(Some(out));
+            }
+        }
+        let (w, h) = (image.width() * 3 / 4, image.height() * 3 / 4);
+        if w < 16 || h < 16 {
+            break;
+        }
+        image = image.resize(w, h, image::imageops::FilterType::Triangle);
+    }
+    Ok(None)
+}
+
 /// The image in `format` again, with nothing but its pixels.
 pub fn encode(image: &DynamicImage, format: ImageFormat) -> image::ImageResult<Vec<u8>> {
     let mut out = Cursor::new(Vec::new());
@@ -265,6 +289,19 @@ mod tests {
         assert_eq!(sniff(&clean).unwrap().mime, "image/png");
         let thumb = inspected.thumbnail.unwrap();
         assert_eq!(sniff(&thumb).unwrap().mime, "image/jpeg");
+    }
+
+    #[test]
+    fn a_copy_is_fitted_under_a_byte_limit() {
+        let noise = image::RgbImage::from_fn(400, 300, |x, y| {
+            image::Rgb([(x * 7 + y * 13) as u8, (x * y) as u8, (x ^ y) as u8])
+        });
+        let png = encode(&DynamicImage::ImageRgb8(noise), ImageFormat::Png).unwrap();
+        let limit = png.len() as u64 / 4;
+        let fitted = fit(&png, limit).unwrap().unwrap();
+        assert!(fitted.len() as u64 <= limit);
+        assert_eq!(sniff(&fitted).unwrap().mime, "image/jpeg");
+        assert_eq!(fit(&png, 10).unwrap(), None, "nothing fits ten bytes");
     }
 
     #[test]

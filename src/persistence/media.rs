@@ -120,6 +120,9 @@ pub async fn set_alt_text(
     .await?)
 }
 
+/// A media row's objects: the original, the clean copy, the thumbnail.
+type StoredObjects = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+
 pub enum Deleted {
     /// Gone; these objects no other media row uses may be removed from storage.
     Gone {
@@ -133,7 +136,7 @@ pub enum Deleted {
 /// Deletes the user's media unless a pending post uses it.
 pub async fn delete(pool: &PgPool, user: UserId, id: MediaId) -> Result<Deleted, StoreError> {
     let mut tx = pool.begin().await?;
-    let row: Option<(Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+    let row: Option<StoredObjects> = sqlx::query_as(
         "SELECT sha256, clean_sha256, thumb_sha256 FROM media WHERE user_id = $1 AND id = $2 FOR UPDATE",
     )
     .bind(user)
@@ -157,15 +160,25 @@ pub async fn delete(pool: &PgPool, user: UserId, id: MediaId) -> Result<Deleted,
     if in_use {
         return Ok(Deleted::InUse);
     }
+    let variants: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT sha256 FROM media_variants WHERE media_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
     sqlx::query("DELETE FROM media WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
     let mut unused_objects = Vec::new();
-    for object in [Some(original), Some(clean), thumb].into_iter().flatten() {
+    let objects = [Some(original), Some(clean), thumb]
+        .into_iter()
+        .flatten()
+        .chain(variants);
+    for object in objects {
         let used: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM media
-                            WHERE sha256 = $1 OR clean_sha256 = $1 OR thumb_sha256 = $1)",
+                            WHERE sha256 = $1 OR clean_sha256 = $1 OR thumb_sha256 = $1)
+                 OR EXISTS (SELECT 1 FROM media_variants WHERE sha256 = $1)",
         )
         .bind(&object)
         .fetch_one(&mut *tx)
@@ -181,6 +194,8 @@ pub async fn delete(pool: &PgPool, user: UserId, id: MediaId) -> Result<Deleted,
 /// One attachment of a task's post, and what the task already uploaded of it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TaskMedia {
+    pub media_id: MediaId,
+    pub kind: String,
     pub position: i16,
     pub mime: String,
     pub clean_sha256: Vec<u8>,
@@ -191,7 +206,8 @@ pub struct TaskMedia {
 
 pub async fn for_task(pool: &PgPool, task: TaskId) -> Result<Vec<TaskMedia>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT pm.position, m.mime, m.clean_sha256, m.clean_bytes, m.alt_text, tm.platform_media_id
+        "SELECT m.id AS media_id, m.kind, pm.position, m.mime, m.clean_sha256, m.clean_bytes, m.alt_text,
+                tm.platform_media_id
          FROM publish_tasks t
          JOIN publish_jobs j ON j.id = t.job_id
          JOIN post_media pm ON pm.post_id = j.post_id
@@ -247,4 +263,46 @@ pub async fn expire_unattached(
     .bind(super::tasks::interval(older_than))
     .fetch_all(pool)
     .await?)
+}
+
+/// A copy of an image that fits `max_bytes`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Variant {
+    pub sha256: Vec<u8>,
+    pub bytes: i64,
+    pub mime: String,
+}
+
+pub async fn variant(
+    pool: &PgPool,
+    media: MediaId,
+    max_bytes: u64,
+) -> Result<Option<Variant>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT sha256, bytes, mime FROM media_variants WHERE media_id = $1 AND max_bytes = $2",
+    )
+    .bind(media)
+    .bind(big(max_bytes))
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn save_variant(
+    pool: &PgPool,
+    media: MediaId,
+    max_bytes: u64,
+    variant: &Variant,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO media_variants (media_id, max_bytes, sha256, bytes, mime) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (media_id, max_bytes) DO NOTHING",
+    )
+    .bind(media)
+    .bind(big(max_bytes))
+    .bind(&variant.sha256)
+    .bind(variant.bytes)
+    .bind(&variant.mime)
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod embedded;
 mod error;
 pub mod media;
 pub mod media_store;
+pub mod media_store_s3;
 pub mod oauth_states;
 pub mod outbox;
 pub mod platforms;

@@ -156,6 +156,7 @@ impl Publishing {
                 video: m.kind() == MediaKind::Video,
                 bytes: u64::try_from(m.clean_bytes).unwrap_or(u64::MAX),
                 has_alt_text: !m.alt_text.is_empty(),
+                resizable: m.kind() == MediaKind::Image,
             })
             .collect();
         for (_, platform) in &targets {

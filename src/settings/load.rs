@@ -6,7 +6,7 @@ use std::str::FromStr;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 
-use super::{KeyProviderKind, QueueKind, Role, Settings};
+use super::{KeyProviderKind, MediaStoreKind, QueueKind, Role, Settings};
 
 /// The config files are compiled in so the binary runs from any directory;
 /// environment variables override them.
@@ -97,8 +97,8 @@ pub fn load(environment: Environment) -> Result<Settings, SettingsError> {
     Ok(settings)
 }
 
-/// The SQS queue and the KMS key have no sensible default: whoever picks those
-/// modes must name them.
+/// The SQS queue, the KMS key and the media bucket have no sensible default:
+/// whoever picks those modes must name them.
 pub fn check_mode_requirements(settings: &Settings) -> Result<(), SettingsError> {
     if settings.queue.kind == QueueKind::Sqs && settings.queue.sqs.queue_url.is_none() {
         return Err(SettingsError::Missing {
@@ -122,6 +122,13 @@ pub fn check_mode_requirements(settings: &Settings) -> Result<(), SettingsError>
         return Err(SettingsError::Invalid(
             "`queue.sqs.wait_time_secs`: SQS long polls wait at most 20 seconds".into(),
         ));
+    }
+    let bucket = settings.media.s3.bucket.as_deref();
+    if settings.media.store == MediaStoreKind::S3 && bucket.is_none_or(str::is_empty) {
+        return Err(SettingsError::Missing {
+            key: "media.s3.bucket",
+            hint: "media.store = \"s3\" needs the bucket's name (PRASARAN__MEDIA__S3__BUCKET)",
+        });
     }
     if settings.keys.provider == KeyProviderKind::Kms && settings.keys.kms.key_id.is_none() {
         return Err(SettingsError::Missing {

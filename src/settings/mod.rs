@@ -57,8 +57,40 @@ pub struct MediaSettings {
     pub max_image_pixels: u64,
     /// Uploads no post uses are removed after this many hours.
     pub unattached_ttl_hours: NonZeroU32,
-    /// Where the objects live; relative to `data_dir` (default `media`).
+    /// The local directory of the media store; relative to `data_dir`
+    /// (default `media`). With `store = "local"` the objects live here; with
+    /// `s3`, only uploads in progress (they are hashed while they arrive).
     pub dir: PathBuf,
+    /// Where the objects live: `local` (files under `dir`, one machine) or
+    /// `s3` (a bucket every api and worker process reads and writes).
+    pub store: MediaStoreKind,
+    pub s3: MediaS3Settings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaStoreKind {
+    Local,
+    S3,
+}
+
+/// The S3 bucket of media objects. Credentials come from the standard AWS
+/// environment variables and profiles, never from these files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaS3Settings {
+    /// The bucket's name. Required when `media.store = "s3"`; it must exist
+    /// (start-up checks that it answers).
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// A local stand-in such as moto_server or MinIO (addressed path-style:
+    /// `<endpoint>/<bucket>/<key>`); unset means the AWS endpoint of `region`.
+    #[serde(default)]
+    pub endpoint_url: Option<url::Url>,
+    pub region: String,
+    /// Prepended to every object key (`<prefix>ab/cdef…`), so the bucket can
+    /// hold other things, or several installations.
+    pub prefix: String,
 }
 
 /// The HTTP listener.

@@ -103,7 +103,14 @@ impl Application {
                 settings.queue.sqs.clone(),
             )),
         };
-        let media = media_library(&settings, database.pool.clone())?;
+        let media = match media_library(&settings, database.pool.clone()).await {
+            Ok(media) => media,
+            Err(error) => {
+                database.close().await;
+                stop_sandbox(manch.sandbox.as_ref()).await;
+                return Err(error);
+            }
+        };
         let engine = start_engine(
             database.pool.clone(),
             registry.clone(),
@@ -179,16 +186,34 @@ impl Application {
     }
 }
 
-/// The media library on local files under the data dir.
-fn media_library(settings: &Settings, pool: PgPool) -> anyhow::Result<MediaLibrary> {
+/// The media library over the configured store: files under the data dir, or
+/// an S3 bucket (checked here, so a wrong bucket stops start-up). Either way
+/// uploads in progress are kept under the data dir.
+async fn media_library(settings: &Settings, pool: PgPool) -> anyhow::Result<MediaLibrary> {
+    use crate::persistence::media_store_s3::S3Store;
+    use crate::settings::{MediaStoreKind, Role};
+
     let dir = settings.data_dir.join(&settings.media.dir);
-    let store = LocalStore::open(&dir)
-        .with_context(|| format!("opening the media directory {}", dir.display()))?;
-    Ok(MediaLibrary::new(
-        pool,
-        std::sync::Arc::new(store),
-        settings.media.clone(),
-    ))
+    let store: std::sync::Arc<dyn crate::media::MediaStore> = match settings.media.store {
+        MediaStoreKind::Local => {
+            if settings.server.role != Role::All {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "media.store = \"local\" with separate api and worker processes: they must share this directory (or set media.store = \"s3\")"
+                );
+            }
+            std::sync::Arc::new(
+                LocalStore::open(&dir)
+                    .with_context(|| format!("opening the media directory {}", dir.display()))?,
+            )
+        }
+        MediaStoreKind::S3 => std::sync::Arc::new(
+            S3Store::connect(&settings.media.s3, &dir.join("scratch"))
+                .await
+                .context("opening the media store (media.store = \"s3\")")?,
+        ),
+    };
+    Ok(MediaLibrary::new(pool, store, settings.media.clone()))
 }
 
 async fn stop_sandbox(sandbox: Option<&SandboxServer>) {

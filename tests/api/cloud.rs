@@ -1,4 +1,4 @@
-//! Real AWS-compatible endpoints for the tests: `moto_server` (SQS and KMS)
+//! Real AWS-compatible endpoints for the tests: `moto_server` (SQS, KMS, S3)
 //! from the project's own virtual environment, started on a free port per
 //! test and killed with it; and `prasaran serve` processes in their roles.
 
@@ -118,6 +118,15 @@ impl Moto {
 
     pub async fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.sdk_config().await)
+    }
+
+    /// Buckets are addressed path-style (`<endpoint>/<bucket>/<key>`), as the
+    /// app does with a configured endpoint.
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
     }
 
     /// A task queue whose messages move to a dead-letter queue after

@@ -14,6 +14,7 @@ mod helpers;
 mod kms;
 mod logging;
 mod media;
+mod media_s3;
 mod openapi;
 mod publishing;
 mod sandbox;

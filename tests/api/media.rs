@@ -600,3 +600,37 @@ async fn a_multipart_form_uploads_the_file_field_with_its_alt_text() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(response).await, "invalid_body");
 }
+
+#[actix_web::test]
+async fn an_image_over_a_platforms_byte_limit_goes_as_a_copy_that_fits_made_once() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, "big@example.com", &["big_a", "big_b"]).await;
+    // Noise does not compress: about 8.6 MB as PNG, over Manch's 8 MiB.
+    let big = noise_png(1800, 1600);
+    assert!(big.len() > 8 * 1024 * 1024, "{}", big.len());
+    let media = uploaded(&app, &p.token, big).await;
+    let response = publish_with_media(&app, &p.token, "a big one", &[&media]).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "resized, not refused"
+    );
+    let id: Value = response.json().await.unwrap();
+    let view = wait_job(
+        &app,
+        &p.token,
+        id["job_id"].as_str().unwrap(),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    let posts = stage.posts().await;
+    for post in posts["posts"].as_array().unwrap() {
+        let attached = &post["media"][0];
+        assert_eq!(attached["mime"], "image/jpeg", "{post}");
+        assert!(attached["bytes"].as_u64().unwrap() <= 8 * 1024 * 1024);
+    }
+    // One copy for both connections, kept for the next post.
+    assert_eq!(app.count_rows("media_variants").await, 1);
+}
