@@ -751,3 +751,67 @@ async fn the_relay_keeps_the_backlog_in_postgres_and_the_queue_to_its_window() {
         .await;
     stage.assert_one_post_per_task(10).await;
 }
+
+#[actix_web::test]
+async fn killed_between_its_uploads_and_its_post_a_process_never_uploads_again() {
+    use image::ImageFormat;
+    let stage = Stage::new(3, 50).await;
+    let in_process = [("PRASARAN__QUEUE__KIND", "in_process")];
+    let mut doomed = stage.serve_with("all", &in_process).await;
+    let who = connected(&doomed, &["album"]).await;
+    let base = doomed.address.clone();
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let png = crate::media::encoded(8 + n, 8, ImageFormat::Png);
+        let media: Value = crate::helpers::http()
+            .post(format!("{base}/api/v1/media"))
+            .bearer_auth(&who.token)
+            .body(png)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(media["id"].as_str().unwrap().to_owned());
+    }
+    // Uploads go through; the post hangs: the process dies between the two.
+    stage.faults(json!({"post_delay_ms": 60_000})).await;
+    let response = crate::helpers::http()
+        .post(format!("{base}/api/v1/posts"))
+        .bearer_auth(&who.token)
+        .json(&json!({"content": "four in one", "media_ids": ids}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sandbox_calls(&stage.manch.base_url).await["media_uploads"] != 4 {
+        assert!(
+            Instant::now() < deadline,
+            "uploads never finished: {}",
+            doomed.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let recorded = stage.count("SELECT count(*) FROM task_media").await;
+    assert_eq!(recorded, 4, "each upload recorded before the post");
+    doomed.kill9();
+    stage.faults(json!({"post_delay_ms": 0})).await;
+    let again = stage.serve_with("all", &in_process).await;
+
+    stage
+        .wait_succeeded(1, Duration::from_secs(90), &[&again])
+        .await;
+    let calls = sandbox_calls(&stage.manch.base_url).await;
+    assert_eq!(calls["media_uploads"], 4, "nothing uploaded twice: {calls}");
+    let posts = stage.posts().await;
+    let made: Vec<&Value> = posts["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["text"] == "four in one")
+        .collect();
+    assert_eq!(made.len(), 1, "{posts}");
+    assert_eq!(made[0]["media"].as_array().unwrap().len(), 4);
+}

@@ -125,7 +125,10 @@ pub async fn create_post(
     let _open = account.as_deref().map(|id| OpenCall::new(&sandbox, id));
     // Slow for every answer, refusals too: calls sent together meet a bad
     // token together, as they would on a slow platform.
-    let latency = sandbox.lock().faults.latency_ms;
+    let latency = {
+        let faults = &sandbox.lock().faults;
+        faults.latency_ms + faults.post_delay_ms
+    };
     if latency > 0 {
         actix_web::rt::time::sleep(Duration::from_millis(latency)).await;
     }

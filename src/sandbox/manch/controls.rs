@@ -38,6 +38,7 @@ pub struct FaultsUpdate {
     honor_idempotency: Option<bool>,
     stall_after_create_ms: Option<u64>,
     video_processing_ms: Option<u64>,
+    post_delay_ms: Option<u64>,
 }
 
 /// `POST /_sandbox/faults`: change any subset; answers the faults now in force.
@@ -73,6 +74,9 @@ pub async fn faults(sandbox: web::Data<Sandbox>, update: web::Json<FaultsUpdate>
     }
     if let Some(v) = update.video_processing_ms {
         faults.video_processing_ms = v;
+    }
+    if let Some(v) = update.post_delay_ms {
+        faults.post_delay_ms = v;
     }
     HttpResponse::Ok().json(&state.faults)
 }

@@ -42,6 +42,9 @@ pub struct Faults {
     /// How long a new video stays `processing` (fixed at upload), so clients
     /// must wait for `ready` before posting it.
     pub video_processing_ms: u64,
+    /// Added before `POST /v1/posts` only (media uploads are not slowed):
+    /// a client can be stopped after its uploads and before its post lands.
+    pub post_delay_ms: u64,
 }
 
 impl Default for Faults {
@@ -55,6 +58,7 @@ impl Default for Faults {
             honor_idempotency: true,
             stall_after_create_ms: 0,
             video_processing_ms: 300,
+            post_delay_ms: 0,
         }
     }
 }
