@@ -794,8 +794,8 @@ async fn killed_between_its_uploads_and_its_post_a_process_never_uploads_again()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let recorded = stage.count("SELECT count(*) FROM task_media").await;
-    assert_eq!(recorded, 4, "each upload recorded before the post");
+    // Each upload is recorded before the post is sent.
+    wait_count(&stage, "SELECT count(*) FROM task_media", 4, &[&doomed]).await;
     doomed.kill9();
     stage.faults(json!({"post_delay_ms": 0})).await;
     let again = stage.serve_with("all", &in_process).await;
