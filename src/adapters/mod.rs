@@ -39,6 +39,12 @@ pub struct MediaRules {
     pub video_alone: bool,
     /// Every image needs alt text.
     pub alt_text_required: bool,
+    /// Longest video; `None`: any.
+    pub max_video_duration_ms: Option<u64>,
+    /// Most pixels (width × height) of an image or video; `None`: any.
+    pub max_pixels: Option<u64>,
+    /// Video codecs it plays (e.g. `h264`); empty: any.
+    pub video_codecs: Vec<String>,
 }
 
 /// One attachment, as the rules see it.
@@ -51,6 +57,10 @@ pub struct MediaFacts<'a> {
     pub has_alt_text: bool,
     /// A still image: when too large, a smaller copy is made for the platform.
     pub resizable: bool,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u64>,
+    pub codec: Option<&'a str>,
 }
 
 impl MediaRules {
@@ -91,6 +101,32 @@ impl MediaRules {
                     "attachment {which} is {} bytes; it takes at most {limit}",
                     m.bytes
                 ));
+            }
+            if let (Some(limit), Some(w), Some(h)) = (self.max_pixels, m.width, m.height)
+                && u64::from(w) * u64::from(h) > limit
+            {
+                return Err(format!(
+                    "attachment {which} is {w} × {h} pixels; it takes at most {limit} pixels"
+                ));
+            }
+            if let (Some(limit), Some(duration)) = (self.max_video_duration_ms, m.duration_ms)
+                && m.video
+                && duration > limit
+            {
+                return Err(format!(
+                    "attachment {which} lasts {:.1} s; it takes videos of at most {:.1} s",
+                    duration as f64 / 1000.0,
+                    limit as f64 / 1000.0
+                ));
+            }
+            if m.video && !self.video_codecs.is_empty() {
+                let codec = m.codec.unwrap_or("unknown");
+                if !self.video_codecs.iter().any(|c| c == codec) {
+                    return Err(format!(
+                        "attachment {which} is a {codec} video; it plays {} (re-encode it, e.g. with ffmpeg -c:v libx264)",
+                        self.video_codecs.join(", ")
+                    ));
+                }
             }
             if self.alt_text_required && !m.video && !m.has_alt_text {
                 return Err(format!("attachment {which} needs alt text"));
@@ -248,6 +284,9 @@ mod tests {
             types: vec!["image/png".into(), "video/mp4".into()],
             video_alone: true,
             alt_text_required: true,
+            max_video_duration_ms: Some(60_000),
+            max_pixels: Some(10_000),
+            video_codecs: vec!["h264".into()],
         }
     }
 
@@ -258,6 +297,10 @@ mod tests {
             bytes,
             has_alt_text: true,
             resizable: false,
+            width: Some(10),
+            height: Some(10),
+            duration_ms: None,
+            codec: None,
         }
     }
 
@@ -269,6 +312,10 @@ mod tests {
             bytes: 500,
             has_alt_text: false,
             resizable: false,
+            width: Some(10),
+            height: Some(10),
+            duration_ms: Some(30_000),
+            codec: Some("h264"),
         };
         assert_eq!(rules().check(&[png(10), png(10)]), Ok(()));
         assert!(
@@ -300,5 +347,21 @@ mod tests {
         };
         assert!(rules().check(&[bare]).unwrap_err().contains("alt text"));
         assert_eq!(rules().check(&[video]), Ok(()));
+        let long = MediaFacts {
+            duration_ms: Some(61_000),
+            ..video
+        };
+        assert!(rules().check(&[long]).unwrap_err().contains("61.0 s"));
+        let vp9 = MediaFacts {
+            codec: Some("vp9"),
+            ..video
+        };
+        assert!(rules().check(&[vp9]).unwrap_err().contains("plays h264"));
+        let huge = MediaFacts {
+            width: Some(200),
+            height: Some(100),
+            ..png(1)
+        };
+        assert!(rules().check(&[huge]).unwrap_err().contains("200 × 100"));
     }
 }

@@ -24,6 +24,8 @@ pub struct Inspected {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub duration_ms: Option<u64>,
+    /// A video's codec, e.g. `h264`.
+    pub codec: Option<String>,
     /// What platforms get instead of the original (metadata stripped); `None`:
     /// the original itself.
     pub clean: Option<Vec<u8>>,
@@ -61,6 +63,7 @@ pub fn inspect(
                 width: Some(first.width()),
                 height: Some(first.height()),
                 duration_ms: None,
+                codec: None,
                 clean: None,
                 thumbnail: Some(thumbnail(&first).map_err(corrupt(sniffed.mime))?),
             })
@@ -155,6 +158,7 @@ fn image(path: &Path, mime: &'static str, max_pixels: u64) -> Result<Inspected, 
         width: Some(decoded.width()),
         height: Some(decoded.height()),
         duration_ms: None,
+        codec: None,
         clean: Some(clean),
         thumbnail: Some(thumbnail(&decoded).map_err(corrupt(mime))?),
     })
@@ -259,6 +263,7 @@ fn video(path: &Path, mime: &'static str) -> Result<Inspected, InspectError> {
         width: Some(u32::from(track.width())),
         height: Some(u32::from(track.height())),
         duration_ms: Some(duration_ms),
+        codec: track.media_type().ok().map(|codec| codec.to_string()),
         clean: None,
         thumbnail: None,
     })

@@ -35,6 +35,8 @@ pub struct MediaView {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub duration_ms: Option<u64>,
+    /// A video's codec, e.g. `h264`.
+    pub codec: Option<String>,
     /// Of the file as uploaded, hex.
     pub sha256: String,
     pub alt_text: String,
@@ -54,6 +56,7 @@ impl From<MediaRow> for MediaView {
             height: row.height.and_then(|v| u32::try_from(v).ok()),
             duration_ms: row.duration_ms.and_then(|v| u64::try_from(v).ok()),
             sha256: hex::encode(row.sha256),
+            codec: row.codec,
             thumbnail_url: row
                 .thumb_sha256
                 .as_ref()
@@ -223,6 +226,7 @@ impl MediaLibrary {
                 clean_bytes,
                 alt_text: alt.as_str(),
                 thumb_sha256: thumb_sha256.as_deref(),
+                codec: inspected.codec.as_deref(),
             },
         )
         .await?;

@@ -22,6 +22,7 @@ pub struct MediaRow {
     pub alt_text: String,
     pub created_at: DateTime<Utc>,
     pub thumb_sha256: Option<Vec<u8>>,
+    pub codec: Option<String>,
 }
 
 impl MediaRow {
@@ -30,7 +31,7 @@ impl MediaRow {
     }
 }
 
-const COLUMNS: &str = "id, kind, mime, bytes, width, height, duration_ms, sha256, clean_sha256, clean_bytes, alt_text, created_at, thumb_sha256";
+const COLUMNS: &str = "id, kind, mime, bytes, width, height, duration_ms, sha256, clean_sha256, clean_bytes, alt_text, created_at, thumb_sha256, codec";
 
 pub struct NewMedia<'a> {
     pub id: MediaId,
@@ -46,6 +47,7 @@ pub struct NewMedia<'a> {
     pub clean_bytes: u64,
     pub alt_text: &'a str,
     pub thumb_sha256: Option<&'a [u8]>,
+    pub codec: Option<&'a str>,
 }
 
 fn int(value: Option<u32>) -> Option<i32> {
@@ -59,8 +61,8 @@ fn big(value: u64) -> i64 {
 pub async fn insert(pool: &PgPool, media: &NewMedia<'_>) -> Result<MediaRow, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO media (id, user_id, kind, mime, bytes, width, height, duration_ms, sha256,
-                            clean_sha256, clean_bytes, alt_text, thumb_sha256)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                            clean_sha256, clean_bytes, alt_text, thumb_sha256, codec)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          RETURNING {COLUMNS}"
     )))
     .bind(media.id)
@@ -76,6 +78,7 @@ pub async fn insert(pool: &PgPool, media: &NewMedia<'_>) -> Result<MediaRow, Sto
     .bind(big(media.clean_bytes))
     .bind(media.alt_text)
     .bind(media.thumb_sha256)
+    .bind(media.codec)
     .fetch_one(pool)
     .await?)
 }

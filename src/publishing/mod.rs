@@ -157,6 +157,10 @@ impl Publishing {
                 bytes: u64::try_from(m.clean_bytes).unwrap_or(u64::MAX),
                 has_alt_text: !m.alt_text.is_empty(),
                 resizable: m.kind() == MediaKind::Image,
+                width: m.width.and_then(|v| u32::try_from(v).ok()),
+                height: m.height.and_then(|v| u32::try_from(v).ok()),
+                duration_ms: m.duration_ms.and_then(|v| u64::try_from(v).ok()),
+                codec: m.codec.as_deref(),
             })
             .collect();
         for (_, platform) in &targets {

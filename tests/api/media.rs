@@ -485,6 +485,7 @@ async fn a_video_is_measured_passed_through_and_posted_once_processed() {
         (Some(320), Some(240))
     );
     assert!(video["thumbnail_url"].is_null(), "no thumbnail for a video");
+    assert_eq!(video["codec"], "h264", "{video}");
     let duration = video["duration_ms"].as_u64().unwrap();
     assert!((900..=1200).contains(&duration), "{duration}");
 

@@ -164,6 +164,9 @@ impl PlatformAdapter for ManchAdapter {
                 types: MEDIA_TYPES.iter().map(|t| (*t).to_owned()).collect(),
                 video_alone: true,
                 alt_text_required: false,
+                max_video_duration_ms: None,
+                max_pixels: None,
+                video_codecs: Vec::new(),
             },
         }
     }
