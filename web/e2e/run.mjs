@@ -2,7 +2,9 @@
 // against the real server (embedded PostgreSQL, dev Manch sandbox).
 // BASE_URL, SANDBOX_URL and OUT_DIR come from scripts/web-e2e. Each screen is
 // saved as a screenshot in OUT_DIR.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const base = process.env.BASE_URL;
@@ -32,6 +34,13 @@ await page.addInitScript(() =>
     console.error(`CSP blocked ${e.blockedURI} (${e.violatedDirective}) at ${e.sourceFile}:${e.lineNumber}`),
   ),
 );
+
+// An 8×8 red PNG, attached to a post below.
+const RED_SQUARE_PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGM4EaCBFTEMLQkAaplQAc/OcKAAAAAASUVORK5CYII=";
+const files = mkdtempSync(join(tmpdir(), "prasaran-e2e-"));
+const redSquare = join(files, "red-square.png");
+writeFileSync(redSquare, Buffer.from(RED_SQUARE_PNG, "base64"));
 
 let step = 0;
 async function shot(name) {
@@ -153,6 +162,35 @@ try {
   await page.getByLabel("Password").fill("correct horse battery staple");
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("heading", { name: "Your platforms" }).waitFor();
+
+  console.log("attach an image with alt text, publish, Manch gets both");
+  await page.getByRole("link", { name: "Compose" }).click();
+  await page.getByLabel("Post").fill("A post with a picture");
+  await page.getByLabel("Add images or video").setInputFiles(redSquare);
+  const attachment = page.getByTestId("attachment");
+  const alt = attachment.getByLabel("Alt text for red-square.png");
+  await alt.waitFor();
+  await attachment.locator("img").waitFor();
+  check(
+    // decode() waits for the image to load; it rejects for a broken one.
+    await attachment.locator("img").evaluate((img) => img.decode().then(() => img.naturalWidth > 0, () => false)),
+    "the attachment shows its thumbnail",
+  );
+  await alt.fill("A small red square");
+  check((await page.getByTestId("media-note-manch").count()) === 0, "no media note for one image on Manch");
+  await shot("composer-attachment");
+  await page.getByRole("button", { name: "Publish now" }).click();
+  await page.waitForURL("**/jobs/*");
+  await page.getByTestId("job-status").getByText("Published").waitFor();
+  await shot("job-with-media");
+  const atManch = await (await fetch(new URL("/_sandbox/posts", sandbox))).json();
+  const pictured = atManch.posts.filter((p) => p.text === "A post with a picture");
+  check(pictured.length === 1, `one post with the picture at Manch, found ${pictured.length}`);
+  check(pictured[0].media.length === 1, `one medium on it, found ${pictured[0].media.length}`);
+  const [medium] = pictured[0].media;
+  check(medium.mime === "image/png", `the medium is a PNG, not ${medium.mime}`);
+  check(medium.alt_text === "A small red square", `the alt text reached Manch, got "${medium.alt_text}"`);
+
   await page.getByRole("button", { name: "Log out" }).click();
   await page.waitForURL("**/login");
 
@@ -165,4 +203,5 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
+  rmSync(files, { recursive: true, force: true });
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ApiError, api, request, setCsrfToken } from "./client";
+import { FakeXhr, mediaView } from "../test-xhr";
+import { ApiError, api, request, setCsrfToken, uploadMedia } from "./client";
 
 function answer(status: number, body: unknown, headers: Record<string, string> = {}) {
   return new Response(body === null ? null : JSON.stringify(body), {
@@ -11,6 +12,7 @@ function answer(status: number, body: unknown, headers: Record<string, string> =
 afterEach(() => {
   vi.unstubAllGlobals();
   setCsrfToken(null);
+  FakeXhr.sent = [];
 });
 
 describe("request", () => {
@@ -50,5 +52,46 @@ describe("request", () => {
   it("accepts 204 without a body", async () => {
     vi.stubGlobal("fetch", vi.fn().mockResolvedValue(new Response(null, { status: 204 })));
     await expect(api.logout()).resolves.toBeUndefined();
+  });
+});
+
+describe("uploadMedia", () => {
+  it("sends the raw file with the CSRF token, reports progress and answers the media", async () => {
+    vi.stubGlobal("XMLHttpRequest", FakeXhr);
+    setCsrfToken("token-1");
+    const file = new File([new Uint8Array([137, 80, 78, 71])], "dot.png", { type: "image/png" });
+    const progress: number[] = [];
+    const upload = uploadMedia(file, (f) => progress.push(f));
+    const [xhr] = FakeXhr.sent;
+    expect(xhr).toMatchObject({ method: "POST", url: "/api/v1/media", body: file });
+    expect(xhr.headers).toMatchObject({ "X-CSRF-Token": "token-1", "Content-Type": "image/png" });
+    xhr.progress(2, 4);
+    xhr.respond(201, mediaView("m1"));
+    await expect(upload.done).resolves.toMatchObject({ id: "m1", kind: "image" });
+    expect(progress).toEqual([0.5, 1]);
+  });
+
+  it("turns the server's refusal into an ApiError, and a stop into `aborted`", async () => {
+    vi.stubGlobal("XMLHttpRequest", FakeXhr);
+    const refused = uploadMedia(new Blob(["nope"]), () => {});
+    expect(FakeXhr.sent[0].headers["Content-Type"]).toBe("application/octet-stream");
+    FakeXhr.sent[0].respond(422, { error: { code: "unsupported_media", message: "not an image" } });
+    await expect(refused.done).rejects.toMatchObject({ status: 422, code: "unsupported_media", message: "not an image" });
+
+    const stopped = uploadMedia(new Blob(["x"]), () => {});
+    stopped.abort();
+    await expect(stopped.done).rejects.toMatchObject({ code: "aborted" });
+  });
+
+  it("changes alt text with PATCH and the CSRF token", async () => {
+    const fetch = vi.fn().mockResolvedValue(answer(200, mediaView("m1", { alt_text: "a dot" })));
+    vi.stubGlobal("fetch", fetch);
+    setCsrfToken("token-1");
+    await expect(api.describeMedia("m1", "a dot")).resolves.toMatchObject({ alt_text: "a dot" });
+    const [url, init] = fetch.mock.calls[0];
+    expect(url).toBe("/api/v1/media/m1");
+    expect(init.method).toBe("PATCH");
+    expect(init.headers["X-CSRF-Token"]).toBe("token-1");
+    expect(JSON.parse(init.body)).toEqual({ alt_text: "a dot" });
   });
 });

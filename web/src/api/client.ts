@@ -1,6 +1,7 @@
 // The one way the app talks to the server: JSON over fetch with the session
-// cookie, and the CSRF token on every state-changing request.
-import type { Accepted, History, Job, Platform, Session } from "./types";
+// cookie, and the CSRF token on every state-changing request. Uploads go over
+// XMLHttpRequest, the one browser API that reports upload progress.
+import type { Accepted, History, Job, Media, Platform, Session } from "./types";
 
 /** An error answer of the API: `{"error": {"code", "message"}}` plus its status. */
 export class ApiError extends Error {
@@ -21,7 +22,7 @@ export function setCsrfToken(token: string | null) {
   csrfToken = token;
 }
 
-type Method = "GET" | "POST" | "DELETE";
+type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
 export async function request<T>(
   method: Method,
@@ -53,16 +54,19 @@ export async function request<T>(
   const text = await response.text();
   const data = text ? safeJson(text) : null;
   if (!response.ok) {
-    const error = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    const retry = response.headers.get("Retry-After");
-    throw new ApiError(
-      response.status,
-      error?.code ?? "http_error",
-      error?.message ?? `The server answered ${response.status}.`,
-      retry ? Number(retry) : null,
-    );
+    throw errorAnswer(response.status, data, response.headers.get("Retry-After"));
   }
   return data as T;
+}
+
+function errorAnswer(status: number, data: unknown, retry: string | null): ApiError {
+  const error = (data as { error?: { code?: string; message?: string } } | null)?.error;
+  return new ApiError(
+    status,
+    error?.code ?? "http_error",
+    error?.message ?? `The server answered ${status}.`,
+    retry ? Number(retry) : null,
+  );
 }
 
 function safeJson(text: string): unknown {
@@ -85,7 +89,7 @@ export const api = {
     request<{ authorize_url: string }>("POST", `/api/v1/connections/${platform}/authorize`),
   disconnect: (id: string) => request<void>("DELETE", `/api/v1/connections/${id}`),
   publish: (
-    body: { content: string; connection_ids: string[]; scheduled_at?: string; time_zone?: string },
+    body: { content: string; connection_ids: string[]; media_ids?: string[]; scheduled_at?: string; time_zone?: string },
     idempotencyKey: string,
   ) => request<Accepted>("POST", "/api/v1/posts", body, { "Idempotency-Key": idempotencyKey }),
   history: (cursor?: string) =>
@@ -93,4 +97,45 @@ export const api = {
   job: (id: string) => request<Job>("GET", `/api/v1/jobs/${id}`),
   retry: (id: string) => request<{ tasks: number }>("POST", `/api/v1/jobs/${id}/retry`),
   cancel: (id: string) => request<{ tasks: number }>("POST", `/api/v1/jobs/${id}/cancel`),
+  describeMedia: (id: string, altText: string) =>
+    request<Media>("PATCH", `/api/v1/media/${id}`, { alt_text: altText }),
+  deleteMedia: (id: string) => request<void>("DELETE", `/api/v1/media/${id}`),
 };
+
+/** An upload under way: its answer, and a way to stop it. */
+export interface Upload {
+  /** The stored media, or an ApiError (`aborted` when stopped). */
+  done: Promise<Media>;
+  abort: () => void;
+}
+
+/**
+ * Uploads one file as the raw request body (the server reads its type from
+ * the bytes), reporting the fraction sent so far to `onProgress`.
+ */
+export function uploadMedia(file: Blob, onProgress: (fraction: number) => void): Upload {
+  const xhr = new XMLHttpRequest();
+  const done = new Promise<Media>((resolve, reject) => {
+    xhr.open("POST", "/api/v1/media");
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    if (csrfToken) xhr.setRequestHeader("X-CSRF-Token", csrfToken);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      const data = xhr.responseText ? safeJson(xhr.responseText) : null;
+      if (xhr.status >= 200 && xhr.status < 300 && data) {
+        onProgress(1);
+        resolve(data as Media);
+      } else {
+        reject(errorAnswer(xhr.status, data, xhr.getResponseHeader("Retry-After")));
+      }
+    };
+    xhr.onerror = () =>
+      reject(new ApiError(0, "network_error", "The upload did not reach the server. Check your connection and try again."));
+    xhr.onabort = () => reject(new ApiError(0, "aborted", "The upload was stopped."));
+    xhr.send(file);
+  });
+  return { done, abort: () => xhr.abort() };
+}

@@ -22,12 +22,53 @@ export interface Connection {
   status: ConnectionStatus;
 }
 
+/** What attachments a platform takes (`rules.media`). */
+export interface MediaRules {
+  /** Most attachments per post (0: none). */
+  max_count: number;
+  max_image_bytes: number;
+  max_video_bytes: number;
+  /** MIME types it takes. */
+  types: string[];
+  /** A video must be the post's only attachment. */
+  video_alone: boolean;
+  /** Every image needs alt text. */
+  alt_text_required: boolean;
+  /** Longest video, in ms; null: any. */
+  max_video_duration_ms?: number | null;
+  /** Most pixels (width × height); null: any. */
+  max_pixels?: number | null;
+  /** Video codecs it plays (e.g. `h264`); empty: any. */
+  video_codecs?: string[];
+}
+
 export interface Platform {
   id: string;
   name: string;
-  rules: { max_chars: number };
+  rules: { max_chars: number; media: MediaRules };
   state: PlatformState;
   connections: Connection[];
+}
+
+export type MediaKind = "image" | "gif" | "video";
+
+/** An upload (`POST /api/v1/media`). */
+export interface Media {
+  id: string;
+  kind: MediaKind;
+  /** Sniffed from the bytes. */
+  mime: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  duration_ms: number | null;
+  /** A video's codec, e.g. `h264`. */
+  codec?: string | null;
+  sha256: string;
+  alt_text: string;
+  created_at: string;
+  /** A JPEG of at most 320 px a side; null for video. */
+  thumbnail_url: string | null;
 }
 
 export type TaskStatus =

@@ -1,6 +1,8 @@
-import { fireEvent, render, screen } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { setCsrfToken } from "../api/client";
+import { FakeXhr, mediaView } from "../test-xhr";
 import { Compose } from "./Compose";
 
 const platforms = {
@@ -8,14 +10,68 @@ const platforms = {
     {
       id: "manch",
       name: "Manch",
-      rules: { max_chars: 10 },
+      rules: {
+        max_chars: 10,
+        media: {
+          max_count: 4,
+          max_image_bytes: 8 * 1024 * 1024,
+          max_video_bytes: 200 * 1024 * 1024,
+          types: ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4"],
+          video_alone: true,
+          alt_text_required: false,
+        },
+      },
       state: "active",
       connections: [{ id: "c1", platform: "manch", handle: "ada", display_name: "Ada", status: "active" }],
     },
   ],
 };
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.unstubAllGlobals();
+  setCsrfToken(null);
+  FakeXhr.sent = [];
+});
+
+function json(body: unknown, status = 200) {
+  return Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } }));
+}
+
+/** A fetch standing in for the server: records every call, answers posts and media changes. */
+function server() {
+  const calls: { method: string; url: string; body: unknown; headers: Headers }[] = [];
+  const fetch = vi.fn().mockImplementation((url: string, init?: RequestInit) => {
+    const method = init?.method ?? "GET";
+    const body = typeof init?.body === "string" ? JSON.parse(init.body) : undefined;
+    calls.push({ method, url: String(url), body, headers: new Headers(init?.headers) });
+    if (method === "POST" && url === "/api/v1/posts") return json({ post_id: "p1", job_id: "j1" }, 202);
+    const media = /^\/api\/v1\/media\/([^/]+)$/.exec(url);
+    if (media && method === "PATCH") return json(mediaView(media[1], { alt_text: (body as { alt_text: string }).alt_text }));
+    if (media && method === "DELETE") return json({ error: { code: "media_in_use", message: "in use" } }, 409);
+    return json(platforms);
+  });
+  vi.stubGlobal("fetch", fetch);
+  vi.stubGlobal("XMLHttpRequest", FakeXhr);
+  return calls;
+}
+
+function png(name: string) {
+  return new File([new Uint8Array([137, 80, 78, 71])], name, { type: "image/png" });
+}
+
+async function renderComposer() {
+  render(
+    <MemoryRouter>
+      <Compose />
+    </MemoryRouter>,
+  );
+  const post = await screen.findByLabelText("Post");
+  fireEvent.change(post, { target: { value: "look" } });
+}
+
+function attach(...files: File[]) {
+  fireEvent.change(screen.getByLabelText("Add images or video"), { target: { files } });
+}
 
 describe("Compose", () => {
   it("counts per platform, turns red over the limit and blocks publishing", async () => {
@@ -75,6 +131,116 @@ describe("Compose", () => {
     await vi.waitFor(() => expect(keys).toHaveLength(2));
     expect(keys[0]).toBeTruthy();
     expect(keys[1]).toBe(keys[0]);
+  });
+
+  it("uploads attached files at once and publishes their ids in the order shown", async () => {
+    const calls = server();
+    setCsrfToken("csrf-1");
+    await renderComposer();
+    attach(png("first.png"), png("second.png"));
+
+    expect(FakeXhr.sent).toHaveLength(2);
+    const [first, second] = FakeXhr.sent;
+    expect(first).toMatchObject({ method: "POST", url: "/api/v1/media" });
+    expect(first.headers["X-CSRF-Token"]).toBe("csrf-1");
+    expect((first.body as File).name).toBe("first.png");
+    act(() => first.progress(30, 100));
+    expect(screen.getByRole("progressbar", { name: "Uploading first.png" })).toHaveAttribute("value", "30");
+    expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
+    expect(screen.getByText("Publishing waits for the uploads to finish.")).toBeInTheDocument();
+
+    await act(async () => first.respond(201, mediaView("m1")));
+    await act(async () => second.respond(201, mediaView("m2")));
+    expect(screen.queryByRole("progressbar")).not.toBeInTheDocument();
+    const items = screen.getAllByTestId("attachment");
+    expect(items[0].querySelector("img")).toHaveAttribute("src", "/api/v1/media/m1/thumbnail");
+
+    // Second first: the keyboard-usable reorder buttons.
+    expect(screen.getByRole("button", { name: "Move first.png up" })).toBeDisabled();
+    fireEvent.click(screen.getByRole("button", { name: "Move second.png up" }));
+    expect(screen.getAllByTestId("attachment")[0]).toHaveTextContent("second.png");
+    expect(screen.getByRole("button", { name: "Move second.png down" })).toHaveFocus();
+
+    const alt = screen.getByLabelText("Alt text for first.png");
+    fireEvent.change(alt, { target: { value: "A red square " } });
+    expect(screen.getByText("13 / 1,500")).toBeInTheDocument();
+    fireEvent.blur(alt);
+    await screen.findByText("Saved");
+    const patch = calls.find((c) => c.method === "PATCH");
+    expect(patch).toMatchObject({ url: "/api/v1/media/m1", body: { alt_text: "A red square" } });
+    expect(patch!.headers.get("X-CSRF-Token")).toBe("csrf-1");
+
+    expect(screen.queryByTestId("media-note-manch")).not.toBeInTheDocument();
+    fireEvent.click(screen.getByRole("button", { name: "Publish now" }));
+    await waitFor(() => expect(calls.some((c) => c.url === "/api/v1/posts")).toBe(true));
+    const publish = calls.find((c) => c.url === "/api/v1/posts")!;
+    expect(publish.body).toEqual({ content: "look", connection_ids: ["c1"], media_ids: ["m2", "m1"] });
+    // Published: the attachments leave the composer.
+    await waitFor(() => expect(screen.queryAllByTestId("attachment")).toHaveLength(0));
+  });
+
+  it("saves alt text typed just before publishing, before the post is sent", async () => {
+    const calls = server();
+    await renderComposer();
+    attach(png("dot.png"));
+    await act(async () => FakeXhr.sent[0].respond(201, mediaView("m1")));
+    fireEvent.change(screen.getByLabelText("Alt text for dot.png"), { target: { value: "a dot" } });
+    fireEvent.click(screen.getByRole("button", { name: "Publish now" }));
+    await waitFor(() => expect(calls.some((c) => c.url === "/api/v1/posts")).toBe(true));
+    const order = calls.filter((c) => c.method !== "GET").map((c) => `${c.method} ${c.url}`);
+    expect(order).toEqual(["PATCH /api/v1/media/m1", "POST /api/v1/posts"]);
+  });
+
+  it("shows the server's refusal next to the file, with Remove", async () => {
+    server();
+    await renderComposer();
+    attach(png("notes.png"));
+    await act(async () =>
+      FakeXhr.sent[0].respond(422, {
+        error: { code: "unsupported_media", message: "the file is not a JPEG, PNG, GIF, WebP or MP4 image or video" },
+      }),
+    );
+    expect(screen.getByRole("alert")).toHaveTextContent("Not attached: the file is not a JPEG, PNG, GIF, WebP or MP4");
+    expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
+    fireEvent.click(screen.getByRole("button", { name: "Remove notes.png" }));
+    expect(screen.queryByTestId("attachment")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Publish now" })).toBeEnabled();
+  });
+
+  it("notes a broken platform rule and blocks publishing until it is fixed", async () => {
+    const calls = server();
+    await renderComposer();
+    attach(...["1", "2", "3", "4", "5"].map((n) => png(`${n}.png`)));
+    for (const [i, xhr] of FakeXhr.sent.entries()) await act(async () => xhr.respond(201, mediaView(`m${i + 1}`)));
+    expect(screen.getByTestId("media-note-manch")).toHaveTextContent("Manch takes at most 4 attachments (you have 5).");
+    expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
+
+    // In use by another post (409): it only leaves this one.
+    fireEvent.click(screen.getByRole("button", { name: "Remove 5.png" }));
+    expect(screen.getAllByTestId("attachment")).toHaveLength(4);
+    expect(calls.find((c) => c.method === "DELETE")?.url).toBe("/api/v1/media/m5");
+    expect(screen.queryByTestId("media-note-manch")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Publish now" })).toBeEnabled();
+  });
+
+  it("attaches files dropped onto the composer", async () => {
+    server();
+    await renderComposer();
+    const composer = screen.getByRole("heading", { name: "Compose" }).parentElement!;
+    const dataTransfer = { types: ["Files"], files: [png("dropped.png")], dropEffect: "none" };
+    fireEvent.dragEnter(composer, { dataTransfer });
+    expect(screen.getByText("Drop to attach")).toBeInTheDocument();
+    fireEvent.drop(composer, { dataTransfer });
+    expect(screen.queryByText("Drop to attach")).not.toBeInTheDocument();
+    expect(FakeXhr.sent.map((x) => (x.body as File).name)).toEqual(["dropped.png"]);
+  });
+
+  it("refuses a file type no platform takes without uploading it", async () => {
+    server();
+    await renderComposer();
+    attach(new File(["%PDF"], "cv.pdf", { type: "application/pdf" }));
+    expect(FakeXhr.sent).toHaveLength(0);
+    expect(screen.getByRole("alert")).toHaveTextContent("Only JPEG, PNG, GIF and WebP images and MP4 videos");
   });
 
   it("says how to get started when no account is connected", async () => {

@@ -1,12 +1,19 @@
-// Write once, pick the accounts, publish now or at a chosen local time.
+// Write once, attach images or a video, pick the accounts, publish now or at
+// a chosen local time.
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useEffect, useRef, useState } from "react";
 import { useForm } from "react-hook-form";
 import { Link, useNavigate } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import type { Platform } from "../api/types";
+import { AttachmentList, useFileDrop } from "../components/media/Attachments";
+import { MediaNotes, type PlatformNotes } from "../components/media/MediaNotes";
+import { useAttachments } from "../components/media/useAttachments";
 import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Spinner, Textarea } from "../components/ui";
+import { mediaNotes } from "../lib/mediaNotes";
 import { browserTimeZone, charCount, composeSchema, toRfc3339WithOffset, type ComposeForm } from "../lib/schemas";
+
+type PublishBody = Parameters<typeof api.publish>[0];
 
 export function Compose() {
   const [platforms, setPlatforms] = useState<Platform[] | null>(null);
@@ -14,6 +21,11 @@ export function Compose() {
   const navigate = useNavigate();
   // One key per publish: a double click (or a retried request) publishes once.
   const idempotencyKey = useRef(crypto.randomUUID());
+  // What was published under that key: a second submit sends it again, so the
+  // server replays the same job even though the attachments were cleared.
+  const published = useRef<PublishBody | null>(null);
+  const attachments = useAttachments();
+  const drop = useFileDrop(attachments.add);
   const zone = browserTimeZone();
   const {
     register,
@@ -44,26 +56,48 @@ export function Compose() {
   const active = (platforms ?? []).flatMap((p) =>
     p.connections.filter((c) => c.status === "active").map((c) => ({ ...c, platformName: p.name, max: p.rules.max_chars })),
   );
-  const overLimit = (platforms ?? []).some(
-    (p) => p.connections.some((c) => chosen.includes(c.id)) && length > p.rules.max_chars,
-  );
+  const targeted = (platforms ?? []).filter((p) => p.connections.some((c) => chosen.includes(c.id)));
+  const overLimit = targeted.some((p) => length > p.rules.max_chars);
+  const ready = attachments.items.flatMap((a) => (a.media ? [{ media: a.media, altText: a.altDraft }] : []));
+  const facts = ready.map(({ media, altText }) => ({ ...media, alt_text: altText }));
+  const notes: PlatformNotes[] = targeted.map((p) => ({
+    platform: p.id,
+    notes: p.rules.media ? mediaNotes(p.name, p.rules.media, facts) : [],
+  }));
+  const mediaBlocked = notes.some((n) => n.notes.some((note) => note.level === "error"));
+  const waiting = attachments.uploading
+    ? "Publishing waits for the uploads to finish."
+    : attachments.failed
+      ? "To publish, remove the files that could not be attached."
+      : null;
 
   const onSubmit = handleSubmit(async (form) => {
     setFormError(null);
+    let body = published.current;
+    if (body === null) {
+      if (overLimit || mediaBlocked || waiting) return;
+      // Alt text typed just before clicking Publish is saved before the post
+      // is accepted, so the platforms get it.
+      if (!(await attachments.flush())) {
+        setFormError("An alt text could not be saved; see the attachment.");
+        return;
+      }
+      body = {
+        content: form.content,
+        connection_ids: form.connectionIds,
+        ...(ready.length > 0 ? { media_ids: ready.map((a) => a.media.id) } : {}),
+        ...(form.when === "later" && form.scheduledAt
+          ? { scheduled_at: toRfc3339WithOffset(form.scheduledAt), time_zone: zone }
+          : {}),
+      };
+    }
     try {
-      const accepted = await api.publish(
-        {
-          content: form.content,
-          connection_ids: form.connectionIds,
-          ...(form.when === "later" && form.scheduledAt
-            ? { scheduled_at: toRfc3339WithOffset(form.scheduledAt), time_zone: zone }
-            : {}),
-        },
-        idempotencyKey.current,
-      );
+      const accepted = await api.publish(body, idempotencyKey.current);
       // The key is kept: a second submit of this form (a double click whose
       // second click comes after the first answer) replays the same job
       // instead of making another. A new compose starts with a new key.
+      published.current = body;
+      attachments.clear();
       navigate(`/jobs/${accepted.job_id}`);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
@@ -81,7 +115,7 @@ export function Compose() {
   }
 
   return (
-    <Card>
+    <Card className="relative" {...drop.handlers}>
       <h1 className="mb-4 text-2xl font-bold">Compose</h1>
       <form onSubmit={onSubmit} noValidate className="space-y-5">
         {formError && <Alert>{formError}</Alert>}
@@ -108,6 +142,12 @@ export function Compose() {
             ))}
           </ul>
         </div>
+        <section aria-labelledby="media-heading">
+          <h2 id="media-heading" className="mb-2 text-sm font-medium text-slate-800">
+            Images and video
+          </h2>
+          <AttachmentList attachments={attachments} />
+        </section>
         <fieldset>
           <legend className="text-sm font-medium text-slate-800">Publish to</legend>
           <div className="mt-2 space-y-2">
@@ -144,10 +184,18 @@ export function Compose() {
             </div>
           )}
         </fieldset>
-        <Button type="submit" busy={isSubmitting} disabled={overLimit}>
+        <MediaNotes id="media-notes" notes={notes} />
+        {waiting && <p className="text-sm text-slate-600">{waiting}</p>}
+        <Button
+          type="submit"
+          busy={isSubmitting}
+          disabled={overLimit || mediaBlocked || waiting !== null}
+          aria-describedby="media-notes"
+        >
           {when === "later" ? "Schedule" : "Publish now"}
         </Button>
       </form>
+      {drop.overlay}
     </Card>
   );
 }

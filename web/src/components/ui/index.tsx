@@ -3,6 +3,7 @@
 import {
   forwardRef,
   type ButtonHTMLAttributes,
+  type HTMLAttributes,
   type InputHTMLAttributes,
   type LabelHTMLAttributes,
   type ReactNode,
@@ -103,8 +104,12 @@ export function FieldError({ id, message }: { id: string; message?: string }) {
   );
 }
 
-export function Card({ children, className }: { children: ReactNode; className?: string }) {
-  return <section className={cx("rounded-lg bg-white p-5 shadow-sm ring-1 ring-slate-200", className)}>{children}</section>;
+export function Card({ children, className, ...props }: HTMLAttributes<HTMLElement>) {
+  return (
+    <section className={cx("rounded-lg bg-white p-5 shadow-sm ring-1 ring-slate-200", className)} {...props}>
+      {children}
+    </section>
+  );
 }
 
 type Tone = "neutral" | "success" | "warning" | "danger" | "info";
