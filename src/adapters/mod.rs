@@ -7,6 +7,7 @@
 mod error;
 pub mod http_client;
 pub mod manch;
+pub mod rate_limit;
 mod registry;
 
 use async_trait::async_trait;

@@ -1,10 +1,8 @@
 //! Manch's wire formats and how its HTTP answers map to [`AdapterError`].
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::{AdapterError, PublishedPost};
+use crate::adapters::{AdapterError, PublishedPost, rate_limit};
 
 #[derive(Serialize)]
 pub struct NewPost<'a> {
@@ -93,17 +91,6 @@ fn without_url(error: &reqwest::Error) -> String {
     text
 }
 
-fn header<T: std::str::FromStr>(response: &reqwest::Response, name: &str) -> Option<T> {
-    response
-        .headers()
-        .get(name)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 /// Passes 2xx through; turns everything else into the matching error.
 pub async fn classify_status(
     response: reqwest::Response,
@@ -113,12 +100,11 @@ pub async fn classify_status(
         return Ok(response);
     }
     if status.as_u16() == 429 {
-        return Err(AdapterError::RateLimited {
-            retry_after: header::<u64>(&response, "retry-after").map(Duration::from_secs),
-            limit: header(&response, "x-ratelimit-limit"),
-            remaining: header(&response, "x-ratelimit-remaining"),
-            reset: header(&response, "x-ratelimit-reset"),
-        });
+        return Err(rate_limit::rate_limited(
+            response.headers(),
+            None,
+            std::time::SystemTime::now(),
+        ));
     }
     if status.as_u16() == 401 {
         return Err(AdapterError::Unauthorized);
