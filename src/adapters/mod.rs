@@ -22,9 +22,62 @@ pub use registry::Registry;
 /// Content limits of one platform, for validation and the composer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContentRules {
-    /// Longest post, in Unicode scalar values.
+    /// Longest post, counted in `unit`.
     pub max_chars: usize,
+    /// What the platform counts: Unicode scalar values, or user-perceived
+    /// characters (grapheme clusters: 👍🏽 and क्षि are one each).
+    pub unit: TextUnit,
+    /// Longest post in UTF-8 bytes, where the platform also limits those.
+    pub max_bytes: Option<usize>,
     pub media: MediaRules,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TextUnit {
+    Characters,
+    Graphemes,
+}
+
+impl TextUnit {
+    pub fn count(self, text: &str) -> usize {
+        match self {
+            TextUnit::Characters => text.chars().count(),
+            TextUnit::Graphemes => {
+                unicode_segmentation::UnicodeSegmentation::graphemes(text, true).count()
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            TextUnit::Characters => "characters",
+            TextUnit::Graphemes => "characters (graphemes)",
+        }
+    }
+}
+
+impl ContentRules {
+    /// Why `text` is too long for the platform, if it is.
+    pub fn check_length(&self, text: &str) -> Result<(), String> {
+        let length = self.unit.count(text);
+        if length > self.max_chars {
+            return Err(format!(
+                "posts are at most {} {} (this one has {length})",
+                self.max_chars,
+                self.unit.name()
+            ));
+        }
+        if let Some(limit) = self.max_bytes
+            && text.len() > limit
+        {
+            return Err(format!(
+                "posts are at most {limit} bytes of UTF-8 (this one has {})",
+                text.len()
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What attachments a platform takes.
@@ -303,6 +356,36 @@ mod tests {
             duration_ms: None,
             codec: None,
         }
+    }
+
+    #[test]
+    fn text_is_counted_as_the_platform_counts_it() {
+        let rules = ContentRules {
+            max_chars: 3,
+            unit: TextUnit::Graphemes,
+            max_bytes: Some(40),
+            media: rules(),
+        };
+        // A skin-toned thumb and a Devanagari conjunct are one character each.
+        assert_eq!(TextUnit::Graphemes.count("👍🏽क्षि!"), 3);
+        assert_eq!(TextUnit::Characters.count("👍🏽क्षि!"), 7);
+        assert_eq!(rules.check_length("👍🏽क्षि!"), Ok(()));
+        assert!(
+            rules
+                .check_length("abcd")
+                .unwrap_err()
+                .contains("at most 3")
+        );
+        let bytes = ContentRules {
+            max_chars: 100,
+            ..rules
+        };
+        assert!(
+            bytes
+                .check_length(&"क".repeat(14))
+                .unwrap_err()
+                .contains("40 bytes")
+        );
     }
 
     #[test]

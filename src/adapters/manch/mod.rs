@@ -18,7 +18,7 @@ use url::Url;
 
 use super::{
     Account, AdapterError, AuthorizeRequest, ContentRules, MediaRules, MediaUpload, OutgoingPost,
-    PlatformAdapter, PublishedPost, TokenSet, UploadedMedia,
+    PlatformAdapter, PublishedPost, TextUnit, TokenSet, UploadedMedia,
 };
 use responses::{classify_send_error, classify_status};
 
@@ -157,6 +157,8 @@ impl PlatformAdapter for ManchAdapter {
     fn rules(&self) -> ContentRules {
         ContentRules {
             max_chars: MAX_CHARS,
+            unit: TextUnit::Characters,
+            max_bytes: None,
             media: MediaRules {
                 max_count: MAX_MEDIA,
                 max_image_bytes: MAX_IMAGE_BYTES,
@@ -172,20 +174,16 @@ impl PlatformAdapter for ManchAdapter {
     }
 
     fn validate(&self, content: &str) -> Result<(), AdapterError> {
-        let chars = content.chars().count();
         if content.trim().is_empty() {
             return Err(AdapterError::Rejected {
                 reason: "Manch posts cannot be empty".into(),
             });
         }
-        if chars > MAX_CHARS {
-            return Err(AdapterError::Rejected {
-                reason: format!(
-                    "Manch posts are at most {MAX_CHARS} characters (this one has {chars})"
-                ),
-            });
-        }
-        Ok(())
+        self.rules()
+            .check_length(content)
+            .map_err(|why| AdapterError::Rejected {
+                reason: format!("Manch {why}"),
+            })
     }
 
     fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Result<Url, AdapterError> {

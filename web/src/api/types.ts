@@ -45,7 +45,8 @@ export interface MediaRules {
 export interface Platform {
   id: string;
   name: string;
-  rules: { max_chars: number; media: MediaRules };
+  /** `max_chars` counted in `unit` (graphemes: 👍🏽 is one); `max_bytes` of UTF-8 where limited. */
+  rules: { max_chars: number; unit?: "characters" | "graphemes"; max_bytes?: number | null; media: MediaRules };
   state: PlatformState;
   connections: Connection[];
 }

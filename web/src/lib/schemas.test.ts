@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { charCount, composeSchema, credentialsSchema, toRfc3339WithOffset } from "./schemas";
+import { charCount, composeSchema, countText, credentialsSchema, toRfc3339WithOffset } from "./schemas";
 
 describe("credentials", () => {
   it("mirrors the server's rules", () => {
@@ -27,6 +27,11 @@ describe("helpers", () => {
   it("counts characters as platforms do, not UTF-16 units", () => {
     expect(charCount("héllo")).toBe(5);
     expect(charCount("👋🏽")).toBe(2);
+    // As a grapheme-counting platform (Bluesky) counts: one each.
+    expect(countText("👋🏽", "graphemes")).toBe(1);
+    expect(countText("क्षि!", "graphemes")).toBe(2);
+    expect(countText("क्षि!", "characters")).toBe(5);
+    expect(countText("abc")).toBe(3);
     expect("👋🏽".length).toBe(4);
   });
 

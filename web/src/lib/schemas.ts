@@ -21,6 +21,19 @@ export function charCount(text: string): number {
   return Array.from(text).length;
 }
 
+/** What a platform counts: code points, or user-perceived characters (👍🏽 is one). */
+export type TextUnit = "characters" | "graphemes";
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** `text`'s length as a platform with `unit` counts it. */
+export function countText(text: string, unit: TextUnit = "characters"): number {
+  if (unit === "characters") return charCount(text);
+  let n = 0;
+  for (const _ of graphemes.segment(text)) n += 1;
+  return n;
+}
+
 export const composeSchema = z
   .object({
     content: z.string().refine((c) => c.trim().length > 0, "Write something to publish."),

@@ -11,7 +11,7 @@ import { MediaNotes, type PlatformNotes } from "../components/media/MediaNotes";
 import { useAttachments } from "../components/media/useAttachments";
 import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Spinner, Textarea } from "../components/ui";
 import { mediaNotes } from "../lib/mediaNotes";
-import { browserTimeZone, charCount, composeSchema, toRfc3339WithOffset, type ComposeForm } from "../lib/schemas";
+import { browserTimeZone, countText, composeSchema, toRfc3339WithOffset, type ComposeForm } from "../lib/schemas";
 
 type PublishBody = Parameters<typeof api.publish>[0];
 
@@ -52,12 +52,15 @@ export function Compose() {
   const content = watch("content");
   const when = watch("when");
   const chosen = watch("connectionIds");
-  const length = charCount(content);
+  // Each platform counts as it does: code points, or graphemes (👍🏽 is one).
+  const lengthFor = (p: Platform) => countText(content, p.rules.unit);
+  const tooLong = (p: Platform) =>
+    lengthFor(p) > p.rules.max_chars || (p.rules.max_bytes != null && new TextEncoder().encode(content).length > p.rules.max_bytes);
   const active = (platforms ?? []).flatMap((p) =>
     p.connections.filter((c) => c.status === "active").map((c) => ({ ...c, platformName: p.name, max: p.rules.max_chars })),
   );
   const targeted = (platforms ?? []).filter((p) => p.connections.some((c) => chosen.includes(c.id)));
-  const overLimit = targeted.some((p) => length > p.rules.max_chars);
+  const overLimit = targeted.some(tooLong);
   const ready = attachments.items.flatMap((a) => (a.media ? [{ media: a.media, altText: a.altDraft }] : []));
   const facts = ready.map(({ media, altText }) => ({ ...media, alt_text: altText }));
   const notes: PlatformNotes[] = targeted.map((p) => ({
@@ -134,10 +137,10 @@ export function Compose() {
               <li
                 key={p.id}
                 data-testid={`counter-${p.id}`}
-                className={length > p.rules.max_chars ? "font-semibold text-red-600" : "text-slate-600"}
+                className={tooLong(p) ? "font-semibold text-red-600" : "text-slate-600"}
               >
-                {p.name}: {length} / {p.rules.max_chars}
-                {length > p.rules.max_chars && " — too long"}
+                {p.name}: {lengthFor(p)} / {p.rules.max_chars}
+                {tooLong(p) && " — too long"}
               </li>
             ))}
           </ul>
