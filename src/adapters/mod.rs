@@ -229,6 +229,8 @@ pub struct PublishedPost {
 pub struct OutgoingPost<'a> {
     pub text: &'a str,
     pub media_ids: &'a [String],
+    /// The record the adapter planned for this task, if it planned one.
+    pub record: Option<&'a serde_json::Value>,
 }
 
 impl<'a> OutgoingPost<'a> {
@@ -236,8 +238,19 @@ impl<'a> OutgoingPost<'a> {
         Self {
             text,
             media_ids: &[],
+            record: None,
         }
     }
+}
+
+/// How one task is made idempotent at its platform, fixed when the task is
+/// created and stored with it, so every attempt sends exactly the same.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublishPlan {
+    /// The key the platform gets (`None`: the task's id).
+    pub key: Option<String>,
+    /// The exact record to write, for platforms that need one.
+    pub record: Option<serde_json::Value>,
 }
 
 /// One attachment on its way to a platform. The body is streamed (a video may
@@ -286,6 +299,11 @@ pub trait PlatformAdapter: Send + Sync {
     fn rules(&self) -> ContentRules;
     /// Checks content against the platform's rules before anything is queued.
     fn validate(&self, content: &str) -> Result<(), AdapterError>;
+    /// How a new task for `content` is made idempotent here (default: the
+    /// task's id as the idempotency key).
+    fn plan(&self, _content: &str) -> PublishPlan {
+        PublishPlan::default()
+    }
     /// The consent page URL (authorization code + PKCE S256).
     fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Result<Url, AdapterError>;
     async fn exchange_code(

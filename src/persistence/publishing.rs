@@ -14,6 +14,10 @@ pub struct NewTask {
     pub id: TaskId,
     pub connection_id: ConnectionId,
     pub platform_id: String,
+    /// The key the platform gets (`None`: the task's id).
+    pub platform_key: Option<String>,
+    /// The exact record to write, for platforms that need one.
+    pub platform_record: Option<serde_json::Value>,
 }
 
 pub struct NewPublish {
@@ -79,6 +83,14 @@ pub async fn create(
     let task_jobs: Vec<uuid::Uuid> = tasks.iter().map(|(p, _)| p.job_id.0).collect();
     let task_connections: Vec<uuid::Uuid> = tasks.iter().map(|(_, t)| t.connection_id.0).collect();
     let task_platforms: Vec<&str> = tasks.iter().map(|(_, t)| t.platform_id.as_str()).collect();
+    let task_keys: Vec<Option<&str>> = tasks
+        .iter()
+        .map(|(_, t)| t.platform_key.as_deref())
+        .collect();
+    let task_records: Vec<Option<&serde_json::Value>> = tasks
+        .iter()
+        .map(|(_, t)| t.platform_record.as_ref())
+        .collect();
     let media_counts: Vec<i16> = batch
         .iter()
         .map(|p| i16::try_from(p.media.len()).unwrap_or(i16::MAX))
@@ -119,13 +131,14 @@ pub async fn create(
                         WHERE id IN (SELECT media_id FROM attached)),
          job AS (INSERT INTO publish_jobs (id, post_id, user_id) SELECT job_id, post_id, user_id FROM admitted),
          task_input AS (
-            SELECT x.t, x.j, x.c, x.p, a.scheduled_at AS at
-            FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[]) AS x(t, j, c, p)
+            SELECT x.t, x.j, x.c, x.p, x.k, x.r, a.scheduled_at AS at
+            FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $19::text[], $20::jsonb[])
+                 AS x(t, j, c, p, k, r)
             JOIN admitted a ON a.job_id = x.j),
          task AS (INSERT INTO publish_tasks (id, job_id, connection_id, platform_id, next_attempt_at,
-                                             dispatched_at, held_by)
+                                             dispatched_at, held_by, platform_key, platform_record)
                   SELECT t, j, c, p, coalesce(at, now()), CASE WHEN at IS NULL THEN now() END,
-                         CASE WHEN at IS NULL THEN $14 END
+                         CASE WHEN at IS NULL THEN $14 END, k, r
                   FROM task_input),
          outbox AS (INSERT INTO outbox (task_id, job_id, connection_id)
                     SELECT t, j, c FROM task_input WHERE $11 AND at IS NULL),
@@ -151,6 +164,8 @@ pub async fn create(
     .bind(&attached_posts)
     .bind(&attached_media)
     .bind(&attached_positions)
+    .bind(&task_keys)
+    .bind(&task_records)
     .fetch_all(pool)
     .await?;
     let mut outcomes = Vec::with_capacity(batch.len());

@@ -192,10 +192,19 @@ impl Publishing {
         let (post_id, job_id) = (PostId::new(), JobId::new());
         let tasks: Vec<NewTask> = targets
             .into_iter()
-            .map(|(connection_id, platform_id)| NewTask {
-                id: TaskId::new(),
-                connection_id,
-                platform_id,
+            .map(|(connection_id, platform_id)| {
+                let plan = self
+                    .registry
+                    .get(&platform_id)
+                    .map(|adapter| adapter.plan(content.as_str()))
+                    .unwrap_or_default();
+                NewTask {
+                    id: TaskId::new(),
+                    connection_id,
+                    platform_id,
+                    platform_key: plan.key,
+                    platform_record: plan.record,
+                }
             })
             .collect();
         let count = tasks.len();

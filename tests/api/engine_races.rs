@@ -276,3 +276,42 @@ async fn wait_worker_idle_since(app: &TestApp, since: chrono::DateTime<chrono::U
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[actix_web::test]
+async fn a_key_and_record_planned_at_accept_are_what_every_attempt_sends() {
+    let stage = Stage::new();
+    let platform = Platform::new(Script {
+        plan_keys: true,
+        lose_answers: 1,
+        ..Script::default()
+    });
+    let app = app_on(&stage, &platform).await;
+    let p = publisher(&app, "planned@example.com", &["planned"]).await;
+
+    let id = accepted(&app, &p.token, json!({"content": "planned once"})).await;
+    all_succeeded(&[wait_job(&app, &p.token, &id, LIMIT).await]);
+
+    let stored: (Option<String>, Option<Value>) =
+        sqlx::query_as("SELECT platform_key, platform_record FROM publish_tasks")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let record = platform.record();
+    assert_eq!(record.planned, ["planned-1"]);
+    assert_eq!(
+        stored.0.as_deref(),
+        Some("planned-1"),
+        "stored with the task"
+    );
+    // The first attempt's answer was lost: the check used the planned key,
+    // found the post, and nothing was sent again.
+    assert_eq!(record.publishes, ["planned-1"], "{record:?}");
+    assert_eq!(record.lookups, ["planned-1"], "{record:?}");
+    assert_eq!(
+        record.records,
+        [Some(
+            json!({"text": "planned once", "createdAt": "2026-12-01T00:00:00Z"})
+        )]
+    );
+    assert_eq!(stored.1, record.records[0]);
+}

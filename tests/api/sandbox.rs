@@ -646,6 +646,7 @@ async fn posts_carry_uploaded_media_in_order() {
             OutgoingPost {
                 text: "two pictures",
                 media_ids: &ids,
+                record: None,
             },
             "post-1",
         )
@@ -658,6 +659,7 @@ async fn posts_carry_uploaded_media_in_order() {
             OutgoingPost {
                 text: "",
                 media_ids: &ids[1..],
+                record: None,
             },
             "post-2",
         )
@@ -808,6 +810,7 @@ async fn posts_take_at_most_four_of_the_accounts_own_media() {
             OutgoingPost {
                 text: "five",
                 media_ids: &ids,
+                record: None,
             },
             "five",
         )
@@ -823,6 +826,7 @@ async fn posts_take_at_most_four_of_the_accounts_own_media() {
             OutgoingPost {
                 text: "twice",
                 media_ids: &twice,
+                record: None,
             },
             "twice",
         )
@@ -837,6 +841,7 @@ async fn posts_take_at_most_four_of_the_accounts_own_media() {
             OutgoingPost {
                 text: "four",
                 media_ids: &ids[..4],
+                record: None,
             },
             "four",
         )
@@ -856,6 +861,7 @@ async fn posts_take_at_most_four_of_the_accounts_own_media() {
             OutgoingPost {
                 text: "not mine",
                 media_ids: &borrowed,
+                record: None,
             },
             "borrowed",
         )
@@ -955,6 +961,7 @@ async fn a_video_is_processing_until_it_may_be_posted_alone() {
             OutgoingPost {
                 text: "too soon",
                 media_ids: &only,
+                record: None,
             },
             "early",
         )
@@ -992,6 +999,7 @@ async fn a_video_is_processing_until_it_may_be_posted_alone() {
             OutgoingPost {
                 text: "mixed",
                 media_ids: &mixed,
+                record: None,
             },
             "mixed",
         )
@@ -1006,6 +1014,7 @@ async fn a_video_is_processing_until_it_may_be_posted_alone() {
             OutgoingPost {
                 text: "",
                 media_ids: &only,
+                record: None,
             },
             "film",
         )

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use prasaran::adapters::{
     Account, AdapterError, AuthorizeRequest, ContentRules, MediaUpload, OutgoingPost,
-    PlatformAdapter, PublishedPost, Registry, TokenSet, UploadedMedia,
+    PlatformAdapter, PublishPlan, PublishedPost, Registry, TokenSet, UploadedMedia,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Notify, Semaphore};
@@ -38,6 +38,8 @@ pub struct Script {
     pub omit_refresh_token: bool,
     /// Lifetime of access tokens a refresh issues.
     pub refreshed_ttl: chrono::Duration,
+    /// Plan each task's key and record at accept (as Bluesky's TID + record).
+    pub plan_keys: bool,
 }
 
 impl Default for Script {
@@ -49,6 +51,7 @@ impl Default for Script {
             hold: false,
             omit_refresh_token: false,
             refreshed_ttl: chrono::Duration::hours(1),
+            plan_keys: false,
         }
     }
 }
@@ -62,6 +65,10 @@ pub struct Record {
     pub sent_twice: Vec<String>,
     /// Every publish call, by key.
     pub publishes: Vec<String>,
+    /// The planned record each publish call carried.
+    pub records: Vec<Option<serde_json::Value>>,
+    /// Keys planned at accept.
+    pub planned: Vec<String>,
     pub unauthorized: usize,
     /// Keys looked up.
     pub lookups: Vec<String>,
@@ -166,7 +173,13 @@ impl Platform {
         }
     }
 
-    async fn publish(&self, token: &str, key: &str) -> Result<PublishedPost, AdapterError> {
+    async fn publish(
+        &self,
+        token: &str,
+        key: &str,
+        sent: Option<&serde_json::Value>,
+    ) -> Result<PublishedPost, AdapterError> {
+        let planned_record = sent.cloned();
         let script = self.current();
         self.gather(script.gather).await;
         if script.hold {
@@ -181,6 +194,7 @@ impl Platform {
         record.open = record.open.saturating_sub(1);
         record.finished += 1;
         record.publishes.push(key.to_owned());
+        record.records.push(planned_record);
         if script.refuse_unrefreshed && !record.refreshed.contains(token) {
             record.unauthorized += 1;
             return Err(AdapterError::Unauthorized);
@@ -246,6 +260,19 @@ impl PlatformAdapter for Scripted {
         self.inner.validate(content)
     }
 
+    fn plan(&self, content: &str) -> PublishPlan {
+        if !self.platform.current().plan_keys {
+            return self.inner.plan(content);
+        }
+        let mut record = self.platform.record();
+        let key = format!("planned-{}", record.planned.len() + 1);
+        record.planned.push(key.clone());
+        PublishPlan {
+            key: Some(key),
+            record: Some(serde_json::json!({"text": content, "createdAt": "2026-12-01T00:00:00Z"})),
+        }
+    }
+
     fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Result<Url, AdapterError> {
         self.inner.authorize_url(request)
     }
@@ -272,11 +299,11 @@ impl PlatformAdapter for Scripted {
     async fn publish(
         &self,
         access_token: &SecretString,
-        _post: OutgoingPost<'_>,
+        post: OutgoingPost<'_>,
         idempotency_key: &str,
     ) -> Result<PublishedPost, AdapterError> {
         self.platform
-            .publish(access_token.expose_secret(), idempotency_key)
+            .publish(access_token.expose_secret(), idempotency_key, post.record)
             .await
     }
 

@@ -47,7 +47,11 @@ pub async fn run(
     claimed: Claimed,
 ) -> AttemptResult {
     let started = Instant::now();
-    let key = claimed.id.to_string();
+    // The platform's own key when its adapter planned one, else the task's id.
+    let key = claimed
+        .platform_key
+        .clone()
+        .unwrap_or_else(|| claimed.id.to_string());
     let (decision, platform_status) = decide(&ctx, adapter.as_ref(), &token, &claimed, &key).await;
     let latency_ms = i32::try_from(started.elapsed().as_millis()).ok();
     let mut settlement = Settlement {
@@ -239,6 +243,7 @@ async fn publish(
     let post = OutgoingPost {
         text: &claimed.content,
         media_ids: &media_ids,
+        record: claimed.platform_record.as_ref(),
     };
     adapter.publish(access, post, key).await
 }
