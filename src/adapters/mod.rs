@@ -281,6 +281,23 @@ pub struct UploadedMedia {
     pub ready: bool,
 }
 
+/// How an account of a platform is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectKind {
+    /// The platform's own consent page (OAuth2 authorization code + PKCE).
+    Redirect,
+    /// A form in Prasaran: an identifier and a password (e.g. a Bluesky app
+    /// password), used once for tokens and never stored.
+    Credentials,
+}
+
+/// What a credentials sign-in yields.
+pub struct SignedIn {
+    pub tokens: TokenSet,
+    pub account: Account,
+}
+
 /// What the authorize step needs to build the consent URL.
 pub struct AuthorizeRequest<'a> {
     pub state: &'a str,
@@ -299,6 +316,24 @@ pub trait PlatformAdapter: Send + Sync {
     fn rules(&self) -> ContentRules;
     /// Checks content against the platform's rules before anything is queued.
     fn validate(&self, content: &str) -> Result<(), AdapterError>;
+    /// How its accounts are connected.
+    fn connect_kind(&self) -> ConnectKind {
+        ConnectKind::Redirect
+    }
+    /// Signs in with an identifier and a password (credentials platforms);
+    /// the password goes to the platform once and is never kept.
+    async fn sign_in(
+        &self,
+        _identifier: &str,
+        _password: &SecretString,
+    ) -> Result<SignedIn, AdapterError> {
+        Err(AdapterError::Rejected {
+            reason: format!(
+                "{} connects through its own sign-in page; use Connect",
+                self.display_name()
+            ),
+        })
+    }
     /// How a new task for `content` is made idempotent here (default: the
     /// task's id as the idempotency key).
     fn plan(&self, _content: &str) -> PublishPlan {

@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use url::Url;
 
-use crate::adapters::{AdapterError, AuthorizeRequest, PlatformAdapter, Registry};
+use crate::adapters::{
+    Account, AdapterError, AuthorizeRequest, ConnectKind, PlatformAdapter, Registry, TokenSet,
+};
 use crate::crypto::{Aad, CryptoError, Keyring, open, seal};
 use crate::domain::ConnectionId;
 use crate::domain::UserId;
@@ -48,6 +50,9 @@ pub enum ConnectError {
     Exchange(AdapterError),
     #[error("no such connection")]
     NotFound,
+    /// The platform connects through its own page, not with credentials.
+    #[error("{0} connects through its own sign-in page")]
+    NotCredentials(String),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
@@ -206,7 +211,43 @@ impl Connections {
             .account(&tokens.access_token)
             .await
             .map_err(ConnectError::Exchange)?;
+        self.store(user, platform_id, &tokens, &account).await
+    }
 
+    /// Connects a credentials platform: the password is sent to the platform
+    /// once, for tokens, and dropped; only the sealed tokens are stored.
+    #[tracing::instrument(skip_all, fields(user_id = %user, platform = platform_id))]
+    pub async fn sign_in(
+        &self,
+        user: UserId,
+        platform_id: &str,
+        identifier: &str,
+        password: SecretString,
+    ) -> Result<Connection, ConnectError> {
+        let adapter = self.adapter(platform_id)?;
+        if adapter.connect_kind() != ConnectKind::Credentials {
+            return Err(ConnectError::NotCredentials(
+                adapter.display_name().to_owned(),
+            ));
+        }
+        let signed_in = adapter
+            .sign_in(identifier, &password)
+            .await
+            .map_err(ConnectError::Exchange)?;
+        drop(password);
+        self.store(user, platform_id, &signed_in.tokens, &signed_in.account)
+            .await
+    }
+
+    /// Seals the tokens and stores the connection (a new one, or the same
+    /// account connected again).
+    async fn store(
+        &self,
+        user: UserId,
+        platform_id: &str,
+        tokens: &TokenSet,
+        account: &Account,
+    ) -> Result<Connection, ConnectError> {
         for _ in 0..UPSERT_ATTEMPTS {
             let id = connections::existing_id(&self.pool, user, platform_id, &account.id)
                 .await?

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::session::CurrentUser;
-use crate::adapters::ContentRules;
+use crate::adapters::{ConnectKind, ContentRules};
 use crate::connections::{CallbackParams, ConnectError, Connections, PlatformState};
 use crate::domain::ConnectionId;
 use crate::persistence::connections::{Connection, ConnectionStatus};
@@ -62,6 +62,9 @@ pub struct PlatformView {
     pub id: String,
     pub name: String,
     pub rules: ContentRules,
+    /// `redirect`: Connect opens the platform's page; `credentials`: a form
+    /// posts an identifier and an (app) password to `…/sign-in`.
+    pub connect: ConnectKind,
     /// `active` if any connection is, else `needs_reauth`, else `revoked`, else `not_connected`.
     pub state: PlatformConnectionState,
     pub connections: Vec<ConnectionView>,
@@ -83,6 +86,7 @@ impl From<PlatformState> for PlatformView {
             id: p.adapter.id().to_owned(),
             name: p.adapter.display_name().to_owned(),
             rules: p.adapter.rules(),
+            connect: p.adapter.connect_kind(),
             state,
             connections: p
                 .connections
@@ -200,6 +204,55 @@ pub async fn disconnect(
         .connection_disconnected(user.id, connection.id)
         .await?;
     Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    /// The account's handle or email at the platform.
+    pub identifier: String,
+    /// Used once for tokens, never stored (for Bluesky: an app password).
+    #[schema(value_type = String, format = Password)]
+    pub password: secrecy::SecretString,
+}
+
+/// Connect an account of a credentials platform: the password is sent to the
+/// platform once for tokens and dropped; only the sealed tokens are kept.
+#[utoipa::path(post, path = "/api/v1/connections/{platform}/sign-in", tag = "connections",
+    request_body = SignInRequest,
+    params(("platform" = String, Path, description = "Platform id"),
+           ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+    responses(
+        (status = 201, description = "Connected", body = ConnectionView),
+        (status = 400, description = "`oauth_exchange_failed`: the platform refused the credentials", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Missing X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "`unknown_platform`", body = ErrorBody),
+        (status = 409, description = "`connect_with_redirect`: the platform connects through its own page", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+        (status = 502, description = "`platform_unavailable`", body = ErrorBody),
+    ))]
+pub async fn sign_in(
+    user: CurrentUser,
+    platform: web::Path<String>,
+    body: web::Json<SignInRequest>,
+    service: web::Data<Connections>,
+) -> Result<HttpResponse, ApiError> {
+    let SignInRequest {
+        identifier,
+        password,
+    } = body.into_inner();
+    let identifier = identifier.trim();
+    if identifier.is_empty() || identifier.len() > 255 || identifier.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            super::error::ErrorCode::InvalidBody,
+            "identifier must be 1 to 255 characters (your handle or email at the platform)",
+        ));
+    }
+    let connection = service
+        .sign_in(user.id, &platform, identifier, password)
+        .await?;
+    Ok(HttpResponse::Created().json(ConnectionView::from(connection)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -90,6 +90,7 @@ error_codes! {
     InvalidAltText => (UNPROCESSABLE_ENTITY, "invalid_alt_text"),
     MediaInUse => (CONFLICT, "media_in_use"),
     MediaRejected => (UNPROCESSABLE_ENTITY, "media_rejected"),
+    ConnectWithRedirect => (CONFLICT, "connect_with_redirect"),
 }
 
 /// An error on its way to the client.
@@ -245,6 +246,12 @@ impl From<ConnectError> for ApiError {
                 ),
             ),
             ConnectError::NotFound => ApiError::new(NotFound, "no such connection"),
+            ConnectError::NotCredentials(name) => ApiError::new(
+                ConnectWithRedirect,
+                format!(
+                    "{name} connects through its own sign-in page: use POST /api/v1/connections/{{platform}}/authorize"
+                ),
+            ),
             other @ (ConnectError::Crypto(_) | ConnectError::Store(_)) => ApiError::internal(other),
         }
     }

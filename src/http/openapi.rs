@@ -20,6 +20,7 @@ use super::{auth, connections, error, health, jobs, media, operators, posts, tok
         auth::me,
         connections::platforms,
         connections::authorize,
+        connections::sign_in,
         connections::callback,
         connections::list,
         connections::disconnect,

@@ -315,3 +315,95 @@ async fn a_key_and_record_planned_at_accept_are_what_every_attempt_sends() {
     );
     assert_eq!(stored.1, record.records[0]);
 }
+
+#[actix_web::test]
+async fn a_credentials_platform_connects_with_a_password_used_once_and_never_stored() {
+    const PASSWORD: &str = "app-pass-word-1234";
+    let stage = Stage::new();
+    let platform = Platform::new(Script {
+        credentials: Some(PASSWORD.into()),
+        refuse_unrefreshed: true,
+        ..Script::default()
+    });
+    let app = app_on(&stage, &platform).await;
+    let csrf = app.signed_up("creds@example.com").await;
+    let platforms: Value = app.get("/api/v1/platforms").await.json().await.unwrap();
+    assert_eq!(platforms["platforms"][0]["connect"], "credentials");
+
+    let sign_in = |password: &'static str| {
+        app.client
+            .post(app.url("/api/v1/connections/manch/sign-in"))
+            .header("X-CSRF-Token", &csrf)
+            .json(&json!({"identifier": "ada.test", "password": password}))
+            .send()
+    };
+    let refused = sign_in("wrong").await.unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(
+        crate::helpers::error_code(refused).await,
+        "oauth_exchange_failed"
+    );
+    let connected = sign_in(PASSWORD).await.unwrap();
+    assert_eq!(connected.status(), reqwest::StatusCode::CREATED);
+    let connection: Value = connected.json().await.unwrap();
+    assert_eq!(connection["handle"], "ada.test");
+    assert_eq!(connection["status"], "active");
+
+    // The password is nowhere in the database; the tokens are sealed.
+    let dump: String = sqlx::query_scalar(
+        "SELECT string_agg(row_to_json(c)::text, '') FROM platform_connections c",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(!dump.contains(PASSWORD));
+    assert!(
+        !dump.contains("scripted-access-signin"),
+        "tokens are sealed"
+    );
+
+    // And publishing works with the tokens it yielded.
+    let token_body: Value = app
+        .client
+        .post(app.url("/api/v1/tokens"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({"name": "t"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token_body["token"].as_str().unwrap();
+    let id = accepted(&app, token, json!({"content": "signed in"})).await;
+    all_succeeded(&[wait_job(&app, token, &id, LIMIT).await]);
+    let record = platform.record();
+    assert_eq!(record.sign_ins, ["ada.test", "ada.test"]);
+    assert_eq!(
+        record.unauthorized, 0,
+        "the signed-in token was used: {record:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_redirect_platform_refuses_credentials_saying_how_to_connect() {
+    let app = TestApp::spawn().await;
+    let csrf = app.signed_up("redirect@example.com").await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/connections/manch/sign-in"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({"identifier": "ada", "password": "whatever-it-is"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "connect_with_redirect");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/authorize")
+    );
+}

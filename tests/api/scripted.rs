@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::Utc;
 use prasaran::adapters::{
-    Account, AdapterError, AuthorizeRequest, ContentRules, MediaUpload, OutgoingPost,
-    PlatformAdapter, PublishPlan, PublishedPost, Registry, TokenSet, UploadedMedia,
+    Account, AdapterError, AuthorizeRequest, ConnectKind, ContentRules, MediaUpload, OutgoingPost,
+    PlatformAdapter, PublishPlan, PublishedPost, Registry, SignedIn, TokenSet, UploadedMedia,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Notify, Semaphore};
@@ -40,6 +40,9 @@ pub struct Script {
     pub refreshed_ttl: chrono::Duration,
     /// Plan each task's key and record at accept (as Bluesky's TID + record).
     pub plan_keys: bool,
+    /// Connect with an identifier and password (as Bluesky's app passwords);
+    /// this password is the right one.
+    pub credentials: Option<String>,
 }
 
 impl Default for Script {
@@ -52,6 +55,7 @@ impl Default for Script {
             omit_refresh_token: false,
             refreshed_ttl: chrono::Duration::hours(1),
             plan_keys: false,
+            credentials: None,
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct Record {
     pub records: Vec<Option<serde_json::Value>>,
     /// Keys planned at accept.
     pub planned: Vec<String>,
+    /// Identifiers of sign-ins.
+    pub sign_ins: Vec<String>,
     pub unauthorized: usize,
     /// Keys looked up.
     pub lookups: Vec<String>,
@@ -258,6 +264,46 @@ impl PlatformAdapter for Scripted {
 
     fn validate(&self, content: &str) -> Result<(), AdapterError> {
         self.inner.validate(content)
+    }
+
+    fn connect_kind(&self) -> ConnectKind {
+        if self.platform.current().credentials.is_some() {
+            ConnectKind::Credentials
+        } else {
+            self.inner.connect_kind()
+        }
+    }
+
+    async fn sign_in(
+        &self,
+        identifier: &str,
+        password: &SecretString,
+    ) -> Result<SignedIn, AdapterError> {
+        let Some(right) = self.platform.current().credentials else {
+            return self.inner.sign_in(identifier, password).await;
+        };
+        let mut record = self.platform.record();
+        record.sign_ins.push(identifier.to_owned());
+        if password.expose_secret() != right {
+            return Err(AdapterError::Rejected {
+                reason: "invalid identifier or password".into(),
+            });
+        }
+        let access = format!("scripted-access-signin-{}", record.sign_ins.len());
+        record.refreshed.insert(access.clone());
+        Ok(SignedIn {
+            tokens: TokenSet {
+                access_token: SecretString::from(access),
+                refresh_token: Some(SecretString::from("scripted-refresh-signin")),
+                expires_at: Some(Utc::now() + chrono::Duration::hours(2)),
+                scopes: vec!["posts:write".into()],
+            },
+            account: Account {
+                id: format!("did:plc:{identifier}"),
+                handle: identifier.to_owned(),
+                display_name: format!("{identifier} (scripted)"),
+            },
+        })
     }
 
     fn plan(&self, content: &str) -> PublishPlan {
