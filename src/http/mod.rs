@@ -67,9 +67,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/api/v1/oauth/{platform}/callback", || {
             web::route().to(connections::callback)
         }),
-        Endpoint::new(Method::POST, "/api/v1/connections/{platform}/sign-in", || {
-            web::route().to(connections::sign_in)
-        }),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/connections/{platform}/sign-in",
+            || web::route().to(connections::sign_in),
+        ),
         Endpoint::new(Method::GET, "/api/v1/connections", || {
             web::route().to(connections::list)
         }),

@@ -16,6 +16,7 @@ mod logging;
 mod media;
 mod media_s3;
 mod openapi;
+mod pds;
 mod publishing;
 mod sandbox;
 mod scripted;
