@@ -4,6 +4,7 @@
 //! in [`registry::Registry::from_settings`]. Every call returns a typed
 //! [`AdapterError`] the engine can act on without knowing the platform.
 
+pub mod bluesky;
 mod error;
 pub mod http_client;
 pub mod manch;

@@ -212,6 +212,18 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct PlatformsSettings {
     pub manch: ManchSettings,
+    #[serde(default)]
+    pub bluesky: BlueskySettings,
+}
+
+/// Bluesky: offered when a service is set (this machine reaches no real one).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlueskySettings {
+    /// The PDS or entryway to sign in at, e.g. `https://bsky.social`; unset:
+    /// Bluesky is not offered.
+    #[serde(default)]
+    pub service_url: Option<url::Url>,
 }
 
 /// Where Manch is and who Prasaran is to it.

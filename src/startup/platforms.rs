@@ -7,6 +7,7 @@ use anyhow::Context;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::adapters::bluesky::BlueskyAdapter;
 use crate::adapters::manch::ManchAdapter;
 use crate::adapters::{Registry, http_client};
 use crate::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
@@ -61,5 +62,10 @@ pub fn registry(settings: &Settings, manch: &ManchEndpoint) -> anyhow::Result<Re
         http,
     )
     .context("`platforms.manch.base_url` cannot be joined with API paths")?;
-    Ok(Registry::default().with(Arc::new(manch_adapter)))
+    let mut registry = Registry::default().with(Arc::new(manch_adapter));
+    if let Some(service) = &settings.platforms.bluesky.service_url {
+        let http = http_client::build(&settings.http_client).context("building the HTTP client")?;
+        registry = registry.with(Arc::new(BlueskyAdapter::new(service.clone(), http)));
+    }
+    Ok(registry)
 }

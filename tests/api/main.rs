@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod bluesky;
 mod claims;
 mod cli;
 mod cloud;
