@@ -1,7 +1,7 @@
 // The one way the app talks to the server: JSON over fetch with the session
 // cookie, and the CSRF token on every state-changing request. Uploads go over
 // XMLHttpRequest, the one browser API that reports upload progress.
-import type { Accepted, History, Job, Media, Platform, Session } from "./types";
+import type { Accepted, Connection, History, Job, Media, Platform, Session } from "./types";
 
 /** An error answer of the API: `{"error": {"code", "message"}}` plus its status. */
 export class ApiError extends Error {
@@ -88,6 +88,8 @@ export const api = {
   authorize: (platform: string) =>
     request<{ authorize_url: string }>("POST", `/api/v1/connections/${platform}/authorize`),
   disconnect: (id: string) => request<void>("DELETE", `/api/v1/connections/${id}`),
+  signIn: (platform: string, identifier: string, password: string) =>
+    request<Connection>("POST", `/api/v1/connections/${platform}/sign-in`, { identifier, password }),
   publish: (
     body: { content: string; connection_ids: string[]; media_ids?: string[]; scheduled_at?: string; time_zone?: string },
     idempotencyKey: string,

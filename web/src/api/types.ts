@@ -46,6 +46,8 @@ export interface Platform {
   id: string;
   name: string;
   /** `max_chars` counted in `unit` (graphemes: 👍🏽 is one); `max_bytes` of UTF-8 where limited. */
+  /** `redirect`: Connect opens the platform's page; `credentials`: a handle and an app password. */
+  connect?: "redirect" | "credentials";
   rules: { max_chars: number; unit?: "characters" | "graphemes"; max_bytes?: number | null; media: MediaRules };
   state: PlatformState;
   connections: Connection[];

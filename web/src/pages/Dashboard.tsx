@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import type { Connection, Platform, PlatformState } from "../api/types";
-import { Alert, Badge, Button, Card, EmptyState, Spinner } from "../components/ui";
+import { Alert, Badge, Button, Card, EmptyState, Input, Label, Spinner } from "../components/ui";
 
 const stateLabel: Record<PlatformState, [string, "neutral" | "success" | "warning" | "danger"]> = {
   not_connected: ["Not connected", "neutral"],
@@ -72,6 +72,8 @@ function PlatformCard({
 }) {
   const [label, tone] = stateLabel[platform.state];
   const live = platform.connections.filter((c) => c.status !== "revoked");
+  const [signingIn, setSigningIn] = useState(false);
+  const credentials = platform.connect === "credentials";
   return (
     <Card>
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -81,11 +83,24 @@ function PlatformCard({
         </div>
         <div className="flex items-center gap-3">
           <Badge tone={tone}>{label}</Badge>
-          <Button variant={platform.state === "not_connected" ? "primary" : "secondary"} onClick={() => onConnect(platform.id)}>
+          <Button
+            variant={platform.state === "not_connected" ? "primary" : "secondary"}
+            onClick={() => (credentials ? setSigningIn(true) : onConnect(platform.id))}
+          >
             {platform.state === "not_connected" ? `Connect ${platform.name}` : platform.state === "active" ? "Connect another account" : "Reconnect"}
           </Button>
         </div>
       </div>
+      {signingIn && (
+        <SignInForm
+          platform={platform}
+          onDone={() => {
+            setSigningIn(false);
+            onChanged();
+          }}
+          onCancel={() => setSigningIn(false)}
+        />
+      )}
       {live.length > 0 && (
         <ul className="mt-4 divide-y divide-slate-100" aria-label={`${platform.name} accounts`}>
           {live.map((c) => (
@@ -94,6 +109,69 @@ function PlatformCard({
         </ul>
       )}
     </Card>
+  );
+}
+
+/** A credentials platform's sign-in: the password goes to the platform once and is never kept. */
+function SignInForm({ platform, onDone, onCancel }: { platform: Platform; onDone: () => void; onCancel: () => void }) {
+  const [identifier, setIdentifier] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: React.FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      await api.signIn(platform.id, identifier.trim(), password);
+      setPassword("");
+      onDone();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const id = `signin-${platform.id}`;
+  return (
+    <form onSubmit={submit} className="mt-4 space-y-3" aria-label={`Sign in to ${platform.name}`}>
+      {error && <Alert>{error}</Alert>}
+      <div>
+        <Label htmlFor={`${id}-identifier`}>Handle</Label>
+        <Input
+          id={`${id}-identifier`}
+          autoComplete="username"
+          placeholder="you.bsky.social"
+          value={identifier}
+          onChange={(e) => setIdentifier(e.target.value)}
+          required
+        />
+      </div>
+      <div>
+        <Label htmlFor={`${id}-password`}>App password</Label>
+        <Input
+          id={`${id}-password`}
+          type="password"
+          autoComplete="off"
+          aria-describedby={`${id}-hint`}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+        />
+        <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
+          Make an app password in {platform.name}'s settings (not your main password). It is used once to sign in
+          and never stored.
+        </p>
+      </div>
+      <div className="flex gap-2">
+        <Button type="submit" busy={busy} disabled={identifier.trim() === "" || password === ""}>
+          Sign in
+        </Button>
+        <Button type="button" variant="secondary" onClick={onCancel}>
+          Cancel
+        </Button>
+      </div>
+    </form>
   );
 }
 
