@@ -315,8 +315,21 @@ pub trait PlatformAdapter: Send + Sync {
     /// Name for people (`Manch`).
     fn display_name(&self) -> &'static str;
     fn rules(&self) -> ContentRules;
-    /// Checks content against the platform's rules before anything is queued.
-    fn validate(&self, content: &str) -> Result<(), AdapterError>;
+    /// Checks content against the platform's rules before anything is queued:
+    /// not blank, and within [`ContentRules::check_length`].
+    fn validate(&self, content: &str) -> Result<(), AdapterError> {
+        let name = self.display_name();
+        if content.trim().is_empty() {
+            return Err(AdapterError::Rejected {
+                reason: format!("{name} posts cannot be empty"),
+            });
+        }
+        self.rules()
+            .check_length(content)
+            .map_err(|why| AdapterError::Rejected {
+                reason: format!("{name} {why}"),
+            })
+    }
     /// How its accounts are connected.
     fn connect_kind(&self) -> ConnectKind {
         ConnectKind::Redirect

@@ -30,19 +30,8 @@ async fn connected(app: &TestApp, pds: &Pds, handle: &str) -> (String, String) {
     assert_eq!(response.status(), StatusCode::CREATED);
     let connection: Value = response.json().await.unwrap();
     assert_eq!(connection["handle"], handle);
-    let token: Value = app
-        .client
-        .post(app.url("/api/v1/tokens"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"name": "bluesky"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     (
-        token["token"].as_str().unwrap().to_owned(),
+        app.api_token(&csrf).await,
         connection["id"].as_str().unwrap().to_owned(),
     )
 }

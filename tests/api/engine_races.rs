@@ -363,20 +363,9 @@ async fn a_credentials_platform_connects_with_a_password_used_once_and_never_sto
     );
 
     // And publishing works with the tokens it yielded.
-    let token_body: Value = app
-        .client
-        .post(app.url("/api/v1/tokens"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"name": "t"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token_body["token"].as_str().unwrap();
-    let id = accepted(&app, token, json!({"content": "signed in"})).await;
-    all_succeeded(&[wait_job(&app, token, &id, LIMIT).await]);
+    let token = app.api_token(&csrf).await;
+    let id = accepted(&app, &token, json!({"content": "signed in"})).await;
+    all_succeeded(&[wait_job(&app, &token, &id, LIMIT).await]);
     let record = platform.record();
     assert_eq!(record.sign_ins, ["ada.test", "ada.test"]);
     assert_eq!(

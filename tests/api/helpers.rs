@@ -450,6 +450,21 @@ impl Browser {
             .expect("the new connection is listed")
     }
 
+    /// A new personal API token of this browser's user (`POST /api/v1/tokens`).
+    pub async fn api_token(&self, csrf: &str) -> String {
+        let created = self
+            .client
+            .post(self.url("/api/v1/tokens"))
+            .header("X-CSRF-Token", csrf)
+            .json(&json!({"name": "tests"}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let body: Value = created.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
     pub async fn me(&self) -> Response {
         self.get("/api/v1/me").await
     }

@@ -128,18 +128,7 @@ pub(crate) async fn uploaded(app: &TestApp, token: &str, bytes: Vec<u8>) -> Valu
 
 async fn api_token(app: &crate::helpers::Browser, email: &str) -> String {
     let csrf = app.signed_up(email).await;
-    let created: Value = app
-        .client
-        .post(app.url("/api/v1/tokens"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"name": "media"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    created["token"].as_str().unwrap().to_owned()
+    app.api_token(&csrf).await
 }
 
 #[actix_web::test]

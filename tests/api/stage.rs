@@ -8,7 +8,7 @@ use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxServer};
 use prasaran::settings::Settings;
 use reqwest::StatusCode;
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::{
     Browser, TestApp, assert_each_task_sent_once, manch_sandbox, sandbox_calls, sandbox_faults,
@@ -85,18 +85,8 @@ pub(crate) async fn publisher(browser: &Browser, email: &str, handles: &[&str]) 
         let c = browser.connect_manch(&csrf, handle).await;
         connections.push(c["id"].as_str().unwrap().to_owned());
     }
-    let created = browser
-        .client
-        .post(browser.url("/api/v1/tokens"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"name": "tests"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let body: Value = created.json().await.unwrap();
     Publisher {
-        token: body["token"].as_str().unwrap().to_owned(),
+        token: browser.api_token(&csrf).await,
         connections,
         browser_csrf: csrf,
     }

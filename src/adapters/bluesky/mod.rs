@@ -114,19 +114,6 @@ impl PlatformAdapter for BlueskyAdapter {
         }
     }
 
-    fn validate(&self, content: &str) -> Result<(), AdapterError> {
-        if content.trim().is_empty() {
-            return Err(AdapterError::Rejected {
-                reason: "Bluesky posts cannot be empty".into(),
-            });
-        }
-        self.rules()
-            .check_length(content)
-            .map_err(|why| AdapterError::Rejected {
-                reason: format!("Bluesky {why}"),
-            })
-    }
-
     fn connect_kind(&self) -> ConnectKind {
         ConnectKind::Credentials
     }

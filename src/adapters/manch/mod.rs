@@ -173,19 +173,6 @@ impl PlatformAdapter for ManchAdapter {
         }
     }
 
-    fn validate(&self, content: &str) -> Result<(), AdapterError> {
-        if content.trim().is_empty() {
-            return Err(AdapterError::Rejected {
-                reason: "Manch posts cannot be empty".into(),
-            });
-        }
-        self.rules()
-            .check_length(content)
-            .map_err(|why| AdapterError::Rejected {
-                reason: format!("Manch {why}"),
-            })
-    }
-
     fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Result<Url, AdapterError> {
         let verifier = PkceCodeVerifier::new(request.pkce_verifier.expose_secret().to_owned());
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
