@@ -261,6 +261,10 @@ pub struct MediaUpload {
     pub bytes: u64,
     pub mime: String,
     pub alt_text: Option<String>,
+    /// Of the image or video as shown (orientation applied), where known:
+    /// some platforms want the aspect ratio with the post.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
     /// Makes a retried upload answer the first one, where the platform can.
     pub idempotency_key: String,
 }
@@ -349,8 +353,9 @@ pub trait PlatformAdapter: Send + Sync {
         })
     }
     /// How a new task for `content` is made idempotent here (default: the
-    /// task's id as the idempotency key).
-    fn plan(&self, _content: &str) -> PublishPlan {
+    /// task's id as the idempotency key). Called while the publish is being
+    /// accepted, so it asks the platform only what it must, briefly.
+    async fn plan(&self, _content: &str) -> PublishPlan {
         PublishPlan::default()
     }
     /// The consent page URL (authorization code + PKCE S256).

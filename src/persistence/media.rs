@@ -204,13 +204,15 @@ pub struct TaskMedia {
     pub clean_sha256: Vec<u8>,
     pub clean_bytes: i64,
     pub alt_text: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
     pub platform_media_id: Option<String>,
 }
 
 pub async fn for_task(pool: &PgPool, task: TaskId) -> Result<Vec<TaskMedia>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT m.id AS media_id, m.kind, pm.position, m.mime, m.clean_sha256, m.clean_bytes, m.alt_text,
-                tm.platform_media_id
+                m.width, m.height, tm.platform_media_id
          FROM publish_tasks t
          JOIN publish_jobs j ON j.id = t.job_id
          JOIN post_media pm ON pm.post_id = j.post_id

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::actors::engine::{Engine, EngineError};
-use crate::adapters::{MediaFacts, Registry};
+use crate::adapters::{MediaFacts, PublishPlan, Registry};
 use crate::domain::{ConnectionId, JobId, MediaId, MediaKind, PostContent, PostId, TaskId, UserId};
 use crate::persistence;
 use crate::persistence::StoreError;
@@ -190,23 +190,21 @@ impl Publishing {
             }
         }
         let (post_id, job_id) = (PostId::new(), JobId::new());
-        let tasks: Vec<NewTask> = targets
-            .into_iter()
-            .map(|(connection_id, platform_id)| {
-                let plan = self
-                    .registry
-                    .get(&platform_id)
-                    .map(|adapter| adapter.plan(content.as_str()))
-                    .unwrap_or_default();
-                NewTask {
-                    id: TaskId::new(),
-                    connection_id,
-                    platform_id,
-                    platform_key: plan.key,
-                    platform_record: plan.record,
-                }
-            })
-            .collect();
+        let mut tasks: Vec<NewTask> = Vec::with_capacity(targets.len());
+        for (connection_id, platform_id) in targets {
+            // Planning may ask the platform (Bluesky resolves @handles to DIDs).
+            let plan = match self.registry.get(&platform_id) {
+                Some(adapter) => adapter.plan(content.as_str()).await,
+                None => PublishPlan::default(),
+            };
+            tasks.push(NewTask {
+                id: TaskId::new(),
+                connection_id,
+                platform_id,
+                platform_key: plan.key,
+                platform_record: plan.record,
+            });
+        }
         let count = tasks.len();
         let outcome = self
             .engine

@@ -2,47 +2,52 @@
 //! app password, posting with a TID planned at accept, Bluesky's grapheme
 //! limit at accept.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code};
-use crate::pds::Pds;
-use crate::stage::{accepted, publish, wait_job};
+use crate::cloud::Serve;
+use crate::helpers::{Browser, TestApp, error_code, sandbox_posts};
+use crate::media::{encoded, noise_png, uploaded};
+use crate::pds::{Account, Pds};
+use crate::stage::{accepted, publish, wait_all, wait_job};
+use crate::wiretap::Wiretap;
 
-/// An app with Bluesky pointed at `pds`, a signed-up user with an API token,
-/// and `handle` connected with an app password. Answers (token, connection id).
-async fn connected(app: &TestApp, pds: &Pds, handle: &str) -> (String, String) {
+/// A new account on `pds` with an app password, connected by `browser`'s
+/// user; answers the account and the connection's id.
+async fn connect(browser: &Browser, csrf: &str, pds: &Pds, handle: &str) -> (Account, String) {
     let account = pds.create_account(handle, "account-password-123").await;
     let app_password = pds.app_password(&account, "prasaran").await;
+    let connection = browser
+        .sign_in_to("bluesky", csrf, handle, &app_password)
+        .await;
+    (account, connection["id"].as_str().unwrap().to_owned())
+}
+
+/// An app with Bluesky at `service` (the PDS, or a wiretap in front of it).
+async fn app_with_bluesky(service: &str) -> TestApp {
+    let service = service.to_owned();
+    TestApp::spawn_with(move |s| {
+        s.platforms.bluesky.service_url = Some(service.parse().unwrap());
+    })
+    .await
+}
+
+/// A signed-up user with an API token and `handle` connected to Bluesky.
+/// Answers (token, connection id).
+async fn connected(app: &TestApp, pds: &Pds, handle: &str) -> (String, String) {
     let csrf = app
         .signed_up(&format!("{}@example.com", handle.replace('.', "-")))
         .await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/connections/bluesky/sign-in"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"identifier": handle, "password": app_password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let connection: Value = response.json().await.unwrap();
-    assert_eq!(connection["handle"], handle);
-    (
-        app.api_token(&csrf).await,
-        connection["id"].as_str().unwrap().to_owned(),
-    )
+    let (_, connection) = connect(app, &csrf, pds, handle).await;
+    (app.api_token(&csrf).await, connection)
 }
 
 #[actix_web::test]
 async fn a_post_lands_once_on_the_genuine_pds_under_the_key_planned_at_accept() {
     let pds = Pds::start(false).await;
-    let app = TestApp::spawn_with(|s| {
-        s.platforms.bluesky.service_url = Some(pds.url.parse().unwrap());
-    })
-    .await;
+    let app = app_with_bluesky(&pds.url).await;
     let (token, connection) = connected(&app, &pds, "alice.test").await;
 
     // The session's access token is about to expire: it is refreshed at the
@@ -122,10 +127,7 @@ async fn a_post_lands_once_on_the_genuine_pds_under_the_key_planned_at_accept() 
 #[actix_web::test]
 async fn a_wrong_app_password_is_refused_and_nothing_is_stored() {
     let pds = Pds::start(false).await;
-    let app = TestApp::spawn_with(|s| {
-        s.platforms.bluesky.service_url = Some(pds.url.parse().unwrap());
-    })
-    .await;
+    let app = app_with_bluesky(&pds.url).await;
     pds.create_account("bob.test", "account-password-123").await;
     let csrf = app.signed_up("bob@example.com").await;
     let response = app
@@ -139,4 +141,317 @@ async fn a_wrong_app_password_is_refused_and_nothing_is_stored() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(response).await, "oauth_exchange_failed");
     assert_eq!(app.count_rows("platform_connections").await, 0);
+}
+
+/// The bytes of `text` a facet covers.
+fn covered<'a>(text: &'a str, facet: &Value) -> &'a str {
+    let index = &facet["index"];
+    let start = index["byteStart"].as_u64().unwrap() as usize;
+    let end = index["byteEnd"].as_u64().unwrap() as usize;
+    &text[start..end]
+}
+
+#[actix_web::test]
+async fn links_mentions_and_tags_become_facets_and_four_images_go_with_alt_text() {
+    let pds = Pds::start(false).await;
+    let app = app_with_bluesky(&pds.url).await;
+    let (token, connection) = connected(&app, &pds, "alice.test").await;
+    let bob = pds.create_account("bob.test", "account-password-123").await;
+
+    // Three small images and one of about 3 MB, over Bluesky's 1,000,000 bytes.
+    let big = noise_png(1000, 1000);
+    assert!(big.len() > 1_000_000);
+    let mut media = Vec::new();
+    for (n, bytes) in [
+        encoded(40, 30, image::ImageFormat::Png),
+        encoded(30, 40, image::ImageFormat::Jpeg),
+        big,
+        encoded(50, 50, image::ImageFormat::Png),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = uploaded(&app, &token, bytes).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let response = crate::helpers::http()
+            .patch(app.url(&format!("/api/v1/media/{id}")))
+            .bearer_auth(&token)
+            .json(&json!({"alt_text": format!("picture {}", n + 1)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        media.push(id);
+    }
+
+    let text = "नमस्ते 👋🏽 @bob.test and @nobody.test, read https://example.com/a?b=1. #हिंदी #rust!";
+    let id = accepted(
+        &app,
+        &token,
+        json!({"content": text, "connection_ids": [connection], "media_ids": media}),
+    )
+    .await;
+    let view = wait_job(&app, &token, &id, Duration::from_secs(60)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+
+    let records = pds.list_records("alice.test").await;
+    assert_eq!(records.len(), 1);
+    // Read raw, as any Bluesky client reads it.
+    let raw: Value = pds
+        .query(
+            "com.atproto.repo.getRecord",
+            None,
+            &[
+                ("repo", "alice.test"),
+                ("collection", crate::pds::POST),
+                ("rkey", records[0].rkey()),
+            ],
+        )
+        .await
+        .unwrap();
+    let facets = raw["value"]["facets"].as_array().expect("facets");
+    let seen: Vec<(&str, &Value)> = facets
+        .iter()
+        .map(|f| (covered(text, f), &f["features"][0]))
+        .collect();
+    // @nobody.test does not resolve at the PDS: it stays text, as in Bluesky's app.
+    assert_eq!(seen.len(), 4, "{facets:#?}");
+    assert_eq!(seen[0].0, "@bob.test");
+    assert_eq!(seen[0].1["$type"], "app.bsky.richtext.facet#mention");
+    assert_eq!(seen[0].1["did"], bob.did.as_str());
+    assert_eq!(seen[1].0, "https://example.com/a?b=1");
+    assert_eq!(seen[1].1["uri"], "https://example.com/a?b=1");
+    assert_eq!(seen[2].0, "#हिंदी");
+    assert_eq!(seen[2].1["tag"], "हिंदी");
+    assert_eq!(seen[3].0, "#rust");
+    assert_eq!(seen[3].1["tag"], "rust");
+
+    let embed = &raw["value"]["embed"];
+    assert_eq!(embed["$type"], "app.bsky.embed.images");
+    let images = embed["images"].as_array().unwrap();
+    assert_eq!(images.len(), 4);
+    for (n, image) in images.iter().enumerate() {
+        assert_eq!(image["alt"], format!("picture {}", n + 1));
+    }
+    assert_eq!(images[0]["aspectRatio"], json!({"width": 40, "height": 30}));
+    assert_eq!(images[1]["aspectRatio"], json!({"width": 30, "height": 40}));
+    // The big one went as a JPEG copy under the limit, and the PDS holds exactly that.
+    let blob = &images[2]["image"];
+    assert_eq!(blob["mimeType"], "image/jpeg");
+    let size = blob["size"].as_u64().unwrap();
+    assert!(size <= 1_000_000, "{size}");
+    let cid = blob["ref"]["$link"].as_str().unwrap();
+    let did = records[0].uri.split('/').nth(2).unwrap();
+    let stored = pds.get_blob(did, cid).await.expect("the blob");
+    assert_eq!(stored.len() as u64, size);
+    assert!(image::load_from_memory(&stored).is_ok(), "a real image");
+}
+
+#[actix_web::test]
+async fn one_publish_lands_once_on_manch_and_once_on_each_of_two_bluesky_accounts() {
+    let pds = Pds::start(false).await;
+    let app = app_with_bluesky(&pds.url).await;
+    let csrf = app.signed_up("both@example.com").await;
+    app.connect_manch(&csrf, "both").await;
+    connect(&app, &csrf, &pds, "carol.test").await;
+    connect(&app, &csrf, &pds, "dave.test").await;
+    let token = app.api_token(&csrf).await;
+
+    // No connection ids: every active connection.
+    let id = accepted(
+        &app,
+        &token,
+        json!({"content": "everywhere at once #launch"}),
+    )
+    .await;
+    let view = wait_job(&app, &token, &id, Duration::from_secs(60)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    assert_eq!(view["tasks"].as_array().unwrap().len(), 3);
+    for handle in ["carol.test", "dave.test"] {
+        let records = pds.list_records(handle).await;
+        assert_eq!(records.len(), 1, "{handle}: {records:?}");
+        assert_eq!(records[0].value.text, "everywhere at once #launch");
+    }
+    let manch = app.manch.as_ref().expect("the dev sandbox");
+    assert_eq!(
+        sandbox_posts(&manch.base_url).await["posts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn twenty_racing_tasks_with_an_expired_session_refresh_it_once_at_the_pds() {
+    let pds = Pds::start(false).await;
+    let tap = Wiretap::start(&pds.url).await;
+    let app = app_with_bluesky(&tap.url).await;
+    let (token, _) = connected(&app, &pds, "erin.test").await;
+    // The stored session has run out (as after two idle hours).
+    sqlx::query("UPDATE platform_connections SET expires_at = now() - interval '1 minute'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let ids = futures_util::future::join_all((0..20).map(|n| {
+        let (app, token) = (&app, &token);
+        async move { accepted(app, token, json!({"content": format!("racing {n}")})).await }
+    }))
+    .await;
+    for view in wait_all(&app, &token, &ids, Duration::from_secs(60)).await {
+        assert_eq!(view["status"], "succeeded", "{view}");
+    }
+    assert_eq!(pds.list_records("erin.test").await.len(), 20);
+    assert_eq!(
+        tap.count("com.atproto.server.refreshSession"),
+        1,
+        "one refresh for all twenty"
+    );
+    assert_eq!(
+        tap.count("com.atproto.server.createSession"),
+        1,
+        "never a second login"
+    );
+    assert_eq!(tap.count("com.atproto.repo.putRecord"), 20);
+}
+
+#[actix_web::test]
+async fn an_expired_access_token_is_read_as_refresh_not_as_a_rejected_post() {
+    let pds = Pds::start(false).await;
+    let account = pds.create_account("fay.test", "account-password-123").await;
+    let adapter = prasaran::adapters::bluesky::BlueskyAdapter::new(
+        pds.url.parse().unwrap(),
+        reqwest::Client::new(),
+    );
+    use prasaran::adapters::{AdapterError, OutgoingPost, PlatformAdapter};
+    let expired = secrecy::SecretString::from(pds.expired(&account.access_jwt));
+    let outcome = adapter
+        .publish(&expired, OutgoingPost::text("hello"), &crate::pds::tid())
+        .await;
+    assert!(
+        matches!(outcome, Err(AdapterError::Unauthorized)),
+        "{outcome:?}"
+    );
+    let garbage = secrecy::SecretString::from("not-a-token".to_owned());
+    let outcome = adapter.find_post(&garbage, &crate::pds::tid()).await;
+    assert!(
+        matches!(outcome, Err(AdapterError::Unauthorized)),
+        "{outcome:?}"
+    );
+    assert!(pds.list_records("fay.test").await.is_empty());
+}
+
+#[actix_web::test]
+async fn disconnecting_ends_the_session_at_the_pds() {
+    let pds = Pds::start(false).await;
+    let tap = Wiretap::start(&pds.url).await;
+    let app = app_with_bluesky(&tap.url).await;
+    let csrf = app.signed_up("gus@example.com").await;
+    let (_, connection) = connect(&app, &csrf, &pds, "gus.test").await;
+
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/connections/{connection}")))
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let deleted = tap.calls("com.atproto.server.deleteSession");
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0].status, 200);
+    // The refresh token Prasaran held no longer works at the PDS.
+    let held = deleted[0].bearer.clone().expect("the refresh token");
+    let refused = pds
+        .refresh_session(&held)
+        .await
+        .expect_err("a deleted session");
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{refused:?}");
+}
+
+#[actix_web::test]
+async fn killed_between_put_record_and_its_outcome_a_restart_leaves_one_record_per_task() {
+    let pds = Pds::start(false).await;
+    let tap = Wiretap::start(&pds.url).await;
+    let database = crate::helpers::TestDatabase::create().await;
+    let pool = database.pool().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = [
+        ("PRASARAN__DATA_DIR", data_dir.path().display().to_string()),
+        ("PRASARAN__DATABASE__URL", database.url.clone()),
+        ("PRASARAN__SESSION__KEY", crate::helpers::random_key(64)),
+        (
+            "PRASARAN__KEYS__LOCAL__MASTER_KEY",
+            crate::helpers::random_key(32),
+        ),
+        ("PRASARAN__PLATFORMS__BLUESKY__SERVICE_URL", tap.url.clone()),
+        ("PRASARAN__QUEUE__KIND", "in_process".into()),
+        ("PRASARAN__ENGINE__LEASE_SECS", "3".into()),
+        ("PRASARAN__ENGINE__STALE_DISPATCH_SECS", "3".into()),
+        ("PRASARAN__ENGINE__SCHEDULER_TICK_MS", "100".into()),
+        ("PRASARAN__ENGINE__BACKOFF_BASE_MS", "20".into()),
+        ("PRASARAN__ENGINE__BACKOFF_CAP_MS", "300".into()),
+        ("PRASARAN__SERVER__WORKERS", "1".into()),
+        ("PRASARAN__LOG__LEVEL", "info".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let mut doomed = Serve::start("all", &env).await;
+    let browser = Browser::new(&doomed.address);
+    let csrf = browser.signed_up("hal@example.com").await;
+    connect(&browser, &csrf, &pds, "hal.test").await;
+    let token = browser.api_token(&csrf).await;
+
+    // The PDS writes each record; Prasaran never hears that it did.
+    tap.hold_answers("com.atproto.repo.putRecord");
+    for n in 0..3 {
+        let response = crate::helpers::http()
+            .post(format!("{}/api/v1/posts", doomed.address))
+            .bearer_auth(&token)
+            .json(&json!({"content": format!("crash test {n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tap.count("com.atproto.repo.putRecord") < 3 {
+        assert!(Instant::now() < deadline, "{}", doomed.log_text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        pds.list_records("hal.test").await.len(),
+        3,
+        "written, unanswered"
+    );
+    doomed.kill9();
+    tap.release();
+
+    let again = Serve::start("all", &env).await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let done: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM publish_tasks WHERE status = 'succeeded'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if done == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", again.log_text());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        pds.list_records("hal.test").await.len(),
+        3,
+        "one record per task"
+    );
+    // Each task whose outcome was lost was looked up (getRecord) and found,
+    // not written again.
+    assert!(tap.count("com.atproto.repo.getRecord") >= 3);
+    assert_eq!(tap.count("com.atproto.repo.putRecord"), 3);
 }

@@ -450,6 +450,29 @@ impl Browser {
             .expect("the new connection is listed")
     }
 
+    /// Connects a credentials platform (Bluesky: handle + app password);
+    /// answers the new connection.
+    pub async fn sign_in_to(
+        &self,
+        platform: &str,
+        csrf: &str,
+        identifier: &str,
+        password: &str,
+    ) -> Value {
+        let response = self
+            .client
+            .post(self.url(&format!("/api/v1/connections/{platform}/sign-in")))
+            .header("X-CSRF-Token", csrf)
+            .json(&json!({"identifier": identifier, "password": password}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let connection: Value = response.json().await.expect("json");
+        assert_eq!(connection["handle"], identifier);
+        connection
+    }
+
     /// A new personal API token of this browser's user (`POST /api/v1/tokens`).
     pub async fn api_token(&self, csrf: &str) -> String {
         let created = self

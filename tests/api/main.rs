@@ -26,3 +26,4 @@ mod sqs;
 mod stage;
 mod tokens_at_rest;
 mod web_app;
+mod wiretap;

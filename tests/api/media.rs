@@ -21,7 +21,7 @@ pub(crate) fn encoded(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
 }
 
 /// A PNG that does not compress: random pixels, about 3 bytes each.
-fn noise_png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn noise_png(width: u32, height: u32) -> Vec<u8> {
     let image = DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |_, _| {
         image::Rgb(rand::random::<[u8; 3]>())
     }));

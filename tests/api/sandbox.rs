@@ -72,6 +72,8 @@ fn upload(bytes: &[u8], mime: &str, key: &str) -> MediaUpload {
         bytes: bytes.len() as u64,
         mime: mime.into(),
         alt_text: None,
+        width: None,
+        height: None,
         idempotency_key: key.into(),
     }
 }

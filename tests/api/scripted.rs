@@ -306,9 +306,9 @@ impl PlatformAdapter for Scripted {
         })
     }
 
-    fn plan(&self, content: &str) -> PublishPlan {
+    async fn plan(&self, content: &str) -> PublishPlan {
         if !self.platform.current().plan_keys {
-            return self.inner.plan(content);
+            return self.inner.plan(content).await;
         }
         let mut record = self.platform.record();
         let key = format!("planned-{}", record.planned.len() + 1);

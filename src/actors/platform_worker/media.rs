@@ -65,6 +65,8 @@ pub async fn prepare(
                             bytes: object.len,
                             mime,
                             alt_text: (!item.alt_text.is_empty()).then(|| item.alt_text.clone()),
+                            width: item.width.and_then(|w| u32::try_from(w).ok()),
+                            height: item.height.and_then(|h| u32::try_from(h).ok()),
                             // The same attachment of the same task: the platform can answer the first upload.
                             idempotency_key: format!("{task}-m{}", item.position),
                         },

@@ -5,13 +5,20 @@
 //! publish with `putRecord` under a TID planned when the task was created,
 //! with the exact record planned then, so a retry writes the identical record
 //! (a no-op at the PDS) and an unknown outcome is checked with `getRecord`.
-//!
-//! Facets, images and link cards are not sent yet: posts are plain text.
+//! Links, `@mentions` (resolved to DIDs when the task is created) and `#tags`
+//! become facets; images go up with `uploadBlob` (fitted under 1,000,000
+//! bytes by the worker) and into the record's embed with alt text and
+//! aspect ratio.
 
+mod facets;
+mod record;
 mod wire;
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use async_trait::async_trait;
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
@@ -21,12 +28,17 @@ use super::{
     OutgoingPost, PlatformAdapter, PublishPlan, PublishedPost, SignedIn, TextUnit, TokenSet,
     UploadedMedia,
 };
+use record::POST;
 use wire::{Session, classify, send};
 
 /// Bluesky's limits on a post's text.
 pub const MAX_GRAPHEMES: usize = 300;
 pub const MAX_BYTES: usize = 3_000;
-const POST: &str = "app.bsky.feed.post";
+/// Bluesky's limits on images: four per post, each under a megabyte.
+const MAX_IMAGES: usize = 4;
+const MAX_IMAGE_BYTES: u64 = 1_000_000;
+/// How long accepting a post may wait for one handle to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct BlueskyAdapter {
     http: reqwest::Client,
@@ -70,6 +82,33 @@ impl BlueskyAdapter {
             })?;
         Ok(session.tokens())
     }
+
+    /// The DID behind each handle that resolves (lower-cased handle → DID).
+    /// One that does not resolve, or not in time, stays plain text.
+    async fn resolve(&self, handles: Vec<String>) -> HashMap<String, String> {
+        let lookups = handles.into_iter().map(|handle| async move {
+            let mut url = self.xrpc("com.atproto.identity.resolveHandle").ok()?;
+            url.query_pairs_mut().append_pair("handle", &handle);
+            let response = self
+                .http
+                .get(url)
+                .timeout(RESOLVE_TIMEOUT)
+                .send()
+                .await
+                .ok()?;
+            if !response.status().is_success() {
+                tracing::info!(status = %response.status(), "a mentioned handle did not resolve; it stays text");
+                return None;
+            }
+            let resolved: wire::Resolved = response.json().await.ok()?;
+            Some((handle, resolved.did))
+        });
+        futures_util::future::join_all(lookups)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
 }
 
 /// A record key in the TID form: 13 base32-sortable characters from
@@ -99,12 +138,13 @@ impl PlatformAdapter for BlueskyAdapter {
             max_chars: MAX_GRAPHEMES,
             unit: TextUnit::Graphemes,
             max_bytes: Some(MAX_BYTES),
-            // Images and video come with the media step of this adapter.
+            // Larger images are fitted by the worker (a JPEG copy); video
+            // goes through Bluesky's separate video service, not done yet.
             media: MediaRules {
-                max_count: 0,
-                max_image_bytes: 0,
+                max_count: MAX_IMAGES,
+                max_image_bytes: MAX_IMAGE_BYTES,
                 max_video_bytes: 0,
-                types: Vec::new(),
+                types: vec!["image/jpeg".into(), "image/png".into(), "image/webp".into()],
                 video_alone: true,
                 alt_text_required: false,
                 max_video_duration_ms: None,
@@ -118,14 +158,21 @@ impl PlatformAdapter for BlueskyAdapter {
         ConnectKind::Credentials
     }
 
-    fn plan(&self, content: &str) -> PublishPlan {
+    async fn plan(&self, content: &str) -> PublishPlan {
+        let found = facets::detect(content);
+        let mut handles: Vec<String> = found
+            .iter()
+            .filter_map(|f| match &f.feature {
+                facets::Feature::Mention(handle) => Some(handle.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        handles.sort();
+        handles.dedup();
+        let dids = self.resolve(handles).await;
         PublishPlan {
             key: Some(tid()),
-            record: Some(json!({
-                "$type": POST,
-                "text": content,
-                "createdAt": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-            })),
+            record: Some(record::planned(content, &found, &dids)),
         }
     }
 
@@ -215,10 +262,16 @@ impl PlatformAdapter for BlueskyAdapter {
         rkey: &str,
     ) -> Result<PublishedPost, AdapterError> {
         let did = wire::did_of(access_token)?;
-        let record = post.record.cloned().unwrap_or_else(|| {
-            json!({"$type": POST, "text": post.text,
-                   "createdAt": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)})
-        });
+        let planned = match post.record {
+            Some(record) => record.clone(),
+            // A task from before records were planned: the same record each time
+            // but for `createdAt`, which putRecord then overwrites harmlessly.
+            None => record::planned(post.text, &facets::detect(post.text), &HashMap::new()),
+        };
+        let record =
+            record::with_images(planned, post.media_ids).map_err(|e| AdapterError::Rejected {
+                reason: format!("an uploaded image's record is unreadable: {e}"),
+            })?;
         let response = send(
             self.http
                 .post(self.xrpc("com.atproto.repo.putRecord")?)
@@ -251,11 +304,35 @@ impl PlatformAdapter for BlueskyAdapter {
 
     async fn upload_media(
         &self,
-        _: &SecretString,
-        _: MediaUpload,
+        access_token: &SecretString,
+        upload: MediaUpload,
     ) -> Result<UploadedMedia, AdapterError> {
-        Err(AdapterError::Rejected {
-            reason: "Bluesky media is not supported yet".into(),
+        let time_allowed = upload.time_allowed(Duration::from_secs(30));
+        let response = send(
+            self.http
+                .post(self.xrpc("com.atproto.repo.uploadBlob")?)
+                .bearer_auth(access_token.expose_secret())
+                .header(reqwest::header::CONTENT_TYPE, &upload.mime)
+                .header(reqwest::header::CONTENT_LENGTH, upload.bytes)
+                .timeout(time_allowed)
+                .body(upload.body),
+        )
+        .await?;
+        let uploaded: wire::Uploaded =
+            classify(response)
+                .await?
+                .json()
+                .await
+                .map_err(|e| AdapterError::Transient {
+                    reason: format!("unreadable Bluesky blob: {e}"),
+                    status: None,
+                })?;
+        let size = upload.width.zip(upload.height);
+        Ok(UploadedMedia {
+            // The blob is content-addressed: uploading the same bytes again
+            // (a retry) yields the same reference, so the record stays identical.
+            id: record::image(uploaded.blob, upload.alt_text.as_deref(), size).to_string(),
+            ready: true,
         })
     }
 

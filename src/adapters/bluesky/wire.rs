@@ -37,6 +37,16 @@ pub struct Me {
     pub handle: String,
 }
 
+#[derive(Deserialize)]
+pub struct Resolved {
+    pub did: String,
+}
+
+#[derive(Deserialize)]
+pub struct Uploaded {
+    pub blob: serde_json::Value,
+}
+
 #[derive(Deserialize, Default)]
 struct ErrorBody {
     #[serde(default)]
