@@ -224,6 +224,23 @@ pub struct BlueskySettings {
     /// Bluesky is not offered.
     #[serde(default)]
     pub service_url: Option<url::Url>,
+    /// Which pages a post's link card may be read from.
+    #[serde(default)]
+    pub link_cards: LinkCards,
+}
+
+/// Which pages link cards may read (the URL is the user's: reading any
+/// address would let a post probe the network Prasaran runs in).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkCards {
+    /// No cards.
+    Off,
+    /// Pages on public addresses only.
+    #[default]
+    Public,
+    /// Also loopback and private addresses: for tests and closed networks.
+    AnyAddress,
 }
 
 /// Where Manch is and who Prasaran is to it.

@@ -65,7 +65,10 @@ pub fn registry(settings: &Settings, manch: &ManchEndpoint) -> anyhow::Result<Re
     let mut registry = Registry::default().with(Arc::new(manch_adapter));
     if let Some(service) = &settings.platforms.bluesky.service_url {
         let http = http_client::build(&settings.http_client).context("building the HTTP client")?;
-        registry = registry.with(Arc::new(BlueskyAdapter::new(service.clone(), http)));
+        registry = registry.with(Arc::new(
+            BlueskyAdapter::new(service.clone(), http)
+                .with_link_cards(settings.platforms.bluesky.link_cards),
+        ));
     }
     Ok(registry)
 }

@@ -455,3 +455,74 @@ async fn killed_between_put_record_and_its_outcome_a_restart_leaves_one_record_p
     assert!(tap.count("com.atproto.repo.getRecord") >= 3);
     assert_eq!(tap.count("com.atproto.repo.putRecord"), 3);
 }
+
+/// A web page on loopback with Open Graph tags; answers its URL.
+fn article_page() -> String {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/article",
+            web::get().to(|| async {
+                HttpResponse::Ok().content_type("text/html").body(
+                    r#"<html><head><title>Fallback</title>
+                    <meta property="og:title" content="Why one post &amp; many networks">
+                    <meta property="og:description" content="A short read."></head></html>"#,
+                )
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = server.addrs()[0].port();
+    actix_web::rt::spawn(server.run());
+    format!("http://127.0.0.1:{port}/article")
+}
+
+#[actix_web::test]
+async fn a_post_with_one_link_carries_the_pages_card() {
+    let pds = Pds::start(false).await;
+    let service = pds.url.clone();
+    let app = TestApp::spawn_with(move |s| {
+        s.platforms.bluesky.service_url = Some(service.parse().unwrap());
+        // The page is on loopback, which production settings refuse to read.
+        s.platforms.bluesky.link_cards = prasaran::settings::LinkCards::AnyAddress;
+    })
+    .await;
+    let (token, connection) = connected(&app, &pds, "ivy.test").await;
+    let page = article_page();
+
+    let text = format!("worth reading: {page}");
+    let id = accepted(
+        &app,
+        &token,
+        json!({"content": text, "connection_ids": [connection]}),
+    )
+    .await;
+    let view = wait_job(&app, &token, &id, Duration::from_secs(30)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    let records = pds.list_records("ivy.test").await;
+    let embed = records[0].value.embed.as_ref().expect("an embed");
+    assert_eq!(embed["$type"], "app.bsky.embed.external");
+    assert_eq!(embed["external"]["uri"], page.as_str());
+    assert_eq!(embed["external"]["title"], "Why one post & many networks");
+    assert_eq!(embed["external"]["description"], "A short read.");
+
+    // With the default setting, a page on loopback is never read: no card.
+    let app = app_with_bluesky(&pds.url).await;
+    let (token, connection) = connected(&app, &pds, "jay.test").await;
+    let id = accepted(
+        &app,
+        &token,
+        json!({"content": text, "connection_ids": [connection]}),
+    )
+    .await;
+    wait_job(&app, &token, &id, Duration::from_secs(30)).await;
+    let records = pds.list_records("jay.test").await;
+    assert!(
+        records[0].value.embed.is_none(),
+        "{:?}",
+        records[0].value.embed
+    );
+}

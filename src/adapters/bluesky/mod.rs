@@ -11,6 +11,7 @@
 //! aspect ratio.
 
 mod facets;
+mod link_card;
 mod record;
 mod wire;
 
@@ -44,11 +45,20 @@ pub struct BlueskyAdapter {
     http: reqwest::Client,
     /// The PDS (or entryway) Prasaran talks to.
     service: Url,
+    link_cards: link_card::LinkCards,
 }
 
 impl BlueskyAdapter {
     pub fn new(service: Url, http: reqwest::Client) -> Self {
-        Self { http, service }
+        Self {
+            http,
+            service,
+            link_cards: link_card::LinkCards::default(),
+        }
+    }
+
+    pub fn with_link_cards(self, link_cards: link_card::LinkCards) -> Self {
+        Self { link_cards, ..self }
     }
 
     fn xrpc(&self, method: &str) -> Result<Url, AdapterError> {
@@ -169,10 +179,25 @@ impl PlatformAdapter for BlueskyAdapter {
             .collect();
         handles.sort();
         handles.dedup();
-        let dids = self.resolve(handles).await;
+        let mut links: Vec<&str> = found
+            .iter()
+            .filter_map(|f| match &f.feature {
+                facets::Feature::Link(uri) => Some(uri.as_str()),
+                _ => None,
+            })
+            .collect();
+        links.dedup();
+        // A card only for a post with one link: with several, which one is meant?
+        let card = async {
+            match links.as_slice() {
+                [only] => link_card::fetch(only, self.link_cards).await,
+                _ => None,
+            }
+        };
+        let (dids, card) = futures_util::join!(self.resolve(handles), card);
         PublishPlan {
             key: Some(tid()),
-            record: Some(record::planned(content, &found, &dids)),
+            record: Some(record::planned(content, &found, &dids, card.as_ref())),
         }
     }
 
@@ -266,7 +291,7 @@ impl PlatformAdapter for BlueskyAdapter {
             Some(record) => record.clone(),
             // A task from before records were planned: the same record each time
             // but for `createdAt`, which putRecord then overwrites harmlessly.
-            None => record::planned(post.text, &facets::detect(post.text), &HashMap::new()),
+            None => record::planned(post.text, &facets::detect(post.text), &HashMap::new(), None),
         };
         let record =
             record::with_images(planned, post.media_ids).map_err(|e| AdapterError::Rejected {

@@ -8,12 +8,19 @@ use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::facets::{Feature, Found};
+use super::link_card::Card;
 
 pub const POST: &str = "app.bsky.feed.post";
 
 /// The record for `text`. Mentions whose handle did not resolve (`dids` has
-/// no DID for it) stay plain text, as in Bluesky's own app.
-pub fn planned(text: &str, found: &[Found], dids: &HashMap<String, String>) -> Value {
+/// no DID for it) stay plain text, as in Bluesky's own app. A link card goes
+/// in as the embed (images, if the post has any, take its place).
+pub fn planned(
+    text: &str,
+    found: &[Found],
+    dids: &HashMap<String, String>,
+    card: Option<&Card>,
+) -> Value {
     let facets: Vec<Value> = found
         .iter()
         .filter_map(|f| {
@@ -38,6 +45,12 @@ pub fn planned(text: &str, found: &[Found], dids: &HashMap<String, String>) -> V
     });
     if !facets.is_empty() {
         record["facets"] = Value::Array(facets);
+    }
+    if let Some(card) = card {
+        record["embed"] = json!({
+            "$type": "app.bsky.embed.external",
+            "external": {"uri": card.uri, "title": card.title, "description": card.description},
+        });
     }
     record
 }
@@ -77,13 +90,24 @@ mod tests {
     fn an_unresolved_mention_stays_text_and_the_rest_are_facets() {
         let text = "@alice.test @ghost.test #rust";
         let dids = HashMap::from([("alice.test".to_owned(), "did:plc:alice".to_owned())]);
-        let record = planned(text, &detect(text), &dids);
+        let record = planned(text, &detect(text), &dids, None);
         let facets = record["facets"].as_array().unwrap();
         assert_eq!(facets.len(), 2, "{record}");
         assert_eq!(facets[0]["features"][0]["did"], "did:plc:alice");
         assert_eq!(facets[0]["index"]["byteEnd"], 11);
         assert_eq!(facets[1]["features"][0]["tag"], "rust");
-        assert!(planned("plain", &[], &dids).get("facets").is_none());
+        assert!(planned("plain", &[], &dids, None).get("facets").is_none());
+        let card = Card {
+            uri: "https://example.com/".into(),
+            title: "Example".into(),
+            description: String::new(),
+        };
+        let with_card = planned("https://example.com/", &[], &dids, Some(&card));
+        assert_eq!(with_card["embed"]["$type"], "app.bsky.embed.external");
+        assert_eq!(with_card["embed"]["external"]["title"], "Example");
+        // Images take the card's place.
+        let pictured = with_images(with_card, &[image(json!({}), None, None).to_string()]).unwrap();
+        assert_eq!(pictured["embed"]["$type"], "app.bsky.embed.images");
     }
 
     #[test]
