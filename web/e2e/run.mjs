@@ -27,6 +27,20 @@ page.on(
 // Only Prasaran's own pages count (the sandbox's consent page has no favicon).
 page.on("response", (r) => r.status() === 404 && r.url().startsWith(base) && consoleErrors.push(`404 ${r.url()}`));
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
+// Every publish request and its answer, printed when a check fails: a double
+// publish shows whether the browser sent two keys or the server made two jobs.
+const publishes = [];
+page.on("request", (r) => {
+  if (r.method() === "POST" && r.url().endsWith("/api/v1/posts")) {
+    publishes.push(`${new Date().toISOString()} POST key=${r.headers()["idempotency-key"]} body=${r.postData()}`);
+  }
+});
+page.on("response", async (r) => {
+  if (r.request().method() === "POST" && r.url().endsWith("/api/v1/posts")) {
+    const replayed = r.headers()["idempotent-replayed"] ?? "no";
+    publishes.push(`${new Date().toISOString()} ${r.status()} replayed=${replayed} ${await r.text().catch(() => "")}`);
+  }
+});
 
 // Say exactly what the Content-Security-Policy blocked, should it block anything.
 await page.addInitScript(() =>
@@ -50,7 +64,10 @@ async function shot(name) {
   console.log(`  screenshot ${file}`);
 }
 function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
+  if (!condition) {
+    console.log(`publish requests so far:\n  ${publishes.join("\n  ")}`);
+    throw new Error(`check failed: ${message}`);
+  }
 }
 async function faults(body) {
   const response = await fetch(new URL("/_sandbox/faults", sandbox), {
@@ -107,8 +124,17 @@ try {
 
   console.log("history shows it, once (the double click published once)");
   await page.getByRole("link", { name: "History", exact: true }).click();
-  await page.getByText("Hello from the browser test").waitFor();
-  check((await page.getByText("Hello from the browser test").count()) === 1, "one post in history");
+  // Counted in the history list itself, once it has loaded (the job page
+  // shows the same text until the route changes).
+  await page.waitForURL("**/history");
+  const listed = page.getByRole("list", { name: "Posts" }).getByRole("listitem");
+  const hello = listed.filter({ hasText: "Hello from the browser test" });
+  await hello.first().waitFor();
+  const inHistory = await hello.count();
+  if (inHistory !== 1) {
+    console.log(`history as the API answers it: ${await page.evaluate(() => fetch("/api/v1/posts").then((r) => r.text()))}`);
+  }
+  check(inHistory === 1, `one post in history, found ${inHistory}`);
   const posted = await (await fetch(new URL("/_sandbox/posts", sandbox))).json();
   check(posted.posts.length === 1, `one post at Manch, found ${posted.posts.length}`);
   await shot("history");

@@ -9,6 +9,7 @@ import type { Platform } from "../api/types";
 import { AttachmentList, useFileDrop } from "../components/media/Attachments";
 import { MediaNotes, type PlatformNotes } from "../components/media/MediaNotes";
 import { useAttachments } from "../components/media/useAttachments";
+import { PostPreview } from "../components/PostPreview";
 import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Spinner, Textarea } from "../components/ui";
 import { mediaNotes } from "../lib/mediaNotes";
 import { browserTimeZone, countText, composeSchema, toRfc3339WithOffset, type ComposeForm } from "../lib/schemas";
@@ -145,6 +146,16 @@ export function Compose() {
             ))}
           </ul>
         </div>
+        {content.trim() !== "" && targeted.length > 0 && (
+          <section aria-labelledby="preview-heading" className="space-y-3">
+            <h2 id="preview-heading" className="text-sm font-medium text-slate-800">
+              Preview
+            </h2>
+            {targeted.map((p) => (
+              <PostPreview key={p.id} platformId={p.id} platformName={p.name} rules={p.rules} text={content} media={facts} />
+            ))}
+          </section>
+        )}
         <section aria-labelledby="media-heading">
           <h2 id="media-heading" className="mb-2 text-sm font-medium text-slate-800">
             Images and video

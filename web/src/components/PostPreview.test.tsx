@@ -1,0 +1,83 @@
+import { render, screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { PostPreview, shortUrl } from "./PostPreview";
+
+// Bluesky's rules, as GET /api/v1/platforms gives them.
+const bluesky = { max_chars: 300, unit: "graphemes" as const, max_bytes: 3000 };
+
+function preview(platformId: string, text: string, rules: { max_chars: number; unit?: "characters" | "graphemes"; max_bytes?: number }) {
+  render(<PostPreview platformId={platformId} platformName={platformId === "bluesky" ? "Bluesky" : "Manch"} rules={rules} text={text} />);
+  return screen.getByTestId(`preview-${platformId}`);
+}
+
+describe("PostPreview", () => {
+  it("shows Bluesky's links shortened, mentions and tags highlighted", () => {
+    const card = preview("bluesky", "hi @alice.test, read https://example.com/articles/2026/facets?x=1 #rust", bluesky);
+    expect(screen.getByRole("region", { name: "Preview on Bluesky" })).toBe(card);
+    const link = within(card).getByText("example.com/articles/202…");
+    expect(link).toHaveClass("text-sky-600");
+    expect(link).toHaveAttribute("title", "https://example.com/articles/2026/facets?x=1");
+    expect(within(card).getByText("@alice.test")).toHaveClass("text-sky-600");
+    expect(within(card).getByText("#rust")).toHaveClass("text-sky-600");
+    expect(card).not.toHaveTextContent("over");
+  });
+
+  it("shows other platforms' text plain, line breaks kept", () => {
+    const card = preview("manch", "line one\n@alice.test example.com", { max_chars: 500 });
+    const body = within(card).getByText(/line one/);
+    expect(body.textContent).toBe("line one\n@alice.test example.com");
+    expect(body).toHaveClass("whitespace-pre-wrap");
+    expect(body.querySelector("span")).toBeNull();
+  });
+
+  it("strikes out what passes the limit, counted in the platform's unit", () => {
+    const card = preview("bluesky", "héllo 👋🏽!", { ...bluesky, max_chars: 5 });
+    expect(card.querySelector("del")?.textContent).toBe(" 👋🏽!");
+    expect(within(card).getByText("3 characters over")).toHaveClass("text-red-600");
+  });
+
+  it("counts code points where the platform does: an emoji with a skin tone is two", () => {
+    const card = preview("manch", "héllo 👋🏽!", { max_chars: 7 });
+    expect(card.querySelector("del")?.textContent).toBe("\u{1F3FD}!");
+    expect(within(card).getByText("2 characters over")).toBeInTheDocument();
+  });
+
+  it("cuts at the byte limit where that comes first", () => {
+    const card = preview("bluesky", "नमस्ते", { ...bluesky, max_bytes: 10 });
+    expect(card.querySelector("del")).toHaveTextContent("स्ते");
+    expect(within(card).getByText("8 bytes over")).toBeInTheDocument();
+  });
+
+  it("keeps a link the limit cuts whole, so the cut shows", () => {
+    const card = preview("bluesky", "see https://example.com/page", { ...bluesky, max_chars: 12 });
+    expect(card).toHaveTextContent("see https://example.com/page");
+    expect(card.querySelector("del")).toHaveTextContent("example.com/page");
+    expect(within(card).getByText("16 characters over")).toBeInTheDocument();
+  });
+
+  it("shows the attachments: thumbnails with their alt text, a tile for a video", () => {
+    render(
+      <PostPreview
+        platformId="bluesky"
+        platformName="Bluesky"
+        rules={bluesky}
+        text="look"
+        media={[
+          { kind: "image", thumbnail_url: "/api/v1/media/m1/thumbnail", alt_text: "a red square" },
+          { kind: "video", thumbnail_url: null, alt_text: "" },
+        ]}
+      />,
+    );
+    expect(screen.getByAltText("a red square")).toHaveAttribute("src", "/api/v1/media/m1/thumbnail");
+    expect(screen.getByText("Video")).toBeInTheDocument();
+  });
+});
+
+describe("shortUrl", () => {
+  it("keeps the host and at most 13 characters of a long path", () => {
+    expect(shortUrl("https://bsky.app/")).toBe("bsky.app");
+    expect(shortUrl("https://example.com/short")).toBe("example.com/short");
+    expect(shortUrl("https://example.com/a/long/path/here")).toBe("example.com/a/long/path/…");
+    expect(shortUrl("not a url")).toBe("not a url");
+  });
+});
