@@ -215,6 +215,9 @@ pub struct Account {
     pub id: String,
     pub handle: String,
     pub display_name: String,
+    /// The server it lives on, for platforms with many (a PDS, an instance);
+    /// every later call for this connection goes there.
+    pub service: Option<Url>,
 }
 
 /// A post as the platform stored it.
@@ -333,6 +336,11 @@ pub trait PlatformAdapter: Send + Sync {
             .map_err(|why| AdapterError::Rejected {
                 reason: format!("{name} {why}"),
             })
+    }
+    /// The same adapter talking to `service` (where one connection's account
+    /// lives); `None`: the platform has one server.
+    fn at_service(&self, _service: &Url) -> Option<std::sync::Arc<dyn PlatformAdapter>> {
+        None
     }
     /// How its accounts are connected.
     fn connect_kind(&self) -> ConnectKind {

@@ -22,6 +22,21 @@ impl Registry {
         self.adapters.iter().find(|a| a.id() == id)
     }
 
+    /// The adapter for one connection: bound to the server its account lives
+    /// on (`service_url`, stored when it was connected), where the platform
+    /// has many; a stored URL that no longer parses falls back to the default.
+    pub fn for_connection(
+        &self,
+        id: &str,
+        service_url: Option<&str>,
+    ) -> Option<Arc<dyn PlatformAdapter>> {
+        let adapter = self.get(id)?;
+        let bound = service_url
+            .and_then(|url| url::Url::parse(url).ok())
+            .and_then(|url| adapter.at_service(&url));
+        Some(bound.unwrap_or_else(|| adapter.clone()))
+    }
+
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn PlatformAdapter>> {
         self.adapters.iter()
     }

@@ -273,6 +273,7 @@ impl Connections {
                     refresh_token: refresh,
                     expires_at: tokens.expires_at,
                     scopes: &tokens.scopes,
+                    service_url: account.service.as_ref().map(Url::as_str),
                 },
             )
             .await?;
@@ -317,7 +318,8 @@ impl Connections {
             .await?
             .ok_or(ConnectError::NotFound)?;
         if let (Some(adapter), Some(sealed)) = (
-            self.registry.get(&connection.platform_id),
+            self.registry
+                .for_connection(&connection.platform_id, connection.service_url.as_deref()),
             connections::sealed_tokens(&self.pool, id).await?,
         ) {
             // Revoking the refresh token ends the whole grant; fall back to the access token.

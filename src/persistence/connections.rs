@@ -49,6 +49,8 @@ pub struct Connection {
     pub expires_at: Option<DateTime<Utc>>,
     pub scopes: Vec<String>,
     pub status: ConnectionStatus,
+    /// The server the account lives on, for platforms with many.
+    pub service_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -64,12 +66,13 @@ struct Row {
     expires_at: Option<DateTime<Utc>>,
     scopes: Vec<String>,
     status: String,
+    service_url: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, user_id, platform_id, external_account_id, handle, display_name, \
-                       expires_at, scopes, status, created_at, updated_at";
+                       expires_at, scopes, status, service_url, created_at, updated_at";
 
 impl TryFrom<Row> for Connection {
     type Error = StoreError;
@@ -88,6 +91,7 @@ impl TryFrom<Row> for Connection {
             expires_at: row.expires_at,
             scopes: row.scopes,
             status,
+            service_url: row.service_url,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -130,6 +134,7 @@ pub struct NewConnection<'a> {
     pub refresh_token: Option<SealedBlob>,
     pub expires_at: Option<DateTime<Utc>>,
     pub scopes: &'a [String],
+    pub service_url: Option<&'a str>,
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %user))]
@@ -189,8 +194,8 @@ pub async fn upsert(
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO platform_connections
            (id, user_id, platform_id, external_account_id, handle, display_name,
-            access_token, refresh_token, expires_at, scopes, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active')
+            access_token, refresh_token, expires_at, scopes, status, service_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11)
          ON CONFLICT (user_id, platform_id, external_account_id) DO UPDATE SET
            handle = EXCLUDED.handle,
            display_name = EXCLUDED.display_name,
@@ -198,6 +203,7 @@ pub async fn upsert(
            refresh_token = EXCLUDED.refresh_token,
            expires_at = EXCLUDED.expires_at,
            scopes = EXCLUDED.scopes,
+           service_url = EXCLUDED.service_url,
            status = 'active',
            updated_at = now()
          WHERE platform_connections.id = EXCLUDED.id
@@ -213,6 +219,7 @@ pub async fn upsert(
     .bind(new.refresh_token.map(Json))
     .bind(new.expires_at)
     .bind(new.scopes)
+    .bind(new.service_url)
     .fetch_optional(pool)
     .await?;
     row.map(Connection::try_from).transpose()
@@ -287,6 +294,7 @@ pub async fn store_tokens(
 pub struct TokenState {
     pub platform_id: String,
     pub status: ConnectionStatus,
+    pub service_url: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub tokens: SealedTokens,
 }
@@ -295,6 +303,7 @@ pub struct TokenState {
 struct TokenStateRow {
     platform_id: String,
     status: String,
+    service_url: Option<String>,
     expires_at: Option<DateTime<Utc>>,
     #[sqlx(flatten)]
     tokens: TokenRow,
@@ -308,13 +317,14 @@ impl TryFrom<TokenStateRow> for TokenState {
             platform_id: row.platform_id,
             status: ConnectionStatus::from_db(&row.status)
                 .ok_or_else(|| StoreError::Corrupt(format!("connection status {}", row.status)))?,
+            service_url: row.service_url,
             expires_at: row.expires_at,
             tokens: row.tokens.into(),
         })
     }
 }
 
-const TOKEN_STATE_QUERY: &str = "SELECT platform_id, status, expires_at, access_token, refresh_token \
+const TOKEN_STATE_QUERY: &str = "SELECT platform_id, status, service_url, expires_at, access_token, refresh_token \
                                  FROM platform_connections WHERE id = $1";
 
 pub async fn token_state(

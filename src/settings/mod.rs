@@ -217,16 +217,34 @@ pub struct PlatformsSettings {
 }
 
 /// Bluesky: offered when a service is set (this machine reaches no real one).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlueskySettings {
     /// The PDS or entryway to sign in at, e.g. `https://bsky.social`; unset:
     /// Bluesky is not offered.
     #[serde(default)]
     pub service_url: Option<url::Url>,
+    /// The PLC directory that says which PDS a `did:plc` account lives on;
+    /// each connection then talks to its own PDS.
+    #[serde(default = "default_plc_url")]
+    pub plc_url: Option<url::Url>,
     /// Which pages a post's link card may be read from.
     #[serde(default)]
     pub link_cards: LinkCards,
+}
+
+impl Default for BlueskySettings {
+    fn default() -> Self {
+        Self {
+            service_url: None,
+            plc_url: default_plc_url(),
+            link_cards: LinkCards::default(),
+        }
+    }
+}
+
+fn default_plc_url() -> Option<url::Url> {
+    url::Url::parse("https://plc.directory/").ok()
 }
 
 /// Which pages link cards may read (the URL is the user's: reading any

@@ -67,7 +67,8 @@ pub fn registry(settings: &Settings, manch: &ManchEndpoint) -> anyhow::Result<Re
         let http = http_client::build(&settings.http_client).context("building the HTTP client")?;
         registry = registry.with(Arc::new(
             BlueskyAdapter::new(service.clone(), http)
-                .with_link_cards(settings.platforms.bluesky.link_cards),
+                .with_link_cards(settings.platforms.bluesky.link_cards)
+                .with_plc(settings.platforms.bluesky.plc_url.clone()),
         ));
     }
     Ok(registry)

@@ -25,11 +25,24 @@ async fn connect(browser: &Browser, csrf: &str, pds: &Pds, handle: &str) -> (Acc
     (account, connection["id"].as_str().unwrap().to_owned())
 }
 
-/// An app with Bluesky at `service` (the PDS, or a wiretap in front of it).
-async fn app_with_bluesky(service: &str) -> TestApp {
-    let service = service.to_owned();
+/// An app with Bluesky at `pds`, finding each account's PDS through the
+/// test's PLC directory (as it would through plc.directory).
+async fn app_with_bluesky(pds: &Pds) -> TestApp {
+    let (service, plc) = (pds.url.clone(), pds.plc_url.clone());
     TestApp::spawn_with(move |s| {
         s.platforms.bluesky.service_url = Some(service.parse().unwrap());
+        s.platforms.bluesky.plc_url = Some(plc.parse().unwrap());
+    })
+    .await
+}
+
+/// An app whose every Bluesky call goes through `tap` (no PLC look-up, so
+/// the PDS behind the tap is every account's PDS).
+async fn app_behind(tap: &Wiretap) -> TestApp {
+    let service = tap.url.clone();
+    TestApp::spawn_with(move |s| {
+        s.platforms.bluesky.service_url = Some(service.parse().unwrap());
+        s.platforms.bluesky.plc_url = None;
     })
     .await
 }
@@ -47,7 +60,7 @@ async fn connected(app: &TestApp, pds: &Pds, handle: &str) -> (String, String) {
 #[actix_web::test]
 async fn a_post_lands_once_on_the_genuine_pds_under_the_key_planned_at_accept() {
     let pds = Pds::start(false).await;
-    let app = app_with_bluesky(&pds.url).await;
+    let app = app_with_bluesky(&pds).await;
     let (token, connection) = connected(&app, &pds, "alice.test").await;
 
     // The session's access token is about to expire: it is refreshed at the
@@ -127,7 +140,7 @@ async fn a_post_lands_once_on_the_genuine_pds_under_the_key_planned_at_accept() 
 #[actix_web::test]
 async fn a_wrong_app_password_is_refused_and_nothing_is_stored() {
     let pds = Pds::start(false).await;
-    let app = app_with_bluesky(&pds.url).await;
+    let app = app_with_bluesky(&pds).await;
     pds.create_account("bob.test", "account-password-123").await;
     let csrf = app.signed_up("bob@example.com").await;
     let response = app
@@ -154,7 +167,7 @@ fn covered<'a>(text: &'a str, facet: &Value) -> &'a str {
 #[actix_web::test]
 async fn links_mentions_and_tags_become_facets_and_four_images_go_with_alt_text() {
     let pds = Pds::start(false).await;
-    let app = app_with_bluesky(&pds.url).await;
+    let app = app_with_bluesky(&pds).await;
     let (token, connection) = connected(&app, &pds, "alice.test").await;
     let bob = pds.create_account("bob.test", "account-password-123").await;
 
@@ -252,7 +265,7 @@ async fn links_mentions_and_tags_become_facets_and_four_images_go_with_alt_text(
 #[actix_web::test]
 async fn one_publish_lands_once_on_manch_and_once_on_each_of_two_bluesky_accounts() {
     let pds = Pds::start(false).await;
-    let app = app_with_bluesky(&pds.url).await;
+    let app = app_with_bluesky(&pds).await;
     let csrf = app.signed_up("both@example.com").await;
     app.connect_manch(&csrf, "both").await;
     connect(&app, &csrf, &pds, "carol.test").await;
@@ -288,7 +301,7 @@ async fn one_publish_lands_once_on_manch_and_once_on_each_of_two_bluesky_account
 async fn twenty_racing_tasks_with_an_expired_session_refresh_it_once_at_the_pds() {
     let pds = Pds::start(false).await;
     let tap = Wiretap::start(&pds.url).await;
-    let app = app_with_bluesky(&tap.url).await;
+    let app = app_behind(&tap).await;
     let (token, _) = connected(&app, &pds, "erin.test").await;
     // The stored session has run out (as after two idle hours).
     sqlx::query("UPDATE platform_connections SET expires_at = now() - interval '1 minute'")
@@ -348,7 +361,7 @@ async fn an_expired_access_token_is_read_as_refresh_not_as_a_rejected_post() {
 async fn disconnecting_ends_the_session_at_the_pds() {
     let pds = Pds::start(false).await;
     let tap = Wiretap::start(&pds.url).await;
-    let app = app_with_bluesky(&tap.url).await;
+    let app = app_behind(&tap).await;
     let csrf = app.signed_up("gus@example.com").await;
     let (_, connection) = connect(&app, &csrf, &pds, "gus.test").await;
 
@@ -483,9 +496,10 @@ fn article_page() -> String {
 #[actix_web::test]
 async fn a_post_with_one_link_carries_the_pages_card() {
     let pds = Pds::start(false).await;
-    let service = pds.url.clone();
+    let (service, plc) = (pds.url.clone(), pds.plc_url.clone());
     let app = TestApp::spawn_with(move |s| {
         s.platforms.bluesky.service_url = Some(service.parse().unwrap());
+        s.platforms.bluesky.plc_url = Some(plc.parse().unwrap());
         // The page is on loopback, which production settings refuse to read.
         s.platforms.bluesky.link_cards = prasaran::settings::LinkCards::AnyAddress;
     })
@@ -510,7 +524,7 @@ async fn a_post_with_one_link_carries_the_pages_card() {
     assert_eq!(embed["external"]["description"], "A short read.");
 
     // With the default setting, a page on loopback is never read: no card.
-    let app = app_with_bluesky(&pds.url).await;
+    let app = app_with_bluesky(&pds).await;
     let (token, connection) = connected(&app, &pds, "jay.test").await;
     let id = accepted(
         &app,
@@ -525,4 +539,43 @@ async fn a_post_with_one_link_carries_the_pages_card() {
         "{:?}",
         records[0].value.embed
     );
+}
+
+#[actix_web::test]
+async fn each_connection_talks_to_the_pds_its_account_lives_on() {
+    // The configured service stands for Bluesky's entryway: it resolves the
+    // handle, and the PLC directory names the account's own PDS, which is
+    // where the session, the posts and the disconnect then go.
+    let pds = Pds::start(false).await;
+    let entryway = Wiretap::start(&pds.url).await;
+    let (service, plc) = (entryway.url.clone(), pds.plc_url.clone());
+    let app = TestApp::spawn_with(move |s| {
+        s.platforms.bluesky.service_url = Some(service.parse().unwrap());
+        s.platforms.bluesky.plc_url = Some(plc.parse().unwrap());
+    })
+    .await;
+    let (token, connection) = connected(&app, &pds, "kim.test").await;
+
+    let stored: Option<String> = sqlx::query_scalar("SELECT service_url FROM platform_connections")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let home = stored.expect("the account's PDS is stored with the connection");
+    assert_ne!(home, entryway.url);
+    let port = url::Url::parse(&pds.url).unwrap().port();
+    assert_eq!(url::Url::parse(&home).unwrap().port(), port, "{home}");
+    assert_eq!(entryway.count("com.atproto.identity.resolveHandle"), 1);
+
+    let id = accepted(
+        &app,
+        &token,
+        json!({"content": "from my own PDS", "connection_ids": [connection]}),
+    )
+    .await;
+    let view = wait_job(&app, &token, &id, Duration::from_secs(30)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    assert_eq!(pds.list_records("kim.test").await.len(), 1);
+    for call in ["createSession", "putRecord", "getSession"] {
+        assert_eq!(entryway.count(call), 0, "{call} went to the account's PDS");
+    }
 }

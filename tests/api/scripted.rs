@@ -302,6 +302,7 @@ impl PlatformAdapter for Scripted {
                 id: format!("did:plc:{identifier}"),
                 handle: identifier.to_owned(),
                 display_name: format!("{identifier} (scripted)"),
+                service: None,
             },
         })
     }

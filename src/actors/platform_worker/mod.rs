@@ -176,7 +176,10 @@ impl PlatformWorker {
                 .into_actor(self)
                 .map(|state, act, ctx| {
                     let (adapter, state) = match state {
-                        Ok(Some(state)) => (act.ctx.registry.get(&state.platform_id).cloned(), Some(state)),
+                        Ok(Some(state)) => (
+                            act.ctx.registry.for_connection(&state.platform_id, state.service_url.as_deref()),
+                            Some(state),
+                        ),
                         Ok(None) => (None, None),
                         Err(error) => {
                             tracing::warn!(connection_id = %act.connection_id, error = %error, "worker could not load its connection");

@@ -11,11 +11,13 @@
 //! aspect ratio.
 
 mod facets;
+mod identity;
 mod link_card;
 mod record;
 mod wire;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -41,10 +43,14 @@ const MAX_IMAGE_BYTES: u64 = 1_000_000;
 /// How long accepting a post may wait for one handle to resolve.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
 
+#[derive(Clone)]
 pub struct BlueskyAdapter {
     http: reqwest::Client,
-    /// The PDS (or entryway) Prasaran talks to.
+    /// The configured PDS or entryway; for one connection, its account's PDS.
     service: Url,
+    /// Where `did:plc` identities are looked up; `None`: every account is
+    /// signed in at `service` (a single PDS).
+    plc: Option<Url>,
     link_cards: link_card::LinkCards,
 }
 
@@ -53,12 +59,36 @@ impl BlueskyAdapter {
         Self {
             http,
             service,
+            plc: None,
             link_cards: link_card::LinkCards::default(),
         }
     }
 
     pub fn with_link_cards(self, link_cards: link_card::LinkCards) -> Self {
         Self { link_cards, ..self }
+    }
+
+    /// Accounts are looked up in this PLC directory to find their own PDS.
+    pub fn with_plc(self, plc: Option<Url>) -> Self {
+        Self { plc, ..self }
+    }
+
+    /// This adapter talking to the PDS of `identifier`, when it can be found
+    /// (else to the configured service, which may host the account itself).
+    async fn at_home_of(&self, identifier: &str) -> Self {
+        let Some(plc) = &self.plc else {
+            return self.clone();
+        };
+        match identity::home_pds(&self.http, &self.service, plc, identifier).await {
+            Ok(pds) => Self {
+                service: pds,
+                ..self.clone()
+            },
+            Err(why) => {
+                tracing::info!(%why, "the account's PDS was not found; signing in at the configured service");
+                self.clone()
+            }
+        }
     }
 
     fn xrpc(&self, method: &str) -> Result<Url, AdapterError> {
@@ -168,6 +198,13 @@ impl PlatformAdapter for BlueskyAdapter {
         ConnectKind::Credentials
     }
 
+    fn at_service(&self, service: &Url) -> Option<Arc<dyn PlatformAdapter>> {
+        Some(Arc::new(Self {
+            service: service.clone(),
+            ..self.clone()
+        }))
+    }
+
     async fn plan(&self, content: &str) -> PublishPlan {
         let found = facets::detect(content);
         let mut handles: Vec<String> = found
@@ -223,7 +260,8 @@ impl PlatformAdapter for BlueskyAdapter {
         identifier: &str,
         password: &SecretString,
     ) -> Result<SignedIn, AdapterError> {
-        let tokens = self
+        let home = self.at_home_of(identifier).await;
+        let tokens = home
             .session(
                 "com.atproto.server.createSession",
                 None,
@@ -237,7 +275,7 @@ impl PlatformAdapter for BlueskyAdapter {
                 },
                 other => other,
             })?;
-        let account = self.account(&tokens.access_token).await?;
+        let account = home.account(&tokens.access_token).await?;
         Ok(SignedIn { tokens, account })
     }
 
@@ -277,6 +315,7 @@ impl PlatformAdapter for BlueskyAdapter {
             display_name: me.handle.clone(),
             id: me.did,
             handle: me.handle,
+            service: Some(self.service.clone()),
         })
     }
 

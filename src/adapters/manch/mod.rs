@@ -233,6 +233,7 @@ impl PlatformAdapter for ManchAdapter {
             id: me.id,
             handle: me.handle,
             display_name: me.display_name,
+            service: None,
         })
     }
 
