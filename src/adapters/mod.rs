@@ -198,6 +198,9 @@ pub struct TokenSet {
     pub refresh_token: Option<SecretString>,
     pub expires_at: Option<DateTime<Utc>>,
     pub scopes: Vec<String>,
+    /// The server the tokens are for, where the platform has many (the PDS
+    /// of the account that consented).
+    pub service: Option<Url>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -306,6 +309,45 @@ pub struct SignedIn {
     pub account: Account,
 }
 
+/// Where the user goes to consent, and what must be kept until they return.
+pub struct Authorization {
+    pub url: Url,
+    /// A private key the grant will be bound to (ATProto's DPoP): sealed with
+    /// the pending state, then with the connection.
+    pub proof_key: Option<SecretString>,
+}
+
+/// What the platform's redirect brought back, with what the authorize step kept.
+pub struct CodeExchange<'a> {
+    pub code: &'a str,
+    pub pkce_verifier: &'a SecretString,
+    pub redirect_uri: &'a Url,
+    /// The `iss` the redirect named (RFC 9207), for platforms that send one.
+    pub issuer: Option<&'a str>,
+    pub proof_key: Option<&'a SecretString>,
+}
+
+impl<'a> CodeExchange<'a> {
+    /// A plain OAuth2 exchange (no issuer check, no bound key).
+    pub fn new(code: &'a str, pkce_verifier: &'a SecretString, redirect_uri: &'a Url) -> Self {
+        Self {
+            code,
+            pkce_verifier,
+            redirect_uri,
+            issuer: None,
+            proof_key: None,
+        }
+    }
+}
+
+/// What one connection's calls are bound to: the server its account lives on
+/// and the key its tokens are bound to, where the platform has either.
+#[derive(Clone, Copy, Default)]
+pub struct Binding<'a> {
+    pub service: Option<&'a Url>,
+    pub proof_key: Option<&'a SecretString>,
+}
+
 /// What the authorize step needs to build the consent URL.
 pub struct AuthorizeRequest<'a> {
     pub state: &'a str,
@@ -337,9 +379,10 @@ pub trait PlatformAdapter: Send + Sync {
                 reason: format!("{name} {why}"),
             })
     }
-    /// The same adapter talking to `service` (where one connection's account
-    /// lives); `None`: the platform has one server.
-    fn at_service(&self, _service: &Url) -> Option<std::sync::Arc<dyn PlatformAdapter>> {
+    /// The same adapter for one connection: talking to the server its account
+    /// lives on, signing with the key its tokens are bound to. `None`: the
+    /// platform has one server and bearer tokens.
+    fn bind(&self, _binding: &Binding<'_>) -> Option<std::sync::Arc<dyn PlatformAdapter>> {
         None
     }
     /// How its accounts are connected.
@@ -368,12 +411,19 @@ pub trait PlatformAdapter: Send + Sync {
     }
     /// The consent page URL (authorization code + PKCE S256).
     fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Result<Url, AdapterError>;
-    async fn exchange_code(
+    /// Starts an authorization. Async because some platforms need a call
+    /// first (ATProto's pushed authorization request); by default, the
+    /// consent URL alone.
+    async fn authorize(
         &self,
-        code: &str,
-        pkce_verifier: &SecretString,
-        redirect_uri: &Url,
-    ) -> Result<TokenSet, AdapterError>;
+        request: &AuthorizeRequest<'_>,
+    ) -> Result<Authorization, AdapterError> {
+        Ok(Authorization {
+            url: self.authorize_url(request)?,
+            proof_key: None,
+        })
+    }
+    async fn exchange_code(&self, exchange: &CodeExchange<'_>) -> Result<TokenSet, AdapterError>;
     async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, AdapterError>;
     /// Who the token belongs to.
     async fn account(&self, access_token: &SecretString) -> Result<Account, AdapterError>;

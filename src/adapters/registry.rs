@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use super::PlatformAdapter;
+use secrecy::SecretString;
+
+use super::{Binding, PlatformAdapter};
 
 /// The adapters, in display order. Adding a platform: one module, one `with` call
 /// where the registry is built (startup).
@@ -23,17 +25,21 @@ impl Registry {
     }
 
     /// The adapter for one connection: bound to the server its account lives
-    /// on (`service_url`, stored when it was connected), where the platform
-    /// has many; a stored URL that no longer parses falls back to the default.
+    /// on (`service_url`, stored when it was connected) and the key its tokens
+    /// are bound to, where the platform has either; a stored URL that no
+    /// longer parses falls back to the default server.
     pub fn for_connection(
         &self,
         id: &str,
         service_url: Option<&str>,
+        proof_key: Option<&SecretString>,
     ) -> Option<Arc<dyn PlatformAdapter>> {
         let adapter = self.get(id)?;
-        let bound = service_url
-            .and_then(|url| url::Url::parse(url).ok())
-            .and_then(|url| adapter.at_service(&url));
+        let service = service_url.and_then(|url| url::Url::parse(url).ok());
+        let bound = adapter.bind(&Binding {
+            service: service.as_ref(),
+            proof_key,
+        });
         Some(bound.unwrap_or_else(|| adapter.clone()))
     }
 

@@ -17,14 +17,15 @@ use sqlx::PgPool;
 use url::Url;
 
 use crate::adapters::{
-    Account, AdapterError, AuthorizeRequest, ConnectKind, PlatformAdapter, Registry, TokenSet,
+    Account, AdapterError, AuthorizeRequest, Binding, CodeExchange, ConnectKind, PlatformAdapter,
+    Registry, TokenSet,
 };
 use crate::crypto::{Aad, CryptoError, Keyring, open, seal};
 use crate::domain::ConnectionId;
 use crate::domain::UserId;
 use crate::persistence::StoreError;
 use crate::persistence::connections::{self, Connection, NewConnection};
-use crate::persistence::oauth_states::{self, NewState, StateRefusal};
+use crate::persistence::oauth_states::{self, NewState, StateRefusal, StateSecret};
 
 pub use tokens::{TokenKind, open_token, seal_token};
 
@@ -59,6 +60,10 @@ pub enum ConnectError {
     Store(#[from] StoreError),
 }
 
+fn state_aad(hash: &[u8], secret: StateSecret) -> Aad {
+    Aad::new("oauth_states", hex::encode(hash), secret.column())
+}
+
 /// What the platform appended to the redirect URI.
 #[derive(Debug, Default)]
 pub struct CallbackParams {
@@ -66,6 +71,7 @@ pub struct CallbackParams {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    pub issuer: Option<String>,
 }
 
 /// One platform and the user's connections to it.
@@ -145,9 +151,34 @@ impl Connections {
         let redirect_uri = self.redirect_uri(platform_id, origin)?;
         let state = random_secret();
         let verifier = SecretString::from(random_secret());
+        // Asked first: some platforms make a call here (a pushed request) and
+        // hand back a key the grant will be bound to, kept with the state.
+        let authorization = adapter
+            .authorize(&AuthorizeRequest {
+                state: &state,
+                pkce_verifier: &verifier,
+                redirect_uri: &redirect_uri,
+            })
+            .await
+            .map_err(ConnectError::Exchange)?;
         let hash = state_hash(&state);
-        let aad = Aad::new("oauth_states", hex::encode(&hash), "pkce_verifier");
-        let sealed = seal(&self.keyring, verifier.expose_secret().as_bytes(), &aad).await?;
+        let sealed = seal(
+            &self.keyring,
+            verifier.expose_secret().as_bytes(),
+            &state_aad(&hash, StateSecret::PkceVerifier),
+        )
+        .await?;
+        let proof_key = match &authorization.proof_key {
+            Some(key) => Some(
+                seal(
+                    &self.keyring,
+                    key.expose_secret().as_bytes(),
+                    &state_aad(&hash, StateSecret::ProofKey),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         oauth_states::insert(
             &self.pool,
             NewState {
@@ -155,18 +186,13 @@ impl Connections {
                 user_id: user,
                 platform_id,
                 pkce_verifier: sealed,
+                proof_key,
                 redirect_uri: redirect_uri.as_str(),
                 expires_at: Utc::now() + Duration::minutes(STATE_TTL_MINUTES),
             },
         )
         .await?;
-        adapter
-            .authorize_url(&AuthorizeRequest {
-                state: &state,
-                pkce_verifier: &verifier,
-                redirect_uri: &redirect_uri,
-            })
-            .map_err(ConnectError::Exchange)
+        Ok(authorization.url)
     }
 
     /// Finishes a connection from the platform's redirect. A bad state stops
@@ -197,21 +223,53 @@ impl Connections {
             .code
             .filter(|c| !c.is_empty())
             .ok_or(ConnectError::CodeMissing)?;
-        let aad = Aad::new("oauth_states", hex::encode(&hash), "pkce_verifier");
-        let verifier = open(&self.keyring, &consumed.pkce_verifier, &aad).await?;
+        let verifier = open(
+            &self.keyring,
+            &consumed.pkce_verifier,
+            &state_aad(&hash, StateSecret::PkceVerifier),
+        )
+        .await?;
         let verifier = SecretString::from(String::from_utf8_lossy(&verifier).into_owned());
+        let proof_key = match &consumed.proof_key {
+            Some(blob) => {
+                let key = open(
+                    &self.keyring,
+                    blob,
+                    &state_aad(&hash, StateSecret::ProofKey),
+                )
+                .await?;
+                Some(SecretString::from(
+                    String::from_utf8_lossy(&key).into_owned(),
+                ))
+            }
+            None => None,
+        };
         let redirect_uri =
             Url::parse(&consumed.redirect_uri).map_err(|_| ConnectError::StateMissing)?;
 
         let tokens = adapter
-            .exchange_code(&code, &verifier, &redirect_uri)
+            .exchange_code(&CodeExchange {
+                code: &code,
+                pkce_verifier: &verifier,
+                redirect_uri: &redirect_uri,
+                issuer: params.issuer.as_deref(),
+                proof_key: proof_key.as_ref(),
+            })
             .await
             .map_err(ConnectError::Exchange)?;
-        let account = adapter
+        // Asked where the tokens belong, with the key they are bound to.
+        let bound = adapter
+            .bind(&Binding {
+                service: tokens.service.as_ref(),
+                proof_key: proof_key.as_ref(),
+            })
+            .unwrap_or_else(|| adapter.clone());
+        let account = bound
             .account(&tokens.access_token)
             .await
             .map_err(ConnectError::Exchange)?;
-        self.store(user, platform_id, &tokens, &account).await
+        self.store(user, platform_id, &tokens, &account, proof_key.as_ref())
+            .await
     }
 
     /// Connects a credentials platform: the password is sent to the platform
@@ -235,8 +293,14 @@ impl Connections {
             .await
             .map_err(ConnectError::Exchange)?;
         drop(password);
-        self.store(user, platform_id, &signed_in.tokens, &signed_in.account)
-            .await
+        self.store(
+            user,
+            platform_id,
+            &signed_in.tokens,
+            &signed_in.account,
+            None,
+        )
+        .await
     }
 
     /// Seals the tokens and stores the connection (a new one, or the same
@@ -247,6 +311,7 @@ impl Connections {
         platform_id: &str,
         tokens: &TokenSet,
         account: &Account,
+        proof_key: Option<&SecretString>,
     ) -> Result<Connection, ConnectError> {
         for _ in 0..UPSERT_ATTEMPTS {
             let id = connections::existing_id(&self.pool, user, platform_id, &account.id)
@@ -260,6 +325,10 @@ impl Connections {
                 }
                 None => None,
             };
+            let proof_key = match proof_key {
+                Some(key) => Some(seal_token(&self.keyring, id, TokenKind::ProofKey, key).await?),
+                None => None,
+            };
             let stored = connections::upsert(
                 &self.pool,
                 NewConnection {
@@ -271,6 +340,7 @@ impl Connections {
                     display_name: &account.display_name,
                     access_token: access,
                     refresh_token: refresh,
+                    proof_key,
                     expires_at: tokens.expires_at,
                     scopes: &tokens.scopes,
                     service_url: account.service.as_ref().map(Url::as_str),
@@ -317,17 +387,22 @@ impl Connections {
         let connection = connections::find_for_user(&self.pool, user, id)
             .await?
             .ok_or(ConnectError::NotFound)?;
-        if let (Some(adapter), Some(sealed)) = (
-            self.registry
-                .for_connection(&connection.platform_id, connection.service_url.as_deref()),
-            connections::sealed_tokens(&self.pool, id).await?,
-        ) {
+        if let Some(sealed) = connections::sealed_tokens(&self.pool, id).await? {
+            let proof_key = match &sealed.proof_key {
+                Some(blob) => Some(open_token(&self.keyring, id, TokenKind::ProofKey, blob).await?),
+                None => None,
+            };
+            let adapter = self.registry.for_connection(
+                &connection.platform_id,
+                connection.service_url.as_deref(),
+                proof_key.as_ref(),
+            );
             // Revoking the refresh token ends the whole grant; fall back to the access token.
             let (kind, blob) = match (sealed.refresh_token, sealed.access_token) {
                 (Some(refresh), _) => (TokenKind::Refresh, Some(refresh)),
                 (None, access) => (TokenKind::Access, access),
             };
-            if let Some(blob) = blob {
+            if let (Some(adapter), Some(blob)) = (adapter, blob) {
                 let token = open_token(&self.keyring, id, kind, &blob).await?;
                 if let Err(error) = adapter.revoke(&token).await {
                     tracing::warn!(error = %error, "revoking at the platform failed; wiping local tokens anyway");

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use super::{ConnectError, TokenKind};
 use crate::crypto::{Aad, Keyring, SealedBlob, rewrap};
 use crate::persistence::connections::{self, SealedTokens};
-use crate::persistence::oauth_states;
+use crate::persistence::oauth_states::{self, StateSecret};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RotationReport {
@@ -60,12 +60,20 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotationReport, 
             &mut report,
         )
         .await?;
+        let proof_key = rewrap_one(
+            keyring,
+            sealed.proof_key,
+            &TokenKind::ProofKey.aad(id),
+            &mut report,
+        )
+        .await?;
         connections::store_tokens(
             &mut tx,
             id,
             SealedTokens {
                 access_token: access,
                 refresh_token: refresh,
+                proof_key,
             },
         )
         .await?;
@@ -73,15 +81,27 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotationReport, 
             .await
             .map_err(crate::persistence::StoreError::from)?;
     }
-    for (hash, blob) in oauth_states::all_sealed(pool).await? {
-        let aad = Aad::new("oauth_states", hex::encode(&hash), "pkce_verifier");
+    for secret in [StateSecret::PkceVerifier, StateSecret::ProofKey] {
+        rotate_states(pool, keyring, secret, &mut report).await?;
+    }
+    Ok(report)
+}
+
+async fn rotate_states(
+    pool: &PgPool,
+    keyring: &Keyring,
+    secret: StateSecret,
+    report: &mut RotationReport,
+) -> Result<(), ConnectError> {
+    for (hash, blob) in oauth_states::all_sealed(pool, secret).await? {
+        let aad = Aad::new("oauth_states", hex::encode(&hash), secret.column());
         if let Some(new) = rewrap(keyring, &blob, &aad).await? {
             // Compare-and-set: a state consumed meanwhile is simply gone.
-            oauth_states::replace_sealed(pool, &hash, &blob, new).await?;
+            oauth_states::replace_sealed(pool, secret, &hash, &blob, new).await?;
             report.rewrapped += 1;
         } else {
             report.current += 1;
         }
     }
-    Ok(report)
+    Ok(())
 }

@@ -10,6 +10,8 @@ use crate::domain::ConnectionId;
 pub enum TokenKind {
     Access,
     Refresh,
+    /// The private key tokens are bound to (DPoP), PKCS#8.
+    ProofKey,
 }
 
 impl TokenKind {
@@ -17,6 +19,7 @@ impl TokenKind {
         match self {
             TokenKind::Access => "access_token",
             TokenKind::Refresh => "refresh_token",
+            TokenKind::ProofKey => "proof_key",
         }
     }
 

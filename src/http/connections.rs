@@ -264,6 +264,9 @@ pub struct CallbackQuery {
     /// Set by the platform when it did not authorize, e.g. `access_denied`.
     error: Option<String>,
     error_description: Option<String>,
+    /// The authorization server that answered (RFC 9207), checked where the
+    /// platform sends it (Bluesky).
+    iss: Option<String>,
 }
 
 /// Where the platform sends the browser back. Redirects to the web app with
@@ -295,6 +298,7 @@ pub async fn callback(
         state: query.state,
         error: query.error,
         error_description: query.error_description,
+        issuer: query.iss,
     };
     let outcome = service.complete(user.id, &platform, params).await;
     engine.connections_changed(user.id);

@@ -13,14 +13,32 @@ pub struct NewState<'a> {
     pub user_id: UserId,
     pub platform_id: &'a str,
     pub pkce_verifier: SealedBlob,
+    /// The key the authorization is bound to (DPoP), where it is.
+    pub proof_key: Option<SealedBlob>,
     pub redirect_uri: &'a str,
     pub expires_at: DateTime<Utc>,
 }
 
+/// The sealed secrets a pending authorization holds.
+#[derive(Debug, Clone, Copy)]
+pub enum StateSecret {
+    PkceVerifier,
+    ProofKey,
+}
+
+impl StateSecret {
+    pub fn column(self) -> &'static str {
+        match self {
+            StateSecret::PkceVerifier => "pkce_verifier",
+            StateSecret::ProofKey => "proof_key",
+        }
+    }
+}
+
 pub async fn insert(pool: &PgPool, new: NewState<'_>) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO oauth_states (state_hash, user_id, platform_id, pkce_verifier, redirect_uri, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO oauth_states (state_hash, user_id, platform_id, pkce_verifier, redirect_uri, expires_at, proof_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(new.state_hash)
     .bind(new.user_id)
@@ -28,6 +46,7 @@ pub async fn insert(pool: &PgPool, new: NewState<'_>) -> Result<(), StoreError> 
     .bind(Json(new.pkce_verifier))
     .bind(new.redirect_uri)
     .bind(new.expires_at)
+    .bind(new.proof_key.map(Json))
     .execute(pool)
     .await?;
     Ok(())
@@ -45,6 +64,7 @@ pub enum StateRefusal {
 
 pub struct ConsumedState {
     pub pkce_verifier: SealedBlob,
+    pub proof_key: Option<SealedBlob>,
     pub redirect_uri: String,
 }
 
@@ -57,19 +77,20 @@ pub async fn consume(
     user: UserId,
     platform_id: &str,
 ) -> Result<Result<ConsumedState, StateRefusal>, StoreError> {
-    let taken: Option<(Json<SealedBlob>, String)> = sqlx::query_as(
+    let taken: Option<(Json<SealedBlob>, String, Option<Json<SealedBlob>>)> = sqlx::query_as(
         "DELETE FROM oauth_states
          WHERE state_hash = $1 AND user_id = $2 AND platform_id = $3 AND expires_at > now()
-         RETURNING pkce_verifier, redirect_uri",
+         RETURNING pkce_verifier, redirect_uri, proof_key",
     )
     .bind(state_hash)
     .bind(user)
     .bind(platform_id)
     .fetch_optional(pool)
     .await?;
-    if let Some((verifier, redirect_uri)) = taken {
+    if let Some((verifier, redirect_uri, proof_key)) = taken {
         return Ok(Ok(ConsumedState {
             pkce_verifier: verifier.0,
+            proof_key: proof_key.map(|j| j.0),
             redirect_uri,
         }));
     }
@@ -96,11 +117,15 @@ pub async fn delete_expired(pool: &PgPool) -> Result<u64, StoreError> {
     )
 }
 
-/// Every live state's sealed verifier (for key rotation).
-pub async fn all_sealed(pool: &PgPool) -> Result<Vec<(Vec<u8>, SealedBlob)>, StoreError> {
-    let rows: Vec<(Vec<u8>, Json<SealedBlob>)> = sqlx::query_as(
-        "SELECT state_hash, pkce_verifier FROM oauth_states WHERE expires_at > now()",
-    )
+/// Every live state's sealed `secret` (for key rotation).
+pub async fn all_sealed(
+    pool: &PgPool,
+    secret: StateSecret,
+) -> Result<Vec<(Vec<u8>, SealedBlob)>, StoreError> {
+    let rows: Vec<(Vec<u8>, Json<SealedBlob>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT state_hash, {0} FROM oauth_states WHERE expires_at > now() AND {0} IS NOT NULL",
+        secret.column()
+    )))
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -109,16 +134,18 @@ pub async fn all_sealed(pool: &PgPool) -> Result<Vec<(Vec<u8>, SealedBlob)>, Sto
         .collect())
 }
 
-/// Swaps the sealed verifier if it is still `old`.
+/// Swaps the sealed `secret` if it is still `old`.
 pub async fn replace_sealed(
     pool: &PgPool,
+    secret: StateSecret,
     state_hash: &[u8],
     old: &SealedBlob,
     new: SealedBlob,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE oauth_states SET pkce_verifier = $3 WHERE state_hash = $1 AND pkce_verifier = $2",
-    )
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE oauth_states SET {0} = $3 WHERE state_hash = $1 AND {0} = $2",
+        secret.column()
+    )))
     .bind(state_hash)
     .bind(Json(old))
     .bind(Json(new))

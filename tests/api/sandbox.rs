@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use prasaran::adapters::manch::{MAX_IMAGE_BYTES, ManchAdapter};
 use prasaran::adapters::{
-    AdapterError, AuthorizeRequest, MediaUpload, OutgoingPost, PlatformAdapter, TokenSet,
-    http_client,
+    AdapterError, AuthorizeRequest, CodeExchange, MediaUpload, OutgoingPost, PlatformAdapter,
+    TokenSet, http_client,
 };
 use prasaran::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
 use prasaran::settings::HttpClientSettings;
@@ -216,7 +216,11 @@ impl Manch {
     async fn tokens(&self, adapter: &ManchAdapter, handle: &str) -> TokenSet {
         let (code, verifier) = self.code(adapter, handle).await;
         adapter
-            .exchange_code(&code, &verifier, &Url::parse(REDIRECT).unwrap())
+            .exchange_code(&CodeExchange::new(
+                &code,
+                &verifier,
+                &Url::parse(REDIRECT).unwrap(),
+            ))
             .await
             .unwrap()
     }
@@ -263,7 +267,7 @@ async fn codes_are_single_use_bound_to_pkce_and_need_client_auth() {
     let (code, _) = manch.code(&adapter, "codes").await;
     let wrong_verifier = SecretString::from("x".repeat(43));
     let refused = adapter
-        .exchange_code(&code, &wrong_verifier, &redirect)
+        .exchange_code(&CodeExchange::new(&code, &wrong_verifier, &redirect))
         .await;
     assert!(
         matches!(&refused, Err(AdapterError::Revoked { reason }) if reason.contains("PKCE")),
@@ -273,15 +277,19 @@ async fn codes_are_single_use_bound_to_pkce_and_need_client_auth() {
     let impostor = manch.adapter_with("not-the-secret", 5000);
     let (code, verifier2) = manch.code(&adapter, "codes").await;
     assert!(matches!(
-        impostor.exchange_code(&code, &verifier2, &redirect).await,
+        impostor
+            .exchange_code(&CodeExchange::new(&code, &verifier2, &redirect))
+            .await,
         Err(AdapterError::Rejected { .. })
     ));
 
     let tokens = adapter
-        .exchange_code(&code, &verifier2, &redirect)
+        .exchange_code(&CodeExchange::new(&code, &verifier2, &redirect))
         .await
         .unwrap();
-    let replay = adapter.exchange_code(&code, &verifier2, &redirect).await;
+    let replay = adapter
+        .exchange_code(&CodeExchange::new(&code, &verifier2, &redirect))
+        .await;
     assert!(matches!(replay, Err(AdapterError::Revoked { .. })));
     assert_eq!(
         adapter.account(&tokens.access_token).await.unwrap_err(),
@@ -292,7 +300,7 @@ async fn codes_are_single_use_bound_to_pkce_and_need_client_auth() {
     let (code, verifier3) = manch.code(&adapter, "codes").await;
     assert!(
         adapter
-            .exchange_code(&code, &verifier3, &other_redirect)
+            .exchange_code(&CodeExchange::new(&code, &verifier3, &other_redirect))
             .await
             .is_err()
     );

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::Utc;
 use prasaran::adapters::{
-    Account, AdapterError, AuthorizeRequest, ConnectKind, ContentRules, MediaUpload, OutgoingPost,
-    PlatformAdapter, PublishPlan, PublishedPost, Registry, SignedIn, TokenSet, UploadedMedia,
+    Account, AdapterError, AuthorizeRequest, CodeExchange, ConnectKind, ContentRules, MediaUpload,
+    OutgoingPost, PlatformAdapter, PublishPlan, PublishedPost, Registry, SignedIn, TokenSet,
+    UploadedMedia,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Notify, Semaphore};
@@ -239,6 +240,7 @@ impl Platform {
                 .then(|| SecretString::from(format!("scripted-refresh-{n}"))),
             expires_at: Some(Utc::now() + script.refreshed_ttl),
             scopes: vec!["posts:write".into()],
+            service: None,
         }
     }
 }
@@ -297,6 +299,7 @@ impl PlatformAdapter for Scripted {
                 refresh_token: Some(SecretString::from("scripted-refresh-signin")),
                 expires_at: Some(Utc::now() + chrono::Duration::hours(2)),
                 scopes: vec!["posts:write".into()],
+                service: None,
             },
             account: Account {
                 id: format!("did:plc:{identifier}"),
@@ -324,15 +327,8 @@ impl PlatformAdapter for Scripted {
         self.inner.authorize_url(request)
     }
 
-    async fn exchange_code(
-        &self,
-        code: &str,
-        pkce_verifier: &SecretString,
-        redirect_uri: &Url,
-    ) -> Result<TokenSet, AdapterError> {
-        self.inner
-            .exchange_code(code, pkce_verifier, redirect_uri)
-            .await
+    async fn exchange_code(&self, exchange: &CodeExchange<'_>) -> Result<TokenSet, AdapterError> {
+        self.inner.exchange_code(exchange).await
     }
 
     async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, AdapterError> {

@@ -23,6 +23,7 @@ use futures_util::FutureExt;
 use super::dispatcher::{Dispatcher, JobsChanged, Settled, WorkerIdle};
 use super::engine::EngineContext;
 use crate::adapters::PlatformAdapter;
+use crate::connections::{TokenKind, open_token};
 use crate::domain::ConnectionId;
 use crate::domain::{JobId, TaskId};
 use crate::persistence::connections;
@@ -169,15 +170,33 @@ impl PlatformWorker {
             self.pump(ctx);
             return;
         }
-        let pool = self.ctx.pool.clone();
+        let engine = self.ctx.clone();
         let id = self.connection_id;
         ctx.wait(
-            async move { connections::token_state(&pool, id).await }
+            async move {
+                let state = connections::token_state(&engine.pool, id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // The key the connection's tokens are bound to (DPoP), if any.
+                let key = match state.as_ref().and_then(|s| s.tokens.proof_key.as_ref()) {
+                    Some(blob) => Some(
+                        open_token(&engine.keyring, id, TokenKind::ProofKey, blob)
+                            .await
+                            .map_err(|e| e.to_string())?,
+                    ),
+                    None => None,
+                };
+                Ok::<_, String>(state.map(|state| (state, key)))
+            }
                 .into_actor(self)
                 .map(|state, act, ctx| {
                     let (adapter, state) = match state {
-                        Ok(Some(state)) => (
-                            act.ctx.registry.for_connection(&state.platform_id, state.service_url.as_deref()),
+                        Ok(Some((state, key))) => (
+                            act.ctx.registry.for_connection(
+                                &state.platform_id,
+                                state.service_url.as_deref(),
+                                key.as_ref(),
+                            ),
                             Some(state),
                         ),
                         Ok(None) => (None, None),

@@ -27,9 +27,9 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{
-    Account, AdapterError, AuthorizeRequest, ConnectKind, ContentRules, MediaRules, MediaUpload,
-    OutgoingPost, PlatformAdapter, PublishPlan, PublishedPost, SignedIn, TextUnit, TokenSet,
-    UploadedMedia,
+    Account, AdapterError, AuthorizeRequest, Binding, CodeExchange, ConnectKind, ContentRules,
+    MediaRules, MediaUpload, OutgoingPost, PlatformAdapter, PublishPlan, PublishedPost, SignedIn,
+    TextUnit, TokenSet, UploadedMedia,
 };
 use record::POST;
 use wire::{Session, classify, send};
@@ -198,7 +198,8 @@ impl PlatformAdapter for BlueskyAdapter {
         ConnectKind::Credentials
     }
 
-    fn at_service(&self, service: &Url) -> Option<Arc<dyn PlatformAdapter>> {
+    fn bind(&self, binding: &Binding<'_>) -> Option<Arc<dyn PlatformAdapter>> {
+        let service = binding.service?;
         Some(Arc::new(Self {
             service: service.clone(),
             ..self.clone()
@@ -244,12 +245,7 @@ impl PlatformAdapter for BlueskyAdapter {
         })
     }
 
-    async fn exchange_code(
-        &self,
-        _: &str,
-        _: &SecretString,
-        _: &Url,
-    ) -> Result<TokenSet, AdapterError> {
+    async fn exchange_code(&self, _: &CodeExchange<'_>) -> Result<TokenSet, AdapterError> {
         Err(AdapterError::Rejected {
             reason: "Bluesky connects with a handle and an app password".into(),
         })

@@ -27,6 +27,7 @@ impl Session {
             refresh_token: Some(SecretString::from(self.refresh_jwt)),
             expires_at,
             scopes: vec!["atproto".into()],
+            service: None,
         }
     }
 }

@@ -17,8 +17,8 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{
-    Account, AdapterError, AuthorizeRequest, ContentRules, MediaRules, MediaUpload, OutgoingPost,
-    PlatformAdapter, PublishedPost, TextUnit, TokenSet, UploadedMedia,
+    Account, AdapterError, AuthorizeRequest, CodeExchange, ContentRules, MediaRules, MediaUpload,
+    OutgoingPost, PlatformAdapter, PublishedPost, TextUnit, TokenSet, UploadedMedia,
 };
 use responses::{classify_send_error, classify_status};
 
@@ -111,6 +111,7 @@ impl ManchAdapter {
                 .scopes()
                 .map(|s| s.iter().map(|s| s.to_string()).collect())
                 .unwrap_or_else(|| SCOPES.iter().map(|s| s.to_string()).collect()),
+            service: None,
         })
     }
 }
@@ -189,19 +190,16 @@ impl PlatformAdapter for ManchAdapter {
         Ok(url)
     }
 
-    async fn exchange_code(
-        &self,
-        code: &str,
-        pkce_verifier: &SecretString,
-        redirect_uri: &Url,
-    ) -> Result<TokenSet, AdapterError> {
+    async fn exchange_code(&self, exchange: &CodeExchange<'_>) -> Result<TokenSet, AdapterError> {
         let result = self
             .oauth
-            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .exchange_code(AuthorizationCode::new(exchange.code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(
-                pkce_verifier.expose_secret().to_owned(),
+                exchange.pkce_verifier.expose_secret().to_owned(),
             ))
-            .set_redirect_uri(Cow::Owned(RedirectUrl::from_url(redirect_uri.clone())))
+            .set_redirect_uri(Cow::Owned(RedirectUrl::from_url(
+                exchange.redirect_uri.clone(),
+            )))
             .request_async(&self.http)
             .await;
         self.token_request(result).await
