@@ -385,9 +385,14 @@ pub trait PlatformAdapter: Send + Sync {
     fn bind(&self, _binding: &Binding<'_>) -> Option<std::sync::Arc<dyn PlatformAdapter>> {
         None
     }
-    /// How its accounts are connected.
-    fn connect_kind(&self) -> ConnectKind {
-        ConnectKind::Redirect
+    /// The document that describes Prasaran as this platform's OAuth client,
+    /// served under its public URL where the platform fetches one (Bluesky).
+    fn client_metadata(&self, _redirect_uri: &Url) -> Option<serde_json::Value> {
+        None
+    }
+    /// How its accounts are connected, the preferred way first.
+    fn connect_kinds(&self) -> Vec<ConnectKind> {
+        vec![ConnectKind::Redirect]
     }
     /// Signs in with an identifier and a password (credentials platforms);
     /// the password goes to the platform once and is never kept.

@@ -128,6 +128,15 @@ impl Connections {
             .ok_or_else(|| ConnectError::UnknownPlatform(platform_id.to_owned()))
     }
 
+    /// The platform's OAuth client metadata for this deployment, if it has one.
+    pub fn client_metadata(
+        &self,
+        platform_id: &str,
+    ) -> Result<Option<serde_json::Value>, ConnectError> {
+        let adapter = self.adapter(platform_id)?;
+        Ok(adapter.client_metadata(&self.redirect_uri(platform_id, None)?))
+    }
+
     fn redirect_uri(&self, platform_id: &str, origin: Option<Url>) -> Result<Url, ConnectError> {
         let base = match origin {
             Some(origin) if !self.public_url.configured => origin,
@@ -283,7 +292,7 @@ impl Connections {
         password: SecretString,
     ) -> Result<Connection, ConnectError> {
         let adapter = self.adapter(platform_id)?;
-        if adapter.connect_kind() != ConnectKind::Credentials {
+        if !adapter.connect_kinds().contains(&ConnectKind::Credentials) {
             return Err(ConnectError::NotCredentials(
                 adapter.display_name().to_owned(),
             ));

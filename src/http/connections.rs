@@ -62,9 +62,12 @@ pub struct PlatformView {
     pub id: String,
     pub name: String,
     pub rules: ContentRules,
-    /// `redirect`: Connect opens the platform's page; `credentials`: a form
-    /// posts an identifier and an (app) password to `…/sign-in`.
+    /// The preferred way: `redirect`: Connect opens the platform's page;
+    /// `credentials`: a form posts an identifier and an (app) password to `…/sign-in`.
     pub connect: ConnectKind,
+    /// Every way the platform connects, the preferred first (Bluesky: its
+    /// sign-in page, or a handle and an app password).
+    pub connect_with: Vec<ConnectKind>,
     /// `active` if any connection is, else `needs_reauth`, else `revoked`, else `not_connected`.
     pub state: PlatformConnectionState,
     pub connections: Vec<ConnectionView>,
@@ -86,7 +89,13 @@ impl From<PlatformState> for PlatformView {
             id: p.adapter.id().to_owned(),
             name: p.adapter.display_name().to_owned(),
             rules: p.adapter.rules(),
-            connect: p.adapter.connect_kind(),
+            connect: p
+                .adapter
+                .connect_kinds()
+                .first()
+                .copied()
+                .unwrap_or(ConnectKind::Redirect),
+            connect_with: p.adapter.connect_kinds(),
             state,
             connections: p
                 .connections
@@ -151,6 +160,29 @@ pub async fn authorize(
     Ok(HttpResponse::Ok().json(AuthorizeView {
         authorize_url: url.to_string(),
     }))
+}
+
+/// Prasaran's OAuth client metadata for a platform that fetches it (Bluesky:
+/// the `client_id` of a deployment with a public URL).
+#[utoipa::path(get, path = "/oauth/{platform}/client-metadata.json", tag = "connections",
+    params(("platform" = String, Path, description = "Platform id, e.g. `bluesky`")),
+    responses(
+        (status = 200, description = "The client metadata document", body = Object),
+        (status = 404, description = "`unknown_platform`, or `not_found`: the platform fetches none, or no `server.public_url` is set", body = ErrorBody),
+    ))]
+pub async fn client_metadata(
+    platform: web::Path<String>,
+    service: web::Data<Connections>,
+) -> Result<HttpResponse, ApiError> {
+    match service.client_metadata(&platform)? {
+        Some(document) => Ok(HttpResponse::Ok()
+            .insert_header(("Cache-Control", "public, max-age=300"))
+            .json(document)),
+        None => Err(ApiError::new(
+            crate::http::error::ErrorCode::NotFound,
+            format!("{platform} has no client metadata here; set server.public_url"),
+        )),
+    }
 }
 
 /// `http://<host>/` when the browser reached us by a loopback name (dev), so the

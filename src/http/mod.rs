@@ -68,6 +68,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::route().to(connections::callback)
         }),
         Endpoint::new(
+            Method::GET,
+            "/oauth/{platform}/client-metadata.json",
+            || web::route().to(connections::client_metadata),
+        ),
+        Endpoint::new(
             Method::POST,
             "/api/v1/connections/{platform}/sign-in",
             || web::route().to(connections::sign_in),

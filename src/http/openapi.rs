@@ -22,6 +22,7 @@ use super::{auth, connections, error, health, jobs, media, operators, posts, tok
         connections::authorize,
         connections::sign_in,
         connections::callback,
+        connections::client_metadata,
         connections::list,
         connections::disconnect,
         tokens::create,

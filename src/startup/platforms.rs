@@ -68,7 +68,8 @@ pub fn registry(settings: &Settings, manch: &ManchEndpoint) -> anyhow::Result<Re
         registry = registry.with(Arc::new(
             BlueskyAdapter::new(service.clone(), http)
                 .with_link_cards(settings.platforms.bluesky.link_cards)
-                .with_plc(settings.platforms.bluesky.plc_url.clone()),
+                .with_plc(settings.platforms.bluesky.plc_url.clone())
+                .with_public_url(settings.server.public_url.as_ref()),
         ));
     }
     Ok(registry)

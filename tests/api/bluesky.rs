@@ -579,3 +579,122 @@ async fn each_connection_talks_to_the_pds_its_account_lives_on() {
         assert_eq!(entryway.count(call), 0, "{call} went to the account's PDS");
     }
 }
+
+#[actix_web::test]
+async fn signing_in_at_bluesky_connects_with_tokens_bound_to_a_key_that_publish_and_refresh() {
+    let pds = Pds::start(false).await;
+    let mut app = app_with_bluesky(&pds).await;
+    pds.create_account("olga.test", "account-password-123")
+        .await;
+    let csrf = app.signed_up("olga@example.com").await;
+
+    // The platform list offers Bluesky's sign-in first, app passwords second.
+    let platforms: Value = app.get("/api/v1/platforms").await.json().await.unwrap();
+    let bluesky = platforms["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "bluesky")
+        .unwrap()
+        .clone();
+    assert_eq!(bluesky["connect_with"], json!(["redirect", "credentials"]));
+
+    // A pushed authorization request: the browser only carries its reference,
+    // to the PDS's own page (on the issuer's origin, `localhost`).
+    let authorize_url = app.authorize("bluesky", &csrf).await;
+    assert_eq!(authorize_url.host_str(), Some("localhost"));
+    assert_eq!(authorize_url.path(), "/oauth/authorize");
+    let query: std::collections::HashMap<_, _> = authorize_url.query_pairs().into_owned().collect();
+    assert!(query["request_uri"].starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert!(query["client_id"].starts_with("http://localhost?redirect_uri=http%3A%2F%2F127.0.0.1"));
+    assert!(
+        !authorize_url.as_str().contains("code_challenge"),
+        "pushed, not in the URL"
+    );
+
+    let back = crate::pds::consent_in_chromium(
+        &authorize_url,
+        "olga.test",
+        "account-password-123",
+        "approve",
+    )
+    .await;
+    let params: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    assert!(params["iss"].starts_with("http://localhost:"));
+    let response = app.callback(&back).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/?connected=bluesky"), "{location}");
+
+    // Stored: the account, its PDS, and a sealed key (never the key itself).
+    let (handle, service, key): (String, Option<String>, Option<Value>) =
+        sqlx::query_as("SELECT handle, service_url, proof_key FROM platform_connections")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(handle, "olga.test");
+    assert!(service.unwrap().starts_with("http://localhost:"));
+    let key = key.expect("the DPoP key is kept, sealed");
+    assert!(!key.to_string().contains("BEGIN") && !key.to_string().contains("client_id"));
+
+    let token = app.api_token(&csrf).await;
+    let first = accepted(
+        &app,
+        &token,
+        json!({"content": "signed in with Bluesky's own page"}),
+    )
+    .await;
+    let view = wait_job(&app, &token, &first, Duration::from_secs(30)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+
+    // The access token runs out: the refresh grant (same key) gets new tokens,
+    // and the next post goes out with them.
+    let sealed_refresh = || async {
+        sqlx::query_scalar::<_, Value>("SELECT refresh_token FROM platform_connections")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = sealed_refresh().await;
+    sqlx::query("UPDATE platform_connections SET expires_at = now() - interval '1 minute'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // A fresh worker: the live one keeps its token in memory.
+    app.restart().await;
+    let second = accepted(&app, &token, json!({"content": "after a refresh"})).await;
+    let view = wait_job(&app, &token, &second, Duration::from_secs(30)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    let texts: Vec<String> = pds
+        .list_records("olga.test")
+        .await
+        .into_iter()
+        .map(|r| r.value.text)
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.contains(&"after a refresh".to_owned()));
+    let after: Value = sqlx::query_scalar("SELECT refresh_token FROM platform_connections")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_ne!(after, before, "the rotated refresh token is stored");
+}
+
+#[actix_web::test]
+async fn denying_at_bluesky_connects_nothing_and_the_app_says_so() {
+    let pds = Pds::start(false).await;
+    let app = app_with_bluesky(&pds).await;
+    pds.create_account("pia.test", "account-password-123").await;
+    let csrf = app.signed_up("pia@example.com").await;
+    let authorize_url = app.authorize("bluesky", &csrf).await;
+    let back =
+        crate::pds::consent_in_chromium(&authorize_url, "pia.test", "account-password-123", "deny")
+            .await;
+    let params: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    assert_eq!(params["error"], "access_denied");
+    let response = app.callback(&back).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("connect_error="), "{location}");
+    assert_eq!(app.count_rows("platform_connections").await, 0);
+}

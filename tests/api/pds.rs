@@ -727,3 +727,27 @@ async fn its_rate_limits_answer_429() {
         .unwrap_err();
     assert_eq!(other.status, StatusCode::UNAUTHORIZED, "{other:?}");
 }
+
+/// Signs in as `handle` and answers the consent screen (`approve` or `deny`)
+/// at the PDS's own OAuth pages in Chromium (`scripts/pds/consent.mjs`);
+/// returns where the PDS sent the browser back.
+pub async fn consent_in_chromium(
+    authorize_url: &url::Url,
+    handle: &str,
+    password: &str,
+    decision: &str,
+) -> url::Url {
+    let output = tokio::process::Command::new("node")
+        .arg(repo_root().join("scripts/pds/consent.mjs"))
+        .args([authorize_url.as_str(), handle, password, decision])
+        .output()
+        .await
+        .expect("node runs scripts/pds/consent.mjs");
+    assert!(
+        output.status.success(),
+        "consent in Chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let landed = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    url::Url::parse(&landed).unwrap_or_else(|_| panic!("not a URL: {landed}"))
+}

@@ -268,11 +268,11 @@ impl PlatformAdapter for Scripted {
         self.inner.validate(content)
     }
 
-    fn connect_kind(&self) -> ConnectKind {
+    fn connect_kinds(&self) -> Vec<ConnectKind> {
         if self.platform.current().credentials.is_some() {
-            ConnectKind::Credentials
+            vec![ConnectKind::Credentials]
         } else {
-            self.inner.connect_kind()
+            self.inner.connect_kinds()
         }
     }
 

@@ -10,9 +10,11 @@
 //! bytes by the worker) and into the record's embed with alt text and
 //! aspect ratio.
 
+mod dpop;
 mod facets;
 mod identity;
 mod link_card;
+mod oauth;
 mod record;
 mod wire;
 
@@ -27,9 +29,9 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{
-    Account, AdapterError, AuthorizeRequest, Binding, CodeExchange, ConnectKind, ContentRules,
-    MediaRules, MediaUpload, OutgoingPost, PlatformAdapter, PublishPlan, PublishedPost, SignedIn,
-    TextUnit, TokenSet, UploadedMedia,
+    Account, AdapterError, Authorization, AuthorizeRequest, Binding, CodeExchange, ConnectKind,
+    ContentRules, MediaRules, MediaUpload, OutgoingPost, PlatformAdapter, PublishPlan,
+    PublishedPost, SignedIn, TextUnit, TokenSet, UploadedMedia,
 };
 use record::POST;
 use wire::{Session, classify, send};
@@ -52,7 +54,16 @@ pub struct BlueskyAdapter {
     /// signed in at `service` (a single PDS).
     plc: Option<Url>,
     link_cards: link_card::LinkCards,
+    /// Prasaran's client metadata document: the OAuth `client_id` of a
+    /// deployment that is not on loopback (`None`: no public URL is set).
+    client_metadata: Option<Url>,
+    /// For a connection made with OAuth: its DPoP key, client and issuer.
+    grant: Option<Arc<oauth::Grant>>,
+    nonces: Arc<oauth::Nonces>,
 }
+
+/// Where Prasaran serves its Bluesky client metadata, under its public URL.
+pub const CLIENT_METADATA_PATH: &str = "oauth/bluesky/client-metadata.json";
 
 impl BlueskyAdapter {
     pub fn new(service: Url, http: reqwest::Client) -> Self {
@@ -61,6 +72,76 @@ impl BlueskyAdapter {
             service,
             plc: None,
             link_cards: link_card::LinkCards::default(),
+            client_metadata: None,
+            grant: None,
+            nonces: Arc::default(),
+        }
+    }
+
+    /// Prasaran's public URL, under which its client metadata is served.
+    pub fn with_public_url(self, public_url: Option<&Url>) -> Self {
+        Self {
+            client_metadata: public_url.and_then(|base| base.join(CLIENT_METADATA_PATH).ok()),
+            ..self
+        }
+    }
+
+    /// Sends to the PDS as the connection's token allows: a bearer token
+    /// (app password sessions) or a DPoP-bound one (OAuth).
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        token: &SecretString,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, AdapterError> {
+        match &self.grant {
+            Some(grant) => {
+                oauth::send_with_proof(
+                    &self.http,
+                    &self.nonces,
+                    &grant.key,
+                    method,
+                    &url,
+                    Some(token),
+                    build,
+                )
+                .await
+            }
+            None => {
+                send(build(
+                    self.http
+                        .request(method, url)
+                        .bearer_auth(token.expose_secret()),
+                ))
+                .await
+            }
+        }
+    }
+
+    /// The authorization server that issued this connection's grant.
+    async fn grant_server(&self, grant: &oauth::Grant) -> Result<oauth::AuthServer, AdapterError> {
+        let server = oauth::discover(&self.http, &self.service).await?;
+        if server.issuer != grant.issuer {
+            return Err(AdapterError::Revoked {
+                reason: format!(
+                    "the account's PDS now trusts {} instead of {}; connect Bluesky again",
+                    server.issuer, grant.issuer
+                ),
+            });
+        }
+        Ok(server)
+    }
+
+    fn token_set(&self, answer: oauth::TokenAnswer, service: Option<Url>) -> TokenSet {
+        TokenSet {
+            access_token: SecretString::from(answer.access_token),
+            refresh_token: answer.refresh_token.map(SecretString::from),
+            expires_at: answer
+                .expires_in
+                .map(|s| Utc::now() + chrono::Duration::seconds(s)),
+            scopes: answer.scope.split(' ').map(str::to_owned).collect(),
+            service,
         }
     }
 
@@ -194,14 +275,48 @@ impl PlatformAdapter for BlueskyAdapter {
         }
     }
 
-    fn connect_kind(&self) -> ConnectKind {
-        ConnectKind::Credentials
+    fn client_metadata(&self, redirect_uri: &Url) -> Option<Value> {
+        let client_id = self.client_metadata.as_ref()?;
+        Some(json!({
+            "client_id": client_id,
+            "client_name": "Prasaran",
+            "client_uri": client_id.join("/").ok(),
+            "application_type": "web",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "redirect_uris": [redirect_uri],
+            "scope": oauth::SCOPE,
+            // A public client: its tokens are bound to per-connection DPoP keys.
+            "token_endpoint_auth_method": "none",
+            "dpop_bound_access_tokens": true,
+        }))
+    }
+
+    fn connect_kinds(&self) -> Vec<ConnectKind> {
+        // Bluesky's own sign-in page first; app passwords for servers without OAuth.
+        vec![ConnectKind::Redirect, ConnectKind::Credentials]
     }
 
     fn bind(&self, binding: &Binding<'_>) -> Option<Arc<dyn PlatformAdapter>> {
-        let service = binding.service?;
+        let grant = match binding.proof_key {
+            Some(secret) => match oauth::Grant::from_secret(secret) {
+                Ok(grant) => Some(Arc::new(grant)),
+                Err(error) => {
+                    tracing::warn!(%error, "the connection's Bluesky grant cannot be read");
+                    None
+                }
+            },
+            None => None,
+        };
+        if binding.service.is_none() && grant.is_none() {
+            return None;
+        }
         Some(Arc::new(Self {
-            service: service.clone(),
+            service: binding
+                .service
+                .cloned()
+                .unwrap_or_else(|| self.service.clone()),
+            grant: grant.or_else(|| self.grant.clone()),
             ..self.clone()
         }))
     }
@@ -241,14 +356,103 @@ impl PlatformAdapter for BlueskyAdapter {
 
     fn authorize_url(&self, _: &AuthorizeRequest<'_>) -> Result<Url, AdapterError> {
         Err(AdapterError::Rejected {
-            reason: "Bluesky connects with a handle and an app password".into(),
+            reason: "Bluesky's sign-in starts with a pushed authorization request".into(),
         })
     }
 
-    async fn exchange_code(&self, _: &CodeExchange<'_>) -> Result<TokenSet, AdapterError> {
-        Err(AdapterError::Rejected {
-            reason: "Bluesky connects with a handle and an app password".into(),
+    /// ATProto OAuth: a pushed authorization request with PKCE, bound to a
+    /// new DPoP key; the user then signs in and consents at Bluesky.
+    async fn authorize(
+        &self,
+        request: &AuthorizeRequest<'_>,
+    ) -> Result<Authorization, AdapterError> {
+        let server = oauth::discover(&self.http, &self.service).await?;
+        let key = dpop::DpopKey::generate().map_err(|e| AdapterError::Transient {
+            reason: e.to_string(),
+            status: None,
+        })?;
+        let client_id = oauth::client_id(request.redirect_uri, self.client_metadata.as_ref())?;
+        let challenge = oauth::challenge(request.pkce_verifier);
+        let pushed = oauth::post_form(
+            &self.http,
+            &self.nonces,
+            &key,
+            &server.pushed_authorization_request_endpoint,
+            &[
+                ("client_id", client_id.as_str()),
+                ("response_type", "code"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("state", request.state),
+                ("redirect_uri", request.redirect_uri.as_str()),
+                ("scope", oauth::SCOPE),
+            ],
+        )
+        .await?;
+        let request_uri =
+            pushed["request_uri"]
+                .as_str()
+                .ok_or_else(|| AdapterError::Transient {
+                    reason: "Bluesky's authorization server answered no request_uri".into(),
+                    status: None,
+                })?;
+        let mut url = server.authorization_endpoint.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &client_id)
+            .append_pair("request_uri", request_uri);
+        let grant = oauth::Grant {
+            key,
+            client_id,
+            issuer: server.issuer,
+        };
+        Ok(Authorization {
+            url,
+            proof_key: Some(grant.to_secret()),
         })
+    }
+
+    async fn exchange_code(&self, exchange: &CodeExchange<'_>) -> Result<TokenSet, AdapterError> {
+        let grant = oauth::Grant::from_secret(exchange.proof_key.ok_or_else(|| {
+            AdapterError::Rejected {
+                reason: "this authorization was not started by Bluesky's sign-in".into(),
+            }
+        })?)?;
+        // RFC 9207: the code must come from the server the request went to.
+        if exchange.issuer != Some(grant.issuer.as_str()) {
+            return Err(AdapterError::Rejected {
+                reason: format!(
+                    "the sign-in answered for {} instead of {}",
+                    exchange.issuer.unwrap_or("no server"),
+                    grant.issuer
+                ),
+            });
+        }
+        let server = oauth::discover(&self.http, &self.service).await?;
+        let answer = oauth::token_grant(
+            &self.http,
+            &self.nonces,
+            &grant.key,
+            &server.token_endpoint,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", exchange.code),
+                ("redirect_uri", exchange.redirect_uri.as_str()),
+                ("code_verifier", exchange.pkce_verifier.expose_secret()),
+                ("client_id", grant.client_id.as_str()),
+            ],
+        )
+        .await?;
+        // The account's own PDS must trust the server that signed it in.
+        let home = self.at_home_of(&answer.sub).await.service;
+        if !oauth::authorization_servers(&self.http, &home)
+            .await?
+            .contains(&grant.issuer)
+        {
+            return Err(AdapterError::Rejected {
+                reason: format!("{} does not vouch for {}", home, answer.sub),
+            });
+        }
+        Ok(self.token_set(answer, Some(home)))
     }
 
     async fn sign_in(
@@ -276,6 +480,22 @@ impl PlatformAdapter for BlueskyAdapter {
     }
 
     async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, AdapterError> {
+        if let Some(grant) = &self.grant {
+            let server = self.grant_server(grant).await?;
+            let answer = oauth::token_grant(
+                &self.http,
+                &self.nonces,
+                &grant.key,
+                &server.token_endpoint,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.expose_secret()),
+                    ("client_id", grant.client_id.as_str()),
+                ],
+            )
+            .await?;
+            return Ok(self.token_set(answer, Some(self.service.clone())));
+        }
         self.session(
             "com.atproto.server.refreshSession",
             Some(refresh_token),
@@ -292,12 +512,14 @@ impl PlatformAdapter for BlueskyAdapter {
     }
 
     async fn account(&self, access_token: &SecretString) -> Result<Account, AdapterError> {
-        let response = send(
-            self.http
-                .get(self.xrpc("com.atproto.server.getSession")?)
-                .bearer_auth(access_token.expose_secret()),
-        )
-        .await?;
+        let response = self
+            .call(
+                reqwest::Method::GET,
+                self.xrpc("com.atproto.server.getSession")?,
+                access_token,
+                |r| r,
+            )
+            .await?;
         let me: wire::Me =
             classify(response)
                 .await?
@@ -332,13 +554,15 @@ impl PlatformAdapter for BlueskyAdapter {
             record::with_images(planned, post.media_ids).map_err(|e| AdapterError::Rejected {
                 reason: format!("an uploaded image's record is unreadable: {e}"),
             })?;
-        let response = send(
-            self.http
-                .post(self.xrpc("com.atproto.repo.putRecord")?)
-                .bearer_auth(access_token.expose_secret())
-                .json(&json!({"repo": did, "collection": POST, "rkey": rkey, "record": record})),
-        )
-        .await?;
+        let body = json!({"repo": did, "collection": POST, "rkey": rkey, "record": record});
+        let response = self
+            .call(
+                reqwest::Method::POST,
+                self.xrpc("com.atproto.repo.putRecord")?,
+                access_token,
+                |r| r.json(&body),
+            )
+            .await?;
         classify(response).await?;
         Ok(wire::published(&did, rkey))
     }
@@ -354,7 +578,9 @@ impl PlatformAdapter for BlueskyAdapter {
             .append_pair("repo", &did)
             .append_pair("collection", POST)
             .append_pair("rkey", rkey);
-        let response = send(self.http.get(url).bearer_auth(access_token.expose_secret())).await?;
+        let response = self
+            .call(reqwest::Method::GET, url, access_token, |r| r)
+            .await?;
         match classify(response).await {
             Ok(_) => Ok(Some(wire::published(&did, rkey))),
             Err(AdapterError::Rejected { reason }) if reason.contains("RecordNotFound") => Ok(None),
@@ -368,16 +594,26 @@ impl PlatformAdapter for BlueskyAdapter {
         upload: MediaUpload,
     ) -> Result<UploadedMedia, AdapterError> {
         let time_allowed = upload.time_allowed(Duration::from_secs(30));
-        let response = send(
-            self.http
-                .post(self.xrpc("com.atproto.repo.uploadBlob")?)
-                .bearer_auth(access_token.expose_secret())
-                .header(reqwest::header::CONTENT_TYPE, &upload.mime)
-                .header(reqwest::header::CONTENT_LENGTH, upload.bytes)
-                .timeout(time_allowed)
-                .body(upload.body),
-        )
-        .await?;
+        let url = self.xrpc("com.atproto.repo.uploadBlob")?;
+        if self.grant.is_some() && !self.nonces.has(&url) {
+            // A streamed body cannot be sent twice: learn the PDS's nonce first.
+            self.account(access_token).await?;
+        }
+        // Sent once; a request for a fresh nonce is retried by the engine.
+        let body = std::sync::Mutex::new(Some(upload.body));
+        let response = self
+            .call(reqwest::Method::POST, url, access_token, |r| {
+                let body = body
+                    .lock()
+                    .ok()
+                    .and_then(|mut b| b.take())
+                    .unwrap_or_else(|| reqwest::Body::from(Vec::new()));
+                r.header(reqwest::header::CONTENT_TYPE, &upload.mime)
+                    .header(reqwest::header::CONTENT_LENGTH, upload.bytes)
+                    .timeout(time_allowed)
+                    .body(body)
+            })
+            .await?;
         let uploaded: wire::Uploaded =
             classify(response)
                 .await?
@@ -401,6 +637,27 @@ impl PlatformAdapter for BlueskyAdapter {
     }
 
     async fn revoke(&self, refresh_token: &SecretString) -> Result<(), AdapterError> {
+        if let Some(grant) = &self.grant {
+            let server = self.grant_server(grant).await?;
+            let endpoint = server
+                .revocation_endpoint
+                .ok_or_else(|| AdapterError::Rejected {
+                    reason: "Bluesky's authorization server revokes nothing".into(),
+                })?;
+            oauth::post_form(
+                &self.http,
+                &self.nonces,
+                &grant.key,
+                &endpoint,
+                &[
+                    ("token", refresh_token.expose_secret()),
+                    ("token_type_hint", "refresh_token"),
+                    ("client_id", grant.client_id.as_str()),
+                ],
+            )
+            .await?;
+            return Ok(());
+        }
         let response = send(
             self.http
                 .post(self.xrpc("com.atproto.server.deleteSession")?)

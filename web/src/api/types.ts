@@ -48,6 +48,8 @@ export interface Platform {
   /** `max_chars` counted in `unit` (graphemes: 👍🏽 is one); `max_bytes` of UTF-8 where limited. */
   /** `redirect`: Connect opens the platform's page; `credentials`: a handle and an app password. */
   connect?: "redirect" | "credentials";
+  /** Every way the platform connects, the preferred first (Bluesky: its own page, or an app password). */
+  connect_with?: ("redirect" | "credentials")[];
   rules: { max_chars: number; unit?: "characters" | "graphemes"; max_bytes?: number | null; media: MediaRules };
   state: PlatformState;
   connections: Connection[];

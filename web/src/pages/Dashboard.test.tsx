@@ -22,6 +22,31 @@ const bluesky = (connections: unknown[]) => ({
 afterEach(() => vi.unstubAllGlobals());
 
 describe("Dashboard", () => {
+  it("offers Bluesky's own sign-in first and an app password as a second way", async () => {
+    const fetch = vi.fn().mockImplementation((url: string, init?: RequestInit) => {
+      if (String(url).endsWith("/authorize") && init?.method === "POST") {
+        return json({ authorize_url: "http://localhost:2583/oauth/authorize?request_uri=urn%3Ax" });
+      }
+      const list = bluesky([]);
+      list.platforms[0] = { ...list.platforms[0], connect: "redirect", connect_with: ["redirect", "credentials"] } as never;
+      return json(list);
+    });
+    vi.stubGlobal("fetch", fetch);
+    const assign = vi.fn();
+    vi.stubGlobal("location", { ...window.location, assign });
+    render(
+      <MemoryRouter>
+        <Dashboard />
+      </MemoryRouter>,
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "Use an app password" }));
+    expect(screen.getByLabelText("App password")).toBeInTheDocument();
+    fireEvent.click(screen.getByRole("button", { name: "Connect Bluesky" }));
+    await waitFor(() =>
+      expect(fetch.mock.calls.some(([url]) => String(url).endsWith("/api/v1/connections/bluesky/authorize"))).toBe(true),
+    );
+  });
+
   it("connects a credentials platform with a handle and an app password", async () => {
     const account = { id: "c1", platform: "bluesky", handle: "ada.test", display_name: "ada.test", status: "active" };
     let connected = false;

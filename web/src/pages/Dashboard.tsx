@@ -73,7 +73,10 @@ function PlatformCard({
   const [label, tone] = stateLabel[platform.state];
   const live = platform.connections.filter((c) => c.status !== "revoked");
   const [signingIn, setSigningIn] = useState(false);
-  const credentials = platform.connect === "credentials";
+  const kinds = platform.connect_with ?? [platform.connect ?? "redirect"];
+  const credentials = kinds[0] === "credentials";
+  // Offered as a second way, e.g. a Bluesky app password for servers without sign-in pages.
+  const alsoCredentials = !credentials && kinds.includes("credentials");
   return (
     <Card>
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -89,6 +92,11 @@ function PlatformCard({
           >
             {platform.state === "not_connected" ? `Connect ${platform.name}` : platform.state === "active" ? "Connect another account" : "Reconnect"}
           </Button>
+          {alsoCredentials && !signingIn && (
+            <Button variant="secondary" onClick={() => setSigningIn(true)}>
+              Use an app password
+            </Button>
+          )}
         </div>
       </div>
       {signingIn && (
