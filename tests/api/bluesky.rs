@@ -678,6 +678,62 @@ async fn signing_in_at_bluesky_connects_with_tokens_bound_to_a_key_that_publish_
         .await
         .unwrap();
     assert_ne!(after, before, "the rotated refresh token is stored");
+
+    // Disconnecting revokes the grant at Bluesky: the refresh token Prasaran
+    // held (opened here with the app's own keyring) no longer works there,
+    // even signed with the right key.
+    use prasaran::adapters::{AdapterError, Binding, PlatformAdapter};
+    use prasaran::connections::{TokenKind, open_token};
+    let (id, service): (uuid::Uuid, String) =
+        sqlx::query_as("SELECT id, service_url FROM platform_connections")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let id = prasaran::domain::ConnectionId(id);
+    let sealed = prasaran::persistence::connections::sealed_tokens(&app.pool, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let keyring = prasaran::startup::keys::keyring(&app.settings)
+        .await
+        .unwrap();
+    let refresh = open_token(
+        &keyring,
+        id,
+        TokenKind::Refresh,
+        &sealed.refresh_token.unwrap(),
+    )
+    .await
+    .unwrap();
+    let key = open_token(
+        &keyring,
+        id,
+        TokenKind::ProofKey,
+        &sealed.proof_key.unwrap(),
+    )
+    .await
+    .unwrap();
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/connections/{}", id.0)))
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let service = url::Url::parse(&service).unwrap();
+    let held =
+        prasaran::adapters::bluesky::BlueskyAdapter::new(service.clone(), reqwest::Client::new())
+            .bind(&Binding {
+                service: Some(&service),
+                proof_key: Some(&key),
+            })
+            .unwrap();
+    let refused = held.refresh(&refresh).await;
+    assert!(
+        matches!(refused, Err(AdapterError::Revoked { .. })),
+        "{refused:?}"
+    );
 }
 
 #[actix_web::test]
