@@ -312,9 +312,10 @@ pub struct SignedIn {
 /// Where the user goes to consent, and what must be kept until they return.
 pub struct Authorization {
     pub url: Url,
-    /// A private key the grant will be bound to (ATProto's DPoP): sealed with
+    /// What the grant needs besides its tokens, opaque to all but this
+    /// adapter (Bluesky: the DPoP key its tokens are bound to): sealed with
     /// the pending state, then with the connection.
-    pub proof_key: Option<SecretString>,
+    pub grant_secret: Option<SecretString>,
 }
 
 /// What the platform's redirect brought back, with what the authorize step kept.
@@ -324,7 +325,7 @@ pub struct CodeExchange<'a> {
     pub redirect_uri: &'a Url,
     /// The `iss` the redirect named (RFC 9207), for platforms that send one.
     pub issuer: Option<&'a str>,
-    pub proof_key: Option<&'a SecretString>,
+    pub grant_secret: Option<&'a SecretString>,
 }
 
 impl<'a> CodeExchange<'a> {
@@ -335,17 +336,17 @@ impl<'a> CodeExchange<'a> {
             pkce_verifier,
             redirect_uri,
             issuer: None,
-            proof_key: None,
+            grant_secret: None,
         }
     }
 }
 
 /// What one connection's calls are bound to: the server its account lives on
-/// and the key its tokens are bound to, where the platform has either.
+/// and the secret its grant needs (e.g. a DPoP key), where the platform has either.
 #[derive(Clone, Copy, Default)]
 pub struct Binding<'a> {
     pub service: Option<&'a Url>,
-    pub proof_key: Option<&'a SecretString>,
+    pub grant_secret: Option<&'a SecretString>,
 }
 
 /// What the authorize step needs to build the consent URL.
@@ -380,7 +381,7 @@ pub trait PlatformAdapter: Send + Sync {
             })
     }
     /// The same adapter for one connection: talking to the server its account
-    /// lives on, signing with the key its tokens are bound to. `None`: the
+    /// lives on, using the secret its grant needs (signing with a DPoP key). `None`: the
     /// platform has one server and bearer tokens.
     fn bind(&self, _binding: &Binding<'_>) -> Option<std::sync::Arc<dyn PlatformAdapter>> {
         None
@@ -425,7 +426,7 @@ pub trait PlatformAdapter: Send + Sync {
     ) -> Result<Authorization, AdapterError> {
         Ok(Authorization {
             url: self.authorize_url(request)?,
-            proof_key: None,
+            grant_secret: None,
         })
     }
     async fn exchange_code(&self, exchange: &CodeExchange<'_>) -> Result<TokenSet, AdapterError>;

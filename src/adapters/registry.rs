@@ -25,20 +25,20 @@ impl Registry {
     }
 
     /// The adapter for one connection: bound to the server its account lives
-    /// on (`service_url`, stored when it was connected) and the key its tokens
-    /// are bound to, where the platform has either; a stored URL that no
+    /// on (`service_url`, stored when it was connected) and the secret its
+    /// grant needs, where the platform has either; a stored URL that no
     /// longer parses falls back to the default server.
     pub fn for_connection(
         &self,
         id: &str,
         service_url: Option<&str>,
-        proof_key: Option<&SecretString>,
+        grant_secret: Option<&SecretString>,
     ) -> Option<Arc<dyn PlatformAdapter>> {
         let adapter = self.get(id)?;
         let service = service_url.and_then(|url| url::Url::parse(url).ok());
         let bound = adapter.bind(&Binding {
             service: service.as_ref(),
-            proof_key,
+            grant_secret,
         });
         Some(bound.unwrap_or_else(|| adapter.clone()))
     }

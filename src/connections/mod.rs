@@ -161,7 +161,7 @@ impl Connections {
         let state = random_secret();
         let verifier = SecretString::from(random_secret());
         // Asked first: some platforms make a call here (a pushed request) and
-        // hand back a key the grant will be bound to, kept with the state.
+        // hand back a secret the grant will need, kept with the state.
         let authorization = adapter
             .authorize(&AuthorizeRequest {
                 state: &state,
@@ -177,12 +177,12 @@ impl Connections {
             &state_aad(&hash, StateSecret::PkceVerifier),
         )
         .await?;
-        let proof_key = match &authorization.proof_key {
+        let grant_secret = match &authorization.grant_secret {
             Some(key) => Some(
                 seal(
                     &self.keyring,
                     key.expose_secret().as_bytes(),
-                    &state_aad(&hash, StateSecret::ProofKey),
+                    &state_aad(&hash, StateSecret::GrantSecret),
                 )
                 .await?,
             ),
@@ -195,7 +195,7 @@ impl Connections {
                 user_id: user,
                 platform_id,
                 pkce_verifier: sealed,
-                proof_key,
+                grant_secret,
                 redirect_uri: redirect_uri.as_str(),
                 expires_at: Utc::now() + Duration::minutes(STATE_TTL_MINUTES),
             },
@@ -239,12 +239,12 @@ impl Connections {
         )
         .await?;
         let verifier = SecretString::from(String::from_utf8_lossy(&verifier).into_owned());
-        let proof_key = match &consumed.proof_key {
+        let grant_secret = match &consumed.grant_secret {
             Some(blob) => {
                 let key = open(
                     &self.keyring,
                     blob,
-                    &state_aad(&hash, StateSecret::ProofKey),
+                    &state_aad(&hash, StateSecret::GrantSecret),
                 )
                 .await?;
                 Some(SecretString::from(
@@ -262,22 +262,22 @@ impl Connections {
                 pkce_verifier: &verifier,
                 redirect_uri: &redirect_uri,
                 issuer: params.issuer.as_deref(),
-                proof_key: proof_key.as_ref(),
+                grant_secret: grant_secret.as_ref(),
             })
             .await
             .map_err(ConnectError::Exchange)?;
-        // Asked where the tokens belong, with the key they are bound to.
+        // Asked where the tokens belong, with the secret the grant needs.
         let bound = adapter
             .bind(&Binding {
                 service: tokens.service.as_ref(),
-                proof_key: proof_key.as_ref(),
+                grant_secret: grant_secret.as_ref(),
             })
             .unwrap_or_else(|| adapter.clone());
         let account = bound
             .account(&tokens.access_token)
             .await
             .map_err(ConnectError::Exchange)?;
-        self.store(user, platform_id, &tokens, &account, proof_key.as_ref())
+        self.store(user, platform_id, &tokens, &account, grant_secret.as_ref())
             .await
     }
 
@@ -320,7 +320,7 @@ impl Connections {
         platform_id: &str,
         tokens: &TokenSet,
         account: &Account,
-        proof_key: Option<&SecretString>,
+        grant_secret: Option<&SecretString>,
     ) -> Result<Connection, ConnectError> {
         for _ in 0..UPSERT_ATTEMPTS {
             let id = connections::existing_id(&self.pool, user, platform_id, &account.id)
@@ -334,8 +334,10 @@ impl Connections {
                 }
                 None => None,
             };
-            let proof_key = match proof_key {
-                Some(key) => Some(seal_token(&self.keyring, id, TokenKind::ProofKey, key).await?),
+            let grant_secret = match grant_secret {
+                Some(key) => {
+                    Some(seal_token(&self.keyring, id, TokenKind::GrantSecret, key).await?)
+                }
                 None => None,
             };
             let stored = connections::upsert(
@@ -349,7 +351,7 @@ impl Connections {
                     display_name: &account.display_name,
                     access_token: access,
                     refresh_token: refresh,
-                    proof_key,
+                    grant_secret,
                     expires_at: tokens.expires_at,
                     scopes: &tokens.scopes,
                     service_url: account.service.as_ref().map(Url::as_str),
@@ -397,14 +399,16 @@ impl Connections {
             .await?
             .ok_or(ConnectError::NotFound)?;
         if let Some(sealed) = connections::sealed_tokens(&self.pool, id).await? {
-            let proof_key = match &sealed.proof_key {
-                Some(blob) => Some(open_token(&self.keyring, id, TokenKind::ProofKey, blob).await?),
+            let grant_secret = match &sealed.grant_secret {
+                Some(blob) => {
+                    Some(open_token(&self.keyring, id, TokenKind::GrantSecret, blob).await?)
+                }
                 None => None,
             };
             let adapter = self.registry.for_connection(
                 &connection.platform_id,
                 connection.service_url.as_deref(),
-                proof_key.as_ref(),
+                grant_secret.as_ref(),
             );
             // Revoking the refresh token ends the whole grant; fall back to the access token.
             let (kind, blob) = match (sealed.refresh_token, sealed.access_token) {

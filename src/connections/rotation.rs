@@ -60,10 +60,10 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotationReport, 
             &mut report,
         )
         .await?;
-        let proof_key = rewrap_one(
+        let grant_secret = rewrap_one(
             keyring,
-            sealed.proof_key,
-            &TokenKind::ProofKey.aad(id),
+            sealed.grant_secret,
+            &TokenKind::GrantSecret.aad(id),
             &mut report,
         )
         .await?;
@@ -73,7 +73,7 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotationReport, 
             SealedTokens {
                 access_token: access,
                 refresh_token: refresh,
-                proof_key,
+                grant_secret,
             },
         )
         .await?;
@@ -81,7 +81,7 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotationReport, 
             .await
             .map_err(crate::persistence::StoreError::from)?;
     }
-    for secret in [StateSecret::PkceVerifier, StateSecret::ProofKey] {
+    for secret in [StateSecret::PkceVerifier, StateSecret::GrantSecret] {
         rotate_states(pool, keyring, secret, &mut report).await?;
     }
     Ok(report)

@@ -10,8 +10,8 @@ use crate::domain::ConnectionId;
 pub enum TokenKind {
     Access,
     Refresh,
-    /// The private key tokens are bound to (DPoP), PKCS#8.
-    ProofKey,
+    /// What the grant needs besides its tokens (e.g. a DPoP key), opaque here.
+    GrantSecret,
 }
 
 impl TokenKind {
@@ -19,7 +19,7 @@ impl TokenKind {
         match self {
             TokenKind::Access => "access_token",
             TokenKind::Refresh => "refresh_token",
-            TokenKind::ProofKey => "proof_key",
+            TokenKind::GrantSecret => "grant_secret",
         }
     }
 

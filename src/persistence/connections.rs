@@ -102,15 +102,15 @@ impl TryFrom<Row> for Connection {
 pub struct SealedTokens {
     pub access_token: Option<SealedBlob>,
     pub refresh_token: Option<SealedBlob>,
-    /// The private key the tokens are bound to (DPoP), where they are.
-    pub proof_key: Option<SealedBlob>,
+    /// What the grant needs besides its tokens, where it needs anything.
+    pub grant_secret: Option<SealedBlob>,
 }
 
 #[derive(sqlx::FromRow)]
 struct TokenRow {
     access_token: Option<Json<SealedBlob>>,
     refresh_token: Option<Json<SealedBlob>>,
-    proof_key: Option<Json<SealedBlob>>,
+    grant_secret: Option<Json<SealedBlob>>,
 }
 
 impl From<TokenRow> for SealedTokens {
@@ -118,13 +118,13 @@ impl From<TokenRow> for SealedTokens {
         Self {
             access_token: row.access_token.map(|j| j.0),
             refresh_token: row.refresh_token.map(|j| j.0),
-            proof_key: row.proof_key.map(|j| j.0),
+            grant_secret: row.grant_secret.map(|j| j.0),
         }
     }
 }
 
 const TOKENS_QUERY: &str =
-    "SELECT access_token, refresh_token, proof_key FROM platform_connections WHERE id = $1";
+    "SELECT access_token, refresh_token, grant_secret FROM platform_connections WHERE id = $1";
 
 /// Everything an OAuth callback learned, sealed for row `id`.
 pub struct NewConnection<'a> {
@@ -136,7 +136,7 @@ pub struct NewConnection<'a> {
     pub display_name: &'a str,
     pub access_token: SealedBlob,
     pub refresh_token: Option<SealedBlob>,
-    pub proof_key: Option<SealedBlob>,
+    pub grant_secret: Option<SealedBlob>,
     pub expires_at: Option<DateTime<Utc>>,
     pub scopes: &'a [String],
     pub service_url: Option<&'a str>,
@@ -199,7 +199,7 @@ pub async fn upsert(
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO platform_connections
            (id, user_id, platform_id, external_account_id, handle, display_name,
-            access_token, refresh_token, expires_at, scopes, status, service_url, proof_key)
+            access_token, refresh_token, expires_at, scopes, status, service_url, grant_secret)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12)
          ON CONFLICT (user_id, platform_id, external_account_id) DO UPDATE SET
            handle = EXCLUDED.handle,
@@ -209,7 +209,7 @@ pub async fn upsert(
            expires_at = EXCLUDED.expires_at,
            scopes = EXCLUDED.scopes,
            service_url = EXCLUDED.service_url,
-           proof_key = EXCLUDED.proof_key,
+           grant_secret = EXCLUDED.grant_secret,
            status = 'active',
            updated_at = now()
          WHERE platform_connections.id = EXCLUDED.id
@@ -226,7 +226,7 @@ pub async fn upsert(
     .bind(new.expires_at)
     .bind(new.scopes)
     .bind(new.service_url)
-    .bind(new.proof_key.map(Json))
+    .bind(new.grant_secret.map(Json))
     .fetch_optional(pool)
     .await?;
     row.map(Connection::try_from).transpose()
@@ -248,7 +248,7 @@ pub async fn sealed_tokens(
 pub async fn mark_revoked(pool: &PgPool, id: ConnectionId) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE platform_connections
-         SET access_token = NULL, refresh_token = NULL, proof_key = NULL, expires_at = NULL,
+         SET access_token = NULL, refresh_token = NULL, grant_secret = NULL, expires_at = NULL,
              status = 'revoked', updated_at = now()
          WHERE id = $1",
     )
@@ -262,7 +262,7 @@ pub async fn mark_revoked(pool: &PgPool, id: ConnectionId) -> Result<(), StoreEr
 pub async fn ids_with_tokens(pool: &PgPool) -> Result<Vec<ConnectionId>, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM platform_connections
-         WHERE access_token IS NOT NULL OR refresh_token IS NOT NULL OR proof_key IS NOT NULL
+         WHERE access_token IS NOT NULL OR refresh_token IS NOT NULL OR grant_secret IS NOT NULL
          ORDER BY id",
     )
     .fetch_all(pool)
@@ -288,13 +288,13 @@ pub async fn store_tokens(
     tokens: SealedTokens,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE platform_connections SET access_token = $2, refresh_token = $3, proof_key = $4
+        "UPDATE platform_connections SET access_token = $2, refresh_token = $3, grant_secret = $4
          WHERE id = $1",
     )
     .bind(id)
     .bind(tokens.access_token.map(Json))
     .bind(tokens.refresh_token.map(Json))
-    .bind(tokens.proof_key.map(Json))
+    .bind(tokens.grant_secret.map(Json))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -334,7 +334,7 @@ impl TryFrom<TokenStateRow> for TokenState {
     }
 }
 
-const TOKEN_STATE_QUERY: &str = "SELECT platform_id, status, service_url, expires_at, access_token, refresh_token, proof_key \
+const TOKEN_STATE_QUERY: &str = "SELECT platform_id, status, service_url, expires_at, access_token, refresh_token, grant_secret \
                                  FROM platform_connections WHERE id = $1";
 
 pub async fn token_state(

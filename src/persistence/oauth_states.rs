@@ -13,8 +13,8 @@ pub struct NewState<'a> {
     pub user_id: UserId,
     pub platform_id: &'a str,
     pub pkce_verifier: SealedBlob,
-    /// The key the authorization is bound to (DPoP), where it is.
-    pub proof_key: Option<SealedBlob>,
+    /// What the grant will need besides its tokens, where it needs anything.
+    pub grant_secret: Option<SealedBlob>,
     pub redirect_uri: &'a str,
     pub expires_at: DateTime<Utc>,
 }
@@ -23,21 +23,21 @@ pub struct NewState<'a> {
 #[derive(Debug, Clone, Copy)]
 pub enum StateSecret {
     PkceVerifier,
-    ProofKey,
+    GrantSecret,
 }
 
 impl StateSecret {
     pub fn column(self) -> &'static str {
         match self {
             StateSecret::PkceVerifier => "pkce_verifier",
-            StateSecret::ProofKey => "proof_key",
+            StateSecret::GrantSecret => "grant_secret",
         }
     }
 }
 
 pub async fn insert(pool: &PgPool, new: NewState<'_>) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO oauth_states (state_hash, user_id, platform_id, pkce_verifier, redirect_uri, expires_at, proof_key)
+        "INSERT INTO oauth_states (state_hash, user_id, platform_id, pkce_verifier, redirect_uri, expires_at, grant_secret)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(new.state_hash)
@@ -46,7 +46,7 @@ pub async fn insert(pool: &PgPool, new: NewState<'_>) -> Result<(), StoreError> 
     .bind(Json(new.pkce_verifier))
     .bind(new.redirect_uri)
     .bind(new.expires_at)
-    .bind(new.proof_key.map(Json))
+    .bind(new.grant_secret.map(Json))
     .execute(pool)
     .await?;
     Ok(())
@@ -64,7 +64,7 @@ pub enum StateRefusal {
 
 pub struct ConsumedState {
     pub pkce_verifier: SealedBlob,
-    pub proof_key: Option<SealedBlob>,
+    pub grant_secret: Option<SealedBlob>,
     pub redirect_uri: String,
 }
 
@@ -80,17 +80,17 @@ pub async fn consume(
     let taken: Option<(Json<SealedBlob>, String, Option<Json<SealedBlob>>)> = sqlx::query_as(
         "DELETE FROM oauth_states
          WHERE state_hash = $1 AND user_id = $2 AND platform_id = $3 AND expires_at > now()
-         RETURNING pkce_verifier, redirect_uri, proof_key",
+         RETURNING pkce_verifier, redirect_uri, grant_secret",
     )
     .bind(state_hash)
     .bind(user)
     .bind(platform_id)
     .fetch_optional(pool)
     .await?;
-    if let Some((verifier, redirect_uri, proof_key)) = taken {
+    if let Some((verifier, redirect_uri, grant_secret)) = taken {
         return Ok(Ok(ConsumedState {
             pkce_verifier: verifier.0,
-            proof_key: proof_key.map(|j| j.0),
+            grant_secret: grant_secret.map(|j| j.0),
             redirect_uri,
         }));
     }

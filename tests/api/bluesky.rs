@@ -628,7 +628,7 @@ async fn signing_in_at_bluesky_connects_with_tokens_bound_to_a_key_that_publish_
 
     // Stored: the account, its PDS, and a sealed key (never the key itself).
     let (handle, service, key): (String, Option<String>, Option<Value>) =
-        sqlx::query_as("SELECT handle, service_url, proof_key FROM platform_connections")
+        sqlx::query_as("SELECT handle, service_url, grant_secret FROM platform_connections")
             .fetch_one(&app.pool)
             .await
             .unwrap();
@@ -708,8 +708,8 @@ async fn signing_in_at_bluesky_connects_with_tokens_bound_to_a_key_that_publish_
     let key = open_token(
         &keyring,
         id,
-        TokenKind::ProofKey,
-        &sealed.proof_key.unwrap(),
+        TokenKind::GrantSecret,
+        &sealed.grant_secret.unwrap(),
     )
     .await
     .unwrap();
@@ -726,7 +726,7 @@ async fn signing_in_at_bluesky_connects_with_tokens_bound_to_a_key_that_publish_
         prasaran::adapters::bluesky::BlueskyAdapter::new(service.clone(), reqwest::Client::new())
             .bind(&Binding {
                 service: Some(&service),
-                proof_key: Some(&key),
+                grant_secret: Some(&key),
             })
             .unwrap();
     let refused = held.refresh(&refresh).await;

@@ -177,10 +177,10 @@ impl PlatformWorker {
                 let state = connections::token_state(&engine.pool, id)
                     .await
                     .map_err(|e| e.to_string())?;
-                // The key the connection's tokens are bound to (DPoP), if any.
-                let key = match state.as_ref().and_then(|s| s.tokens.proof_key.as_ref()) {
+                // What the grant needs besides its tokens (a DPoP key), if anything.
+                let key = match state.as_ref().and_then(|s| s.tokens.grant_secret.as_ref()) {
                     Some(blob) => Some(
-                        open_token(&engine.keyring, id, TokenKind::ProofKey, blob)
+                        open_token(&engine.keyring, id, TokenKind::GrantSecret, blob)
                             .await
                             .map_err(|e| e.to_string())?,
                     ),

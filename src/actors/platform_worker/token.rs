@@ -232,7 +232,7 @@ impl TokenCell {
         let blob = match kind {
             TokenKind::Access => state.tokens.access_token.as_ref(),
             TokenKind::Refresh => state.tokens.refresh_token.as_ref(),
-            TokenKind::ProofKey => state.tokens.proof_key.as_ref(),
+            TokenKind::GrantSecret => state.tokens.grant_secret.as_ref(),
         }
         .ok_or_else(|| {
             TokenError::Revoked("the connection has no stored token; reconnect it".into())

@@ -298,7 +298,7 @@ impl PlatformAdapter for BlueskyAdapter {
     }
 
     fn bind(&self, binding: &Binding<'_>) -> Option<Arc<dyn PlatformAdapter>> {
-        let grant = match binding.proof_key {
+        let grant = match binding.grant_secret {
             Some(secret) => match oauth::Grant::from_secret(secret) {
                 Ok(grant) => Some(Arc::new(grant)),
                 Err(error) => {
@@ -407,12 +407,12 @@ impl PlatformAdapter for BlueskyAdapter {
         };
         Ok(Authorization {
             url,
-            proof_key: Some(grant.to_secret()),
+            grant_secret: Some(grant.to_secret()),
         })
     }
 
     async fn exchange_code(&self, exchange: &CodeExchange<'_>) -> Result<TokenSet, AdapterError> {
-        let grant = oauth::Grant::from_secret(exchange.proof_key.ok_or_else(|| {
+        let grant = oauth::Grant::from_secret(exchange.grant_secret.ok_or_else(|| {
             AdapterError::Rejected {
                 reason: "this authorization was not started by Bluesky's sign-in".into(),
             }
