@@ -351,6 +351,11 @@ pub struct Binding<'a> {
 
 /// What the authorize step needs to build the consent URL.
 pub struct AuthorizeRequest<'a> {
+    /// The server the user named (a Mastodon instance), normalised by
+    /// [`PlatformAdapter::server_of`]; `None` for platforms with one.
+    pub service: Option<&'a Url>,
+    /// Prasaran's registration at that server ([`PlatformAdapter::register_client`]).
+    pub client: Option<&'a SecretString>,
     pub state: &'a str,
     /// The adapter derives the S256 challenge from it; only the challenge leaves.
     pub pkce_verifier: &'a SecretString,
@@ -390,6 +395,32 @@ pub trait PlatformAdapter: Send + Sync {
     /// served under its public URL where the platform fetches one (Bluesky).
     fn client_metadata(&self, _redirect_uri: &Url) -> Option<serde_json::Value> {
         None
+    }
+    /// Whether connecting starts with the user naming their server (a
+    /// Mastodon instance): `server_of` and `register_client` then apply.
+    fn asks_for_server(&self) -> bool {
+        false
+    }
+    /// The server the user typed (`mastodon.social`, `https://fosstodon.org/`),
+    /// normalised to its base URL.
+    fn server_of(&self, typed: &str) -> Result<Url, AdapterError> {
+        Err(AdapterError::Rejected {
+            reason: format!(
+                "{} has one server; there is none to name ({typed})",
+                self.display_name()
+            ),
+        })
+    }
+    /// Registers Prasaran as an OAuth client at `service`; the secret it
+    /// answers is kept (sealed) per server and redirect URI and reused.
+    async fn register_client(
+        &self,
+        _service: &Url,
+        _redirect_uri: &Url,
+    ) -> Result<SecretString, AdapterError> {
+        Err(AdapterError::Rejected {
+            reason: format!("{} registers no clients", self.display_name()),
+        })
     }
     /// How its accounts are connected, the preferred way first.
     fn connect_kinds(&self) -> Vec<ConnectKind> {

@@ -1,7 +1,8 @@
 //! "Slow down" in every style platforms say it, read into one
 //! [`AdapterError::RateLimited`] that feeds the worker's token bucket:
 //! `Retry-After` (seconds or an HTTP date), `X-RateLimit-*` (Manch, GitHub
-//! style), the IETF draft's `RateLimit-*` (Bluesky), and a JSON
+//! style; Mastodon's reset is an ISO 8601 time), the IETF draft's
+//! `RateLimit-*` (Bluesky), and a JSON
 //! `retry_after_ms` (Matrix), which the adapter reads from the body.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -28,6 +29,13 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or_default())
 }
 
+/// A reset given as an ISO 8601 time (Mastodon), as epoch seconds.
+fn instant(headers: &HeaderMap, name: &str) -> Option<u64> {
+    let value = headers.get(name)?.to_str().ok()?.trim();
+    let at = chrono::DateTime::parse_from_rfc3339(value).ok()?;
+    u64::try_from(at.timestamp()).ok()
+}
+
 /// The limit figures, from `x-ratelimit-*` or `ratelimit-*`, whichever is there.
 fn figures(headers: &HeaderMap) -> (Option<u32>, Option<u32>, Option<u64>) {
     let pick = |name: &str| {
@@ -35,11 +43,8 @@ fn figures(headers: &HeaderMap) -> (Option<u32>, Option<u32>, Option<u64>) {
             .or_else(|| number(headers, &format!("ratelimit-{name}")))
     };
     let narrow = |v: Option<u64>| v.and_then(|v| u32::try_from(v).ok());
-    (
-        narrow(pick("limit")),
-        narrow(pick("remaining")),
-        pick("reset"),
-    )
+    let reset = pick("reset").or_else(|| instant(headers, "x-ratelimit-reset"));
+    (narrow(pick("limit")), narrow(pick("remaining")), reset)
 }
 
 /// A 429 (or a platform's equivalent) as the engine reads it. `body_retry_after_ms`
@@ -120,6 +125,27 @@ mod tests {
                 limit: Some(100),
                 remaining: Some(0),
                 reset: Some(NOW + 12),
+            }
+        );
+    }
+
+    #[test]
+    fn x_ratelimit_reset_as_an_iso_8601_time_as_mastodon_sends_it() {
+        let e = read(
+            &[
+                ("x-ratelimit-limit", "300"),
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "2025-12-01T12:01:15.123Z"),
+            ],
+            None,
+        );
+        assert_eq!(
+            e,
+            AdapterError::RateLimited {
+                retry_after: Some(Duration::from_secs(75)),
+                limit: Some(300),
+                remaining: Some(0),
+                reset: Some(NOW + 75),
             }
         );
     }

@@ -26,6 +26,7 @@ use crate::domain::UserId;
 use crate::persistence::StoreError;
 use crate::persistence::connections::{self, Connection, NewConnection};
 use crate::persistence::oauth_states::{self, NewState, StateRefusal, StateSecret};
+use crate::persistence::platform_clients::{self, ClientKey};
 
 pub use tokens::{TokenKind, open_token, seal_token};
 
@@ -51,6 +52,11 @@ pub enum ConnectError {
     Exchange(AdapterError),
     #[error("no such connection")]
     NotFound,
+    /// The platform asks which of its servers the account is on.
+    #[error("{0} needs the server your account is on (e.g. mastodon.social)")]
+    ServerRequired(String),
+    #[error("that server cannot be used: {0}")]
+    InvalidServer(String),
     /// The platform connects through its own page, not with credentials.
     #[error("{0} connects through its own sign-in page")]
     NotCredentials(String),
@@ -58,6 +64,10 @@ pub enum ConnectError {
     Crypto(#[from] CryptoError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+pub(crate) fn client_aad(key: &ClientKey<'_>) -> Aad {
+    Aad::new("platform_clients", key.label(), "secret")
 }
 
 fn state_aad(hash: &[u8], secret: StateSecret) -> Aad {
@@ -128,6 +138,39 @@ impl Connections {
             .ok_or_else(|| ConnectError::UnknownPlatform(platform_id.to_owned()))
     }
 
+    /// Prasaran's registration at `service`: the one made before, or a new one
+    /// (kept sealed, so every later connect to that server reuses it).
+    async fn client_at(
+        &self,
+        adapter: &dyn PlatformAdapter,
+        platform_id: &str,
+        service: &Url,
+        redirect_uri: &Url,
+    ) -> Result<SecretString, ConnectError> {
+        let key = ClientKey {
+            platform_id,
+            service_url: service.as_str(),
+            redirect_uri: redirect_uri.as_str(),
+        };
+        let aad = client_aad(&key);
+        let sealed = match platform_clients::find(&self.pool, key).await? {
+            Some(sealed) => sealed,
+            None => {
+                let secret = adapter
+                    .register_client(service, redirect_uri)
+                    .await
+                    .map_err(ConnectError::Exchange)?;
+                tracing::info!(platform = platform_id, service = %service, "registered Prasaran at a new server");
+                let sealed = seal(&self.keyring, secret.expose_secret().as_bytes(), &aad).await?;
+                platform_clients::keep(&self.pool, key, sealed).await?
+            }
+        };
+        let secret = open(&self.keyring, &sealed, &aad).await?;
+        Ok(SecretString::from(
+            String::from_utf8_lossy(&secret).into_owned(),
+        ))
+    }
+
     /// The platform's OAuth client metadata for this deployment, if it has one.
     pub fn client_metadata(
         &self,
@@ -155,15 +198,34 @@ impl Connections {
         user: UserId,
         platform_id: &str,
         origin: Option<Url>,
+        server: Option<&str>,
     ) -> Result<Url, ConnectError> {
         let adapter = self.adapter(platform_id)?;
         let redirect_uri = self.redirect_uri(platform_id, origin)?;
+        let (service, client) = if adapter.asks_for_server() {
+            let typed = server
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| ConnectError::ServerRequired(adapter.display_name().to_owned()))?;
+            let service = adapter.server_of(typed).map_err(|e| match e {
+                AdapterError::Rejected { reason } => ConnectError::InvalidServer(reason),
+                other => ConnectError::Exchange(other),
+            })?;
+            let client = self
+                .client_at(adapter.as_ref(), platform_id, &service, &redirect_uri)
+                .await?;
+            (Some(service), Some(client))
+        } else {
+            (None, None)
+        };
         let state = random_secret();
         let verifier = SecretString::from(random_secret());
         // Asked first: some platforms make a call here (a pushed request) and
         // hand back a secret the grant will need, kept with the state.
         let authorization = adapter
             .authorize(&AuthorizeRequest {
+                service: service.as_ref(),
+                client: client.as_ref(),
                 state: &state,
                 pkce_verifier: &verifier,
                 redirect_uri: &redirect_uri,

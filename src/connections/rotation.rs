@@ -8,6 +8,7 @@ use super::{ConnectError, TokenKind};
 use crate::crypto::{Aad, Keyring, SealedBlob, rewrap};
 use crate::persistence::connections::{self, SealedTokens};
 use crate::persistence::oauth_states::{self, StateSecret};
+use crate::persistence::platform_clients::{self, ClientKey};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RotationReport {
@@ -83,6 +84,20 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<RotationReport, 
     }
     for secret in [StateSecret::PkceVerifier, StateSecret::GrantSecret] {
         rotate_states(pool, keyring, secret, &mut report).await?;
+    }
+    for (platform_id, service_url, redirect_uri, blob) in platform_clients::all_sealed(pool).await?
+    {
+        let key = ClientKey {
+            platform_id: &platform_id,
+            service_url: &service_url,
+            redirect_uri: &redirect_uri,
+        };
+        if let Some(new) = rewrap(keyring, &blob, &super::client_aad(&key)).await? {
+            platform_clients::replace_sealed(pool, key, &blob, new).await?;
+            report.rewrapped += 1;
+        } else {
+            report.current += 1;
+        }
     }
     Ok(report)
 }

@@ -68,6 +68,9 @@ pub struct PlatformView {
     /// Every way the platform connects, the preferred first (Bluesky: its
     /// sign-in page, or a handle and an app password).
     pub connect_with: Vec<ConnectKind>,
+    /// Connecting starts with the user naming their server (a Mastodon
+    /// instance), sent as `server` to `…/authorize`.
+    pub asks_for_server: bool,
     /// `active` if any connection is, else `needs_reauth`, else `revoked`, else `not_connected`.
     pub state: PlatformConnectionState,
     pub connections: Vec<ConnectionView>,
@@ -96,6 +99,7 @@ impl From<PlatformState> for PlatformView {
                 .copied()
                 .unwrap_or(ConnectKind::Redirect),
             connect_with: p.adapter.connect_kinds(),
+            asks_for_server: p.adapter.asks_for_server(),
             state,
             connections: p
                 .connections
@@ -138,24 +142,53 @@ pub async fn platforms(
     }))
 }
 
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRequestBody {
+    /// The server the account is on, for platforms with many (`asks_for_server`):
+    /// a Mastodon instance such as `mastodon.social` or `https://fosstodon.org`.
+    pub server: Option<String>,
+}
+
 /// Start connecting an account: returns the platform's consent URL.
 #[utoipa::path(post, path = "/api/v1/connections/{platform}/authorize", tag = "connections",
     params(("platform" = String, Path, description = "Platform id, e.g. `manch`"),
            ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+    request_body(content = Option<AuthorizeRequestBody>, description = "Only for platforms that ask for a server"),
     responses(
         (status = 200, body = AuthorizeView),
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Missing X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "`unknown_platform`", body = ErrorBody),
+        (status = 422, description = "`server_required`, `invalid_server`", body = ErrorBody),
+        (status = 502, description = "`platform_unavailable`: the server could not be reached", body = ErrorBody),
     ))]
 pub async fn authorize(
     request: HttpRequest,
     user: CurrentUser,
     platform: web::Path<String>,
+    body: web::Bytes,
     service: web::Data<Connections>,
 ) -> Result<HttpResponse, ApiError> {
+    // No body at all is the usual case (one-server platforms).
+    let body: AuthorizeRequestBody = if body.iter().all(u8::is_ascii_whitespace) {
+        AuthorizeRequestBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                crate::http::error::ErrorCode::MalformedJson,
+                format!("the body is not the JSON expected: {e}"),
+            )
+        })?
+    };
     let url = service
-        .authorize(user.id, &platform, loopback_origin(&request))
+        .authorize(
+            user.id,
+            &platform,
+            loopback_origin(&request),
+            body.server.as_deref(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(AuthorizeView {
         authorize_url: url.to_string(),

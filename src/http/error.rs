@@ -91,6 +91,8 @@ error_codes! {
     MediaInUse => (CONFLICT, "media_in_use"),
     MediaRejected => (UNPROCESSABLE_ENTITY, "media_rejected"),
     ConnectWithRedirect => (CONFLICT, "connect_with_redirect"),
+    ServerRequired => (UNPROCESSABLE_ENTITY, "server_required"),
+    InvalidServer => (UNPROCESSABLE_ENTITY, "invalid_server"),
 }
 
 /// An error on its way to the client.
@@ -246,6 +248,13 @@ impl From<ConnectError> for ApiError {
                 ),
             ),
             ConnectError::NotFound => ApiError::new(NotFound, "no such connection"),
+            ConnectError::ServerRequired(name) => ApiError::new(
+                ServerRequired,
+                format!(
+                    "{name} needs the server your account is on: send {{\"server\": \"mastodon.social\"}}"
+                ),
+            ),
+            ConnectError::InvalidServer(reason) => ApiError::new(InvalidServer, reason),
             ConnectError::NotCredentials(name) => ApiError::new(
                 ConnectWithRedirect,
                 format!(

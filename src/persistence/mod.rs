@@ -12,6 +12,7 @@ pub mod media_store;
 pub mod media_store_s3;
 pub mod oauth_states;
 pub mod outbox;
+pub mod platform_clients;
 pub mod platforms;
 pub mod publishing;
 pub mod sessions;

@@ -188,6 +188,8 @@ impl Manch {
         let redirect = Url::parse(REDIRECT).unwrap();
         let url = adapter
             .authorize_url(&AuthorizeRequest {
+                service: None,
+                client: None,
                 state: "st",
                 pkce_verifier: &verifier,
                 redirect_uri: &redirect,
