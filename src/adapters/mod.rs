@@ -8,6 +8,7 @@ pub mod bluesky;
 mod error;
 pub mod http_client;
 pub mod manch;
+pub mod mastodon;
 pub mod rate_limit;
 mod registry;
 
@@ -30,6 +31,9 @@ pub struct ContentRules {
     pub unit: TextUnit,
     /// Longest post in UTF-8 bytes, where the platform also limits those.
     pub max_bytes: Option<usize>,
+    /// Every link counts as this many characters however long it is, and a
+    /// mention of `@user@server` as `@user` (Mastodon); `None`: as written.
+    pub url_weight: Option<usize>,
     pub media: MediaRules,
 }
 
@@ -58,10 +62,27 @@ impl TextUnit {
     }
 }
 
+static LINK: std::sync::LazyLock<Option<regex::Regex>> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"https?://\S+").ok());
+static REMOTE_MENTION: std::sync::LazyLock<Option<regex::Regex>> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"(^|[^\w@])@(\w+)@[\w.-]+\w").ok());
+
 impl ContentRules {
+    /// The length of `text` as the platform counts it.
+    pub fn length(&self, text: &str) -> usize {
+        let (Some(weight), Some(link), Some(mention)) = (self.url_weight, &*LINK, &*REMOTE_MENTION)
+        else {
+            return self.unit.count(text);
+        };
+        let placeholder = "x".repeat(weight);
+        let text = link.replace_all(text, placeholder.as_str());
+        let text = mention.replace_all(&text, "$1@$2");
+        self.unit.count(&text)
+    }
+
     /// Why `text` is too long for the platform, if it is.
     pub fn check_length(&self, text: &str) -> Result<(), String> {
-        let length = self.unit.count(text);
+        let length = self.length(text);
         if length > self.max_chars {
             return Err(format!(
                 "posts are at most {} {} (this one has {length})",
@@ -484,9 +505,12 @@ pub trait PlatformAdapter: Send + Sync {
         media_id: &str,
     ) -> Result<bool, AdapterError>;
     /// The post published under `idempotency_key`, if the platform has one.
+    /// `post` is what the task sends (with the media ids already recorded),
+    /// for platforms that cannot look a post up by key and must match it.
     async fn find_post(
         &self,
         access_token: &SecretString,
+        post: OutgoingPost<'_>,
         idempotency_key: &str,
     ) -> Result<Option<PublishedPost>, AdapterError>;
     /// Ends the grant behind `token` at the platform.
@@ -531,6 +555,7 @@ mod tests {
             max_chars: 3,
             unit: TextUnit::Graphemes,
             max_bytes: Some(40),
+            url_weight: None,
             media: rules(),
         };
         // A skin-toned thumb and a Devanagari conjunct are one character each.
@@ -553,6 +578,38 @@ mod tests {
                 .unwrap_err()
                 .contains("40 bytes")
         );
+    }
+
+    #[test]
+    fn links_count_as_a_fixed_length_and_remote_mentions_as_the_username() {
+        let rules = ContentRules {
+            max_chars: 30,
+            unit: TextUnit::Graphemes,
+            max_bytes: None,
+            url_weight: Some(23),
+            media: rules(),
+        };
+        let long_link = format!("https://example.com/{}", "a".repeat(200));
+        // "see " (4) + 23 for the link, however long.
+        assert_eq!(rules.length(&format!("see {long_link}")), 27);
+        assert_eq!(rules.length("hi @alice@mastodon.social"), "hi @alice".len());
+        assert_eq!(
+            rules.length("mail bob@example.com"),
+            20,
+            "an address is not a mention"
+        );
+        assert!(rules.check_length(&format!("see {long_link} ok")).is_ok());
+        assert!(
+            rules
+                .check_length(&format!("{long_link} {long_link}"))
+                .is_err()
+        );
+        let plain = ContentRules {
+            url_weight: None,
+            ..rules
+        };
+        assert_eq!(plain.length("https://example.com/abc"), 23);
+        assert_eq!(plain.length("https://example.com/abcd"), 24);
     }
 
     #[test]

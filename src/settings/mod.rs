@@ -214,6 +214,20 @@ pub struct PlatformsSettings {
     pub manch: ManchSettings,
     #[serde(default)]
     pub bluesky: BlueskySettings,
+    #[serde(default)]
+    pub mastodon: MastodonSettings,
+}
+
+/// Mastodon: any instance the user names.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MastodonSettings {
+    /// Offer Mastodon.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Accept instances on plain `http://` (a local sandbox); never in production.
+    #[serde(default)]
+    pub allow_http_instances: bool,
 }
 
 /// Bluesky: offered when a service is set (this machine reaches no real one).

@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::adapters::bluesky::BlueskyAdapter;
 use crate::adapters::manch::ManchAdapter;
+use crate::adapters::mastodon::MastodonAdapter;
 use crate::adapters::{Registry, http_client};
 use crate::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
 use crate::settings::{Environment, Settings};
@@ -71,6 +72,13 @@ pub fn registry(settings: &Settings, manch: &ManchEndpoint) -> anyhow::Result<Re
                 .with_plc(settings.platforms.bluesky.plc_url.clone())
                 .with_public_url(settings.server.public_url.as_ref()),
         ));
+    }
+    if settings.platforms.mastodon.enabled {
+        let http = http_client::build(&settings.http_client).context("building the HTTP client")?;
+        registry = registry.with(Arc::new(MastodonAdapter::new(
+            http,
+            settings.platforms.mastodon.allow_http_instances,
+        )));
     }
     Ok(registry)
 }

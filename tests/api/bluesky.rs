@@ -349,7 +349,9 @@ async fn an_expired_access_token_is_read_as_refresh_not_as_a_rejected_post() {
         "{outcome:?}"
     );
     let garbage = secrecy::SecretString::from("not-a-token".to_owned());
-    let outcome = adapter.find_post(&garbage, &crate::pds::tid()).await;
+    let outcome = adapter
+        .find_post(&garbage, OutgoingPost::text("hello"), &crate::pds::tid())
+        .await;
     assert!(
         matches!(outcome, Err(AdapterError::Unauthorized)),
         "{outcome:?}"

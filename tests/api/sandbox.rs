@@ -357,12 +357,17 @@ async fn posts_honour_idempotency_keys_and_count_double_publishes() {
     assert_eq!(posts["posts"][0]["idempotency_key"], "key-1");
 
     assert_eq!(
-        adapter.find_post(token, "key-1").await.unwrap().unwrap().id,
+        adapter
+            .find_post(token, OutgoingPost::text(""), "key-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         first.id
     );
     assert!(
         adapter
-            .find_post(token, "never-used")
+            .find_post(token, OutgoingPost::text(""), "never-used")
             .await
             .unwrap()
             .is_none()
@@ -410,8 +415,14 @@ async fn the_calls_record_tells_replays_look_ups_and_stalls_apart() {
         .publish(token, OutgoingPost::text("once"), "key-a")
         .await
         .unwrap();
-    adapter.find_post(token, "key-a").await.unwrap();
-    adapter.find_post(token, "key-none").await.unwrap();
+    adapter
+        .find_post(token, OutgoingPost::text(""), "key-a")
+        .await
+        .unwrap();
+    adapter
+        .find_post(token, OutgoingPost::text(""), "key-none")
+        .await
+        .unwrap();
     let calls = manch.calls().await;
     assert_eq!(calls["creates"], 1, "{calls}");
     assert_eq!(calls["replays"], 1, "a repeated key is a replay: {calls}");
@@ -434,7 +445,12 @@ async fn the_calls_record_tells_replays_look_ups_and_stalls_apart() {
     assert_eq!(posts["duplicates"], 1, "{posts}");
     // A look-up finds the first post under the key.
     assert_eq!(
-        adapter.find_post(token, "key-b").await.unwrap().unwrap().id,
+        adapter
+            .find_post(token, OutgoingPost::text(""), "key-b")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         second.id
     );
 
@@ -447,7 +463,13 @@ async fn the_calls_record_tells_replays_look_ups_and_stalls_apart() {
         matches!(lost, Err(AdapterError::Unknown { .. })),
         "{lost:?}"
     );
-    assert!(adapter.find_post(token, "key-c").await.unwrap().is_some());
+    assert!(
+        adapter
+            .find_post(token, OutgoingPost::text(""), "key-c")
+            .await
+            .unwrap()
+            .is_some()
+    );
     let calls = manch.calls().await;
     assert_eq!(calls["creates"], 4, "{calls}");
     assert_eq!(calls["peak_in_flight"], 1, "{calls}");

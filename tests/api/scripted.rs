@@ -369,6 +369,7 @@ impl PlatformAdapter for Scripted {
     async fn find_post(
         &self,
         _access_token: &SecretString,
+        _post: OutgoingPost<'_>,
         idempotency_key: &str,
     ) -> Result<Option<PublishedPost>, AdapterError> {
         let mut record = self.platform.record();

@@ -196,7 +196,7 @@ async fn decide(
     let mut refreshed = false;
     loop {
         let outcome = if claimed.from_status == "unconfirmed" {
-            match adapter.find_post(&access, key).await {
+            match look_up(ctx, adapter, &access, claimed, key).await {
                 Ok(Some(post)) => return (Decision::Done(post, "verified"), Some(200)),
                 Ok(None) => publish(ctx, adapter, &access, claimed, key).await,
                 Err(error) => Err(error),
@@ -225,6 +225,24 @@ async fn decide(
             Err(error) => classify(error, adapter.display_name(), retry(claimed.attempt_count)),
         };
     }
+}
+
+/// Asks the platform whether an earlier attempt of the task did publish,
+/// describing the post with the media ids already recorded (never uploading).
+async fn look_up(
+    ctx: &EngineContext,
+    adapter: &dyn PlatformAdapter,
+    access: &SecretString,
+    claimed: &Claimed,
+    key: &str,
+) -> Result<Option<PublishedPost>, AdapterError> {
+    let recorded = media::recorded(ctx, claimed.id).await?;
+    let sent = OutgoingPost {
+        text: &claimed.content,
+        media_ids: &recorded,
+        record: claimed.platform_record.as_ref(),
+    };
+    adapter.find_post(access, sent, key).await
 }
 
 /// Uploads what the task has not uploaded yet, then posts.

@@ -86,6 +86,15 @@ pub async fn prepare(
     Ok(ids)
 }
 
+/// The platform's ids of the task's attachments recorded so far, in order.
+pub async fn recorded(ctx: &EngineContext, task: TaskId) -> Result<Vec<String>, AdapterError> {
+    let items = rows::for_task(&ctx.pool, task).await.map_err(transient)?;
+    Ok(items
+        .into_iter()
+        .filter_map(|item| item.platform_media_id)
+        .collect())
+}
+
 /// A copy of the image that fits the platform's byte limit: made once (off
 /// the event loop), kept, and reused by every later post to such a platform.
 async fn fitted(

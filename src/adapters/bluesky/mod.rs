@@ -259,6 +259,7 @@ impl PlatformAdapter for BlueskyAdapter {
             max_chars: MAX_GRAPHEMES,
             unit: TextUnit::Graphemes,
             max_bytes: Some(MAX_BYTES),
+            url_weight: None,
             // Larger images are fitted by the worker (a JPEG copy); video
             // goes through Bluesky's separate video service, not done yet.
             media: MediaRules {
@@ -570,6 +571,7 @@ impl PlatformAdapter for BlueskyAdapter {
     async fn find_post(
         &self,
         access_token: &SecretString,
+        _post: OutgoingPost<'_>,
         rkey: &str,
     ) -> Result<Option<PublishedPost>, AdapterError> {
         let did = wire::did_of(access_token)?;

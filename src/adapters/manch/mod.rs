@@ -160,6 +160,7 @@ impl PlatformAdapter for ManchAdapter {
             max_chars: MAX_CHARS,
             unit: TextUnit::Characters,
             max_bytes: None,
+            url_weight: None,
             media: MediaRules {
                 max_count: MAX_MEDIA,
                 max_image_bytes: MAX_IMAGE_BYTES,
@@ -314,6 +315,7 @@ impl PlatformAdapter for ManchAdapter {
     async fn find_post(
         &self,
         access_token: &SecretString,
+        _post: OutgoingPost<'_>,
         idempotency_key: &str,
     ) -> Result<Option<PublishedPost>, AdapterError> {
         let mut url = self.endpoint("v1/posts")?;
