@@ -393,18 +393,37 @@ pub trait PlatformAdapter: Send + Sync {
     fn rules(&self) -> ContentRules;
     /// Checks content against the platform's rules before anything is queued:
     /// not blank, and within [`ContentRules::check_length`].
-    fn validate(&self, content: &str) -> Result<(), AdapterError> {
+    /// `limits`: what the connection's server allows, where that varies.
+    fn validate(
+        &self,
+        content: &str,
+        limits: Option<&serde_json::Value>,
+    ) -> Result<(), AdapterError> {
         let name = self.display_name();
         if content.trim().is_empty() {
             return Err(AdapterError::Rejected {
                 reason: format!("{name} posts cannot be empty"),
             });
         }
-        self.rules()
+        self.rules_for(limits)
             .check_length(content)
             .map_err(|why| AdapterError::Rejected {
                 reason: format!("{name} {why}"),
             })
+    }
+    /// The rules for one connection, given what its server allows (`limits`,
+    /// read by [`PlatformAdapter::limits`] when it connected).
+    fn rules_for(&self, _limits: Option<&serde_json::Value>) -> ContentRules {
+        self.rules()
+    }
+    /// What the server an account is on allows, where that varies from
+    /// server to server (a Mastodon instance's configuration); read when
+    /// the account connects and kept with the connection.
+    async fn limits(
+        &self,
+        _access_token: &SecretString,
+    ) -> Result<Option<serde_json::Value>, AdapterError> {
+        Ok(None)
     }
     /// The same adapter for one connection: talking to the server its account
     /// lives on, using the secret its grant needs (signing with a DPoP key). `None`: the

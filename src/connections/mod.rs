@@ -339,8 +339,23 @@ impl Connections {
             .account(&tokens.access_token)
             .await
             .map_err(ConnectError::Exchange)?;
-        self.store(user, platform_id, &tokens, &account, grant_secret.as_ref())
-            .await
+        let limits = match bound.limits(&tokens.access_token).await {
+            Ok(limits) => limits,
+            Err(error) => {
+                // The platform's defaults apply until the next connect.
+                tracing::warn!(%error, "the server's limits could not be read");
+                None
+            }
+        };
+        self.store(
+            user,
+            platform_id,
+            &tokens,
+            &account,
+            grant_secret.as_ref(),
+            limits.as_ref(),
+        )
+        .await
     }
 
     /// Connects a credentials platform: the password is sent to the platform
@@ -370,6 +385,7 @@ impl Connections {
             &signed_in.tokens,
             &signed_in.account,
             None,
+            None,
         )
         .await
     }
@@ -383,6 +399,7 @@ impl Connections {
         tokens: &TokenSet,
         account: &Account,
         grant_secret: Option<&SecretString>,
+        limits: Option<&serde_json::Value>,
     ) -> Result<Connection, ConnectError> {
         for _ in 0..UPSERT_ATTEMPTS {
             let id = connections::existing_id(&self.pool, user, platform_id, &account.id)
@@ -417,6 +434,7 @@ impl Connections {
                     expires_at: tokens.expires_at,
                     scopes: &tokens.scopes,
                     service_url: account.service.as_ref().map(Url::as_str),
+                    limits,
                 },
             )
             .await?;

@@ -26,6 +26,13 @@ pub struct ConnectionView {
     pub scopes: Vec<String>,
     /// When the current access token expires (refreshed automatically).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The server the account is on, for platforms with many (a Mastodon
+    /// instance, a Bluesky PDS).
+    pub service_url: Option<String>,
+    /// This account's own limits, where its server sets them (a Mastodon
+    /// instance); otherwise the platform's `rules` apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<ContentRules>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -41,6 +48,8 @@ impl From<Connection> for ConnectionView {
             status: c.status,
             scopes: c.scopes,
             expires_at: c.expires_at,
+            service_url: c.service_url,
+            rules: None,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -104,7 +113,13 @@ impl From<PlatformState> for PlatformView {
             connections: p
                 .connections
                 .into_iter()
-                .map(ConnectionView::from)
+                .map(|c| {
+                    let rules = c.limits.as_ref().map(|l| p.adapter.rules_for(Some(l)));
+                    ConnectionView {
+                        rules,
+                        ..ConnectionView::from(c)
+                    }
+                })
                 .collect(),
         }
     }

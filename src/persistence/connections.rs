@@ -51,6 +51,8 @@ pub struct Connection {
     pub status: ConnectionStatus,
     /// The server the account lives on, for platforms with many.
     pub service_url: Option<String>,
+    /// What that server allows, where that varies (read at connect).
+    pub limits: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -67,12 +69,13 @@ struct Row {
     scopes: Vec<String>,
     status: String,
     service_url: Option<String>,
+    limits: Option<Json<serde_json::Value>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, user_id, platform_id, external_account_id, handle, display_name, \
-                       expires_at, scopes, status, service_url, created_at, updated_at";
+                       expires_at, scopes, status, service_url, limits, created_at, updated_at";
 
 impl TryFrom<Row> for Connection {
     type Error = StoreError;
@@ -92,6 +95,7 @@ impl TryFrom<Row> for Connection {
             scopes: row.scopes,
             status,
             service_url: row.service_url,
+            limits: row.limits.map(|j| j.0),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -140,6 +144,7 @@ pub struct NewConnection<'a> {
     pub expires_at: Option<DateTime<Utc>>,
     pub scopes: &'a [String],
     pub service_url: Option<&'a str>,
+    pub limits: Option<&'a serde_json::Value>,
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %user))]
@@ -199,8 +204,8 @@ pub async fn upsert(
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO platform_connections
            (id, user_id, platform_id, external_account_id, handle, display_name,
-            access_token, refresh_token, expires_at, scopes, status, service_url, grant_secret)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12)
+            access_token, refresh_token, expires_at, scopes, status, service_url, grant_secret, limits)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13)
          ON CONFLICT (user_id, platform_id, external_account_id) DO UPDATE SET
            handle = EXCLUDED.handle,
            display_name = EXCLUDED.display_name,
@@ -210,6 +215,7 @@ pub async fn upsert(
            scopes = EXCLUDED.scopes,
            service_url = EXCLUDED.service_url,
            grant_secret = EXCLUDED.grant_secret,
+           limits = EXCLUDED.limits,
            status = 'active',
            updated_at = now()
          WHERE platform_connections.id = EXCLUDED.id
@@ -227,6 +233,7 @@ pub async fn upsert(
     .bind(new.scopes)
     .bind(new.service_url)
     .bind(new.grant_secret.map(Json))
+    .bind(new.limits.map(Json))
     .fetch_optional(pool)
     .await?;
     row.map(Connection::try_from).transpose()
@@ -409,4 +416,22 @@ pub async fn active_for_user(
     .bind(user)
     .fetch_all(pool)
     .await?)
+}
+
+/// What the servers of these connections allow, for those that stored any.
+pub async fn limits_of(
+    pool: &PgPool,
+    ids: &[ConnectionId],
+) -> Result<std::collections::HashMap<ConnectionId, serde_json::Value>, StoreError> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|c| c.0).collect();
+    let rows: Vec<(ConnectionId, Json<serde_json::Value>)> = sqlx::query_as(
+        "SELECT id, limits FROM platform_connections WHERE id = ANY($1) AND limits IS NOT NULL",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, limits)| (id, limits.0))
+        .collect())
 }

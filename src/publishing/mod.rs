@@ -108,6 +108,19 @@ impl Publishing {
         }
     }
 
+    /// What the servers of the targets allow, read only for platforms whose
+    /// servers differ (one query, and none for Manch or Bluesky).
+    async fn limits_of(
+        &self,
+        targets: &[(ConnectionId, String)],
+    ) -> Result<std::collections::HashMap<ConnectionId, serde_json::Value>, PublishError> {
+        let varying = varying(&self.registry, targets);
+        if varying.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(crate::persistence::connections::limits_of(&self.pool, &varying).await?)
+    }
+
     /// Validates the publish against every target and the user's backlog,
     /// writes it durably and starts it; answers before any platform is called.
     #[tracing::instrument(skip_all, fields(user_id = %user))]
@@ -163,16 +176,22 @@ impl Publishing {
                 codec: m.codec.as_deref(),
             })
             .collect();
-        for (_, platform) in &targets {
+        let limits = self.limits_of(&targets).await?;
+        for (connection, platform) in &targets {
             let adapter = self.registry.get(platform).ok_or_else(|| {
                 PublishError::InvalidTargets(format!("platform {platform} is not available"))
             })?;
-            adapter.validate(content.as_str()).map_err(|e| {
+            let limits = limits.get(connection);
+            adapter.validate(content.as_str(), limits).map_err(|e| {
                 PublishError::ContentRejected(adapter.display_name().to_owned(), e.to_string())
             })?;
-            adapter.rules().media.check(&facts).map_err(|why| {
-                PublishError::MediaRejected(adapter.display_name().to_owned(), why)
-            })?;
+            adapter
+                .rules_for(limits)
+                .media
+                .check(&facts)
+                .map_err(|why| {
+                    PublishError::MediaRejected(adapter.display_name().to_owned(), why)
+                })?;
         }
         let media: Vec<MediaId> = media.iter().map(|m| m.id).collect();
         let due_now = scheduled_at.is_none_or(|at| at <= Utc::now());
@@ -281,6 +300,15 @@ impl Publishing {
 
 /// The targets among the user's active connections: the ones asked for (each
 /// once, in the order given), or all of them.
+/// Connection ids of `targets` whose servers' limits vary (only those are read).
+fn varying(registry: &Registry, targets: &[(ConnectionId, String)]) -> Vec<ConnectionId> {
+    targets
+        .iter()
+        .filter(|(_, platform)| registry.get(platform).is_some_and(|a| a.asks_for_server()))
+        .map(|(c, _)| *c)
+        .collect()
+}
+
 fn choose_targets(
     active: &[(ConnectionId, String)],
     wanted: Option<&[uuid::Uuid]>,

@@ -264,8 +264,12 @@ impl PlatformAdapter for Scripted {
         self.inner.rules()
     }
 
-    fn validate(&self, content: &str) -> Result<(), AdapterError> {
-        self.inner.validate(content)
+    fn validate(
+        &self,
+        content: &str,
+        limits: Option<&serde_json::Value>,
+    ) -> Result<(), AdapterError> {
+        self.inner.validate(content, limits)
     }
 
     fn connect_kinds(&self) -> Vec<ConnectKind> {

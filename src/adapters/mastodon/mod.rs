@@ -165,6 +165,57 @@ impl PlatformAdapter for MastodonAdapter {
         }
     }
 
+    /// The instance's own limits (`configuration` of `/api/v2/instance`),
+    /// where it set them; the defaults elsewhere.
+    fn rules_for(&self, limits: Option<&serde_json::Value>) -> ContentRules {
+        let mut rules = self.rules();
+        let Some(configuration) = limits else {
+            return rules;
+        };
+        let number = |pointer: &str| {
+            configuration
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_u64)
+        };
+        let size = |n: u64| usize::try_from(n).ok();
+        if let Some(n) = number("/statuses/max_characters").and_then(size) {
+            rules.max_chars = n;
+        }
+        if let Some(n) = number("/statuses/max_media_attachments").and_then(size) {
+            rules.media.max_count = n;
+        }
+        if let Some(n) = number("/statuses/characters_reserved_per_url").and_then(size) {
+            rules.url_weight = Some(n);
+        }
+        if let Some(n) = number("/media_attachments/image_size_limit") {
+            rules.media.max_image_bytes = n;
+        }
+        if let Some(n) = number("/media_attachments/video_size_limit") {
+            rules.media.max_video_bytes = n;
+        }
+        if let Some(types) = configuration
+            .pointer("/media_attachments/supported_mime_types")
+            .and_then(serde_json::Value::as_array)
+        {
+            // Of what Prasaran sends, what this instance takes.
+            rules
+                .media
+                .types
+                .retain(|t| types.iter().any(|offered| offered == t.as_str()));
+        }
+        rules
+    }
+
+    async fn limits(
+        &self,
+        access_token: &SecretString,
+    ) -> Result<Option<serde_json::Value>, AdapterError> {
+        let instance: serde_json::Value = self
+            .get_json(access_token, self.api("api/v2/instance")?, "instance")
+            .await?;
+        Ok(instance.get("configuration").cloned())
+    }
+
     fn asks_for_server(&self) -> bool {
         true
     }
@@ -512,6 +563,25 @@ impl PlatformAdapter for MastodonAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instances_own_limits_replace_the_defaults() {
+        let adapter = MastodonAdapter::new(reqwest::Client::new(), false);
+        let limits = json!({
+            "statuses": {"max_characters": 5000, "max_media_attachments": 8,
+                         "characters_reserved_per_url": 30},
+            "media_attachments": {"image_size_limit": 1000, "video_size_limit": 2000,
+                                  "supported_mime_types": ["image/png", "video/mp4"]}
+        });
+        let rules = adapter.rules_for(Some(&limits));
+        assert_eq!(rules.max_chars, 5000);
+        assert_eq!(rules.url_weight, Some(30));
+        assert_eq!(rules.media.max_count, 8);
+        assert_eq!(rules.media.max_image_bytes, 1000);
+        assert_eq!(rules.media.types, vec!["image/png", "video/mp4"]);
+        assert_eq!(adapter.rules_for(None).max_chars, MAX_CHARS);
+        assert_eq!(adapter.rules_for(Some(&json!({}))).max_chars, MAX_CHARS);
+    }
 
     #[test]
     fn an_instance_is_named_as_people_write_it() {
