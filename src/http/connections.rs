@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::session::CurrentUser;
-use crate::adapters::{ConnectKind, ContentRules};
+use crate::adapters::{ConnectKind, ContentRules, PlatformAdapter};
 use crate::connections::{CallbackParams, ConnectError, Connections, PlatformState};
 use crate::domain::ConnectionId;
 use crate::persistence::connections::{Connection, ConnectionStatus};
@@ -52,6 +52,17 @@ impl From<Connection> for ConnectionView {
             rules: None,
             created_at: c.created_at,
             updated_at: c.updated_at,
+        }
+    }
+}
+
+impl ConnectionView {
+    /// The view with the connection's own rules, where its server sets them.
+    fn with_rules(c: Connection, adapter: &dyn PlatformAdapter) -> Self {
+        let rules = c.limits.as_ref().map(|l| adapter.rules_for(Some(l)));
+        Self {
+            rules,
+            ..Self::from(c)
         }
     }
 }
@@ -113,13 +124,7 @@ impl From<PlatformState> for PlatformView {
             connections: p
                 .connections
                 .into_iter()
-                .map(|c| {
-                    let rules = c.limits.as_ref().map(|l| p.adapter.rules_for(Some(l)));
-                    ConnectionView {
-                        rules,
-                        ..ConnectionView::from(c)
-                    }
-                })
+                .map(|c| ConnectionView::with_rules(c, p.adapter.as_ref()))
                 .collect(),
         }
     }
@@ -257,8 +262,15 @@ pub async fn list(
     service: web::Data<Connections>,
 ) -> Result<HttpResponse, ApiError> {
     let connections = service.list(user.id).await?;
+    let registry = service.registry();
     Ok(HttpResponse::Ok().json(ConnectionList {
-        connections: connections.into_iter().map(ConnectionView::from).collect(),
+        connections: connections
+            .into_iter()
+            .map(|c| match registry.get(&c.platform_id) {
+                Some(adapter) => ConnectionView::with_rules(c, adapter.as_ref()),
+                None => ConnectionView::from(c),
+            })
+            .collect(),
     }))
 }
 

@@ -410,7 +410,13 @@ impl PlatformAdapter for MastodonAdapter {
             )
             .await?;
         let instance = &self.grant()?.instance;
-        let domain = instance.host_str().unwrap_or_default();
+        let profile = me.url.as_deref().and_then(|u| Url::parse(u).ok());
+        let domain = profile
+            .as_ref()
+            .and_then(Url::host_str)
+            .or_else(|| instance.host_str())
+            .unwrap_or_default()
+            .to_owned();
         Ok(Account {
             display_name: if me.display_name.is_empty() {
                 me.username.clone()

@@ -36,6 +36,10 @@ pub struct Me {
     pub username: String,
     #[serde(default)]
     pub display_name: String,
+    /// The profile page, `https://{domain}/@{username}`: its host is the
+    /// account's domain, which may differ from the host the API is on.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Deserialize)]
