@@ -87,6 +87,21 @@ pub enum SandboxCommand {
         #[arg(long, default_value_t = 1)]
         workers: usize,
     },
+    /// The Mastodon sandbox: app registration, OAuth 2 with PKCE, accounts,
+    /// instance, statuses and media as a Mastodon 4.3+ instance answers
+    /// them, with /_sandbox/ controls; state in memory.
+    Mastodon {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        bind: SocketAddr,
+        /// The instance's domain, in handles and entity URLs
+        /// [default: mastodon-PORT.sandbox].
+        #[arg(long)]
+        domain: Option<String>,
+        /// Worker threads (1 keeps it to one core).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]

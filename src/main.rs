@@ -6,6 +6,7 @@ use clap::Parser;
 use prasaran::cli::{Cli, Command, KeysCommand, SandboxCommand};
 use prasaran::connections::rotation;
 use prasaran::sandbox::manch::{SandboxConfig, SandboxServer};
+use prasaran::sandbox::mastodon::{MastodonConfig, MastodonSandbox};
 use prasaran::settings::{self, MASTER_KEY_LEN, Settings};
 use prasaran::startup::{Application, Database, keys};
 use prasaran::telemetry;
@@ -81,6 +82,29 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             };
             let sandbox = SandboxServer::bind(bind, config, workers)?;
             println!("Manch sandbox listening on {}", sandbox.base_url);
+            tokio::select! {
+                served = sandbox.run() => served?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            Ok(())
+        }
+        Command::Sandbox {
+            platform:
+                SandboxCommand::Mastodon {
+                    bind,
+                    domain,
+                    workers,
+                },
+        } => {
+            let config = MastodonConfig {
+                domain,
+                ..MastodonConfig::default()
+            };
+            let sandbox = MastodonSandbox::bind(bind, config, workers)?;
+            println!(
+                "Mastodon sandbox ({}) listening on {}",
+                sandbox.domain, sandbox.base_url
+            );
             tokio::select! {
                 served = sandbox.run() => served?,
                 _ = tokio::signal::ctrl_c() => {}

@@ -3,3 +3,4 @@
 //! Nothing here is used to talk to a real platform; that is `adapters/`.
 
 pub mod manch;
+pub mod mastodon;

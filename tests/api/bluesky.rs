@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cloud::Serve;
 use crate::helpers::{Browser, TestApp, error_code, sandbox_posts};
-use crate::media::{encoded, noise_png, uploaded};
+use crate::media::{encoded, noise_png, uploaded_with_alt};
 use crate::pds::{Account, Pds};
 use crate::stage::{accepted, publish, wait_all, wait_job};
 use crate::wiretap::Wiretap;
@@ -184,19 +184,8 @@ async fn links_mentions_and_tags_become_facets_and_four_images_go_with_alt_text(
     .into_iter()
     .enumerate()
     {
-        let id = uploaded(&app, &token, bytes).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let response = crate::helpers::http()
-            .patch(app.url(&format!("/api/v1/media/{id}")))
-            .bearer_auth(&token)
-            .json(&json!({"alt_text": format!("picture {}", n + 1)}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        media.push(id);
+        let alt = format!("picture {}", n + 1);
+        media.push(uploaded_with_alt(&app, &token, bytes, &alt).await);
     }
 
     let text = "नमस्ते 👋🏽 @bob.test and @nobody.test, read https://example.com/a?b=1. #हिंदी #rust!";
@@ -394,27 +383,14 @@ async fn killed_between_put_record_and_its_outcome_a_restart_leaves_one_record_p
     let database = crate::helpers::TestDatabase::create().await;
     let pool = database.pool().await;
     let data_dir = tempfile::tempdir().unwrap();
-    let env: Vec<(String, String)> = [
-        ("PRASARAN__DATA_DIR", data_dir.path().display().to_string()),
-        ("PRASARAN__DATABASE__URL", database.url.clone()),
-        ("PRASARAN__SESSION__KEY", crate::helpers::random_key(64)),
-        (
-            "PRASARAN__KEYS__LOCAL__MASTER_KEY",
-            crate::helpers::random_key(32),
-        ),
-        ("PRASARAN__PLATFORMS__BLUESKY__SERVICE_URL", tap.url.clone()),
-        ("PRASARAN__QUEUE__KIND", "in_process".into()),
-        ("PRASARAN__ENGINE__LEASE_SECS", "3".into()),
-        ("PRASARAN__ENGINE__STALE_DISPATCH_SECS", "3".into()),
-        ("PRASARAN__ENGINE__SCHEDULER_TICK_MS", "100".into()),
-        ("PRASARAN__ENGINE__BACKOFF_BASE_MS", "20".into()),
-        ("PRASARAN__ENGINE__BACKOFF_CAP_MS", "300".into()),
-        ("PRASARAN__SERVER__WORKERS", "1".into()),
-        ("PRASARAN__LOG__LEVEL", "info".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let env = crate::stage::process_env(
+        &database,
+        data_dir.path(),
+        &[(
+            "PRASARAN__PLATFORMS__BLUESKY__SERVICE_URL",
+            tap.url.as_str(),
+        )],
+    );
     let mut doomed = Serve::start("all", &env).await;
     let browser = Browser::new(&doomed.address);
     let csrf = browser.signed_up("hal@example.com").await;
@@ -447,19 +423,8 @@ async fn killed_between_put_record_and_its_outcome_a_restart_leaves_one_record_p
     tap.release();
 
     let again = Serve::start("all", &env).await;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let done: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM publish_tasks WHERE status = 'succeeded'")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        if done == 3 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{}", again.log_text());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    crate::stage::wait_tasks_succeeded(&pool, 3, Duration::from_secs(90), || again.log_text())
+        .await;
     assert_eq!(
         pds.list_records("hal.test").await.len(),
         3,

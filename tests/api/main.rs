@@ -14,6 +14,8 @@ mod errors;
 mod helpers;
 mod kms;
 mod logging;
+mod mastodon;
+mod mastodon_sandbox;
 mod media;
 mod media_s3;
 mod openapi;

@@ -126,6 +126,28 @@ pub(crate) async fn uploaded(app: &TestApp, token: &str, bytes: Vec<u8>) -> Valu
     response.json().await.unwrap()
 }
 
+/// Uploads `bytes` and gives it `alt` text; answers the media id.
+pub(crate) async fn uploaded_with_alt(
+    app: &TestApp,
+    token: &str,
+    bytes: Vec<u8>,
+    alt: &str,
+) -> String {
+    let id = uploaded(app, token, bytes).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = crate::helpers::http()
+        .patch(app.url(&format!("/api/v1/media/{id}")))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "alt_text": alt }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    id
+}
+
 async fn api_token(app: &crate::helpers::Browser, email: &str) -> String {
     let csrf = app.signed_up(email).await;
     app.api_token(&csrf).await
@@ -444,7 +466,7 @@ async fn media_breaking_a_platforms_rules_is_refused_at_accept_naming_platform_a
 }
 
 /// A one-second 320 × 240 H.264 MP4 made with Debian's ffmpeg.
-fn mp4(seconds: u32) -> Vec<u8> {
+pub(crate) fn mp4(seconds: u32) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("clip.mp4");
     let status = std::process::Command::new("ffmpeg")

@@ -157,3 +157,64 @@ pub(crate) async fn wait_all(
     }
     views
 }
+
+/// A `prasaran serve` process of the test's own on `database`: the
+/// in-process queue, short leases and backoff, plus `extra` settings.
+pub(crate) fn process_env(
+    database: &crate::helpers::TestDatabase,
+    data_dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("PRASARAN__DATA_DIR", data_dir.display().to_string()),
+        ("PRASARAN__DATABASE__URL", database.url.clone()),
+        ("PRASARAN__SESSION__KEY", crate::helpers::random_key(64)),
+        (
+            "PRASARAN__KEYS__LOCAL__MASTER_KEY",
+            crate::helpers::random_key(32),
+        ),
+        ("PRASARAN__QUEUE__KIND", "in_process".into()),
+        ("PRASARAN__ENGINE__LEASE_SECS", "3".into()),
+        ("PRASARAN__ENGINE__STALE_DISPATCH_SECS", "3".into()),
+        ("PRASARAN__ENGINE__SCHEDULER_TICK_MS", "100".into()),
+        ("PRASARAN__ENGINE__BACKOFF_BASE_MS", "20".into()),
+        ("PRASARAN__ENGINE__BACKOFF_CAP_MS", "300".into()),
+        ("PRASARAN__SERVER__WORKERS", "1".into()),
+        ("PRASARAN__LOG__LEVEL", "info".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    env
+}
+
+/// Waits until `n` tasks have succeeded; on time out, shows `log`.
+pub(crate) async fn wait_tasks_succeeded(
+    pool: &sqlx::PgPool,
+    n: i64,
+    limit: Duration,
+    log: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let done: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM publish_tasks WHERE status = 'succeeded'")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        if done == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{done} of {n} succeeded:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -5,8 +5,8 @@
 //!
 //! Each sandbox is one instance with its own domain, so two of them on two
 //! ports are two instances. Written from docs.joinmastodon.org and the
-//! mastodon/mastodon source; where those left a gap, the choice made is
-//! listed in `mastodon-sandbox-guesses.md` (see the README).
+//! mastodon/mastodon source; where Mastodon's behaviour depends on its release
+//! (the idempotency lock of 2026, PKCE before 4.3) a fault selects which.
 //!
 //! Like the Manch sandbox it must never be what limits a benchmark: handlers
 //! take one short lock and do no I/O while holding it.
@@ -106,11 +106,7 @@ pub struct MastodonSandbox {
 
 impl MastodonSandbox {
     /// Binds `bind` (port 0 for a free one) and prepares `workers` workers.
-    pub fn bind(
-        bind: SocketAddr,
-        config: MastodonConfig,
-        workers: usize,
-    ) -> std::io::Result<Self> {
+    pub fn bind(bind: SocketAddr, config: MastodonConfig, workers: usize) -> std::io::Result<Self> {
         let listener = TcpListener::bind(bind)?;
         let addr = listener.local_addr()?;
         let base_url =

@@ -78,10 +78,7 @@ impl Params {
         if value.is_empty() {
             return None;
         }
-        Some(!matches!(
-            value.as_str(),
-            "0" | "f" | "false" | "off" | "F" | "FALSE" | "OFF"
-        ))
+        Some(!matches!(value.as_str(), "0" | "f" | "false" | "off"))
     }
 }
 
@@ -131,7 +128,9 @@ pub async fn read(request: &HttpRequest, payload: web::Payload) -> Result<Params
     if kind.starts_with("application/json") {
         let value: Value = serde_json::from_slice(&body).map_err(|e| {
             // ActionDispatch::Http::Parameters::ParseError
-            bad_request(&format!("Error occurred while parsing request parameters: {e}"))
+            bad_request(&format!(
+                "Error occurred while parsing request parameters: {e}"
+            ))
         })?;
         if let Value::Object(map) = value {
             for (key, value) in &map {
@@ -151,7 +150,9 @@ async fn read_body(mut payload: web::Payload) -> Result<Vec<u8>, HttpResponse> {
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| bad_request(&e.to_string()))?;
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(HttpResponse::PayloadTooLarge().json(json!({"error": "Request body too large"})));
+            return Err(
+                HttpResponse::PayloadTooLarge().json(json!({"error": "Request body too large"}))
+            );
         }
         body.extend_from_slice(&chunk);
     }

@@ -31,6 +31,7 @@ pub enum IdempotencyMode {
     Locked,
     /// As `Locked`, with the regression of mastodon/mastodon#40399: a repeated
     /// key finds its status but the request then fails with 500.
+    #[serde(rename = "locked_replay_500")]
     LockedReplay500,
 }
 

@@ -92,7 +92,9 @@ pub fn entities(text: &str) -> Vec<Found> {
         let before = word_before(text, at);
         match ch {
             // Account::MENTION_RE: not after `=`, `/` or a word character.
-            '@' if !before.is_some_and(|c| c == '=' || c == '/' || c.is_alphanumeric() || c == '_') => {
+            '@' if !before
+                .is_some_and(|c| c == '=' || c == '/' || c.is_alphanumeric() || c == '_') =>
+            {
                 if let Some(caps) = MENTION.as_ref().and_then(|re| re.captures(&text[at..])) {
                     let end = at + caps.get(0).map_or(0, |m| m.end());
                     if !overlaps(&found, at, end) {
@@ -108,14 +110,18 @@ pub fn entities(text: &str) -> Vec<Found> {
                 }
             }
             // Tag::HASHTAG_RE: not after `/`, `)` or a word character.
-            '#' if !before.is_some_and(|c| c == '/' || c == ')' || c.is_alphanumeric() || c == '_') => {
+            '#' if !before
+                .is_some_and(|c| c == '/' || c == ')' || c.is_alphanumeric() || c == '_') =>
+            {
                 if let Some(caps) = HASHTAG.as_ref().and_then(|re| re.captures(&text[at..])) {
                     let end = at + caps.get(0).map_or(0, |m| m.end());
                     if !overlaps(&found, at, end) {
                         extra.push(Found {
                             start: at,
                             end,
-                            entity: Entity::Hashtag(caps.get(1).map_or("", |m| m.as_str()).to_owned()),
+                            entity: Entity::Hashtag(
+                                caps.get(1).map_or("", |m| m.as_str()).to_owned(),
+                            ),
                         });
                     }
                 }
@@ -197,11 +203,7 @@ fn link(url: &str) -> String {
 /// `TextFormatter#to_s` for a local status: entities linked (a mention only
 /// when `local_account` knows the username), then `simple_format` with the
 /// newlines dropped.
-pub fn to_html(
-    text: &str,
-    domain: &str,
-    local_account: impl Fn(&str) -> Option<String>,
-) -> String {
+pub fn to_html(text: &str, domain: &str, local_account: impl Fn(&str) -> Option<String>) -> String {
     if text.trim().is_empty() {
         return String::new();
     }
@@ -276,8 +278,14 @@ mod tests {
 
     #[test]
     fn urls_count_23_and_mentions_only_their_username() {
-        assert_eq!(status_length("see https://example.com/a/very/long/path/indeed", ""), 4 + 23);
-        assert_eq!(status_length("@alice@far.example hi", ""), "@alice hi".len());
+        assert_eq!(
+            status_length("see https://example.com/a/very/long/path/indeed", ""),
+            4 + 23
+        );
+        assert_eq!(
+            status_length("@alice@far.example hi", ""),
+            "@alice hi".len()
+        );
         assert_eq!(status_length("http://localhost:8080/x.", ""), 24);
         // Grapheme clusters, not code points: a family emoji is one.
         assert_eq!(status_length("👨‍👩‍👧", ""), 1);
@@ -286,7 +294,11 @@ mod tests {
 
     #[test]
     fn html_escapes_links_and_breaks_paragraphs() {
-        let html = to_html("a <b> & \"c\"\nnext\n\nhttps://example.com #Tag", "x.test", |_| None);
+        let html = to_html(
+            "a <b> & \"c\"\nnext\n\nhttps://example.com #Tag",
+            "x.test",
+            |_| None,
+        );
         assert_eq!(
             html,
             "<p>a &lt;b&gt; &amp; &quot;c&quot;<br />next</p><p><a href=\"https://example.com\" target=\"_blank\" rel=\"nofollow noopener\" translate=\"no\"><span class=\"invisible\">https://</span><span class=\"\">example.com</span><span class=\"invisible\"></span></a> <a href=\"https://x.test/tags/tag\" class=\"mention hashtag\" rel=\"tag\">#<span>Tag</span></a></p>"
