@@ -375,3 +375,33 @@ async fn killed_after_the_status_exists_but_before_its_outcome_a_restart_leaves_
     assert_eq!(recorded, made);
     assert!(calls(&sandbox).await["lookups"].as_u64().unwrap() >= 2);
 }
+
+#[actix_web::test]
+async fn a_429_with_an_iso_8601_reset_is_waited_out_and_every_status_lands_once() {
+    let sandbox = instance();
+    let app = app_with_mastodon().await;
+    let csrf = app.signed_up("busy@example.com").await;
+    connect(&app, &csrf, &sandbox, "hal").await;
+    let token = app.api_token(&csrf).await;
+    // Four calls per token per 5-second window (Mastodon: 300 per 5 minutes).
+    faults(
+        &sandbox,
+        json!({ "rate_limit_per_5min": 4, "api_period_secs": 5 }),
+    )
+    .await;
+
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        ids.push(accepted(&app, &token, json!({ "content": format!("busy {n}") })).await);
+    }
+    for id in &ids {
+        let view = wait_job(&app, &token, id, Duration::from_secs(60)).await;
+        assert_eq!(view["status"], "succeeded", "{view}");
+    }
+    let posted = statuses(&sandbox).await;
+    assert_eq!(posted.len(), 8, "each once: {posted:?}");
+    let limited = calls(&sandbox).await["rate_limited"].as_u64().unwrap();
+    // Refused at least once, and then waited for the reset instead of
+    // knocking again (a worker that ignored it would be refused dozens of times).
+    assert!((1..=4).contains(&limited), "{limited} answers were 429");
+}

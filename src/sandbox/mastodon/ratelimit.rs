@@ -112,11 +112,12 @@ fn rules(state: &State, request: &ServiceRequest) -> Vec<Rule> {
         .unwrap_or_default();
     let method = request.method();
     let mut rules = Vec::with_capacity(4);
+    let api_period = faults.api_period_secs.max(1);
     if let Some(user) = &user {
         rules.push((
             "throttle_authenticated_api",
             faults.account_rate_limit_per_5min,
-            300,
+            api_period,
             user.clone(),
         ));
     }
@@ -124,7 +125,7 @@ fn rules(state: &State, request: &ServiceRequest) -> Vec<Rule> {
         rules.push((
             "throttle_per_token_api",
             faults.rate_limit_per_5min,
-            300,
+            api_period,
             token.id.to_string(),
         ));
     }
@@ -132,7 +133,7 @@ fn rules(state: &State, request: &ServiceRequest) -> Vec<Rule> {
         rules.push((
             "throttle_unauthenticated_api",
             faults.unauthenticated_rate_limit_per_5min,
-            300,
+            api_period,
             ip.clone(),
         ));
     }

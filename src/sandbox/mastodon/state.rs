@@ -52,6 +52,9 @@ pub struct Faults {
     pub account_rate_limit_per_5min: u32,
     /// `throttle_unauthenticated_api`: requests per IP without a token per 5 minutes.
     pub unauthenticated_rate_limit_per_5min: u32,
+    /// The period of the three 5-minute API throttles, in seconds (300 as in
+    /// Mastodon; a test shortens it so a reset comes within its run).
+    pub api_period_secs: u64,
     /// `throttle_api_media`: `POST /api/v{1,2}/media` per account per 30 minutes.
     pub media_rate_limit_per_30min: u32,
     /// `throttle_api_delete`: `DELETE /api/v1/statuses/:id` per account per 30 minutes.
@@ -91,6 +94,7 @@ impl Default for Faults {
             rate_limit_per_5min: 300,
             account_rate_limit_per_5min: 1500,
             unauthenticated_rate_limit_per_5min: 300,
+            api_period_secs: 300,
             media_rate_limit_per_30min: 30,
             delete_rate_limit_per_30min: 30,
             paging_rate_limit_per_15min: 300,
