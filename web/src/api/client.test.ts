@@ -55,6 +55,30 @@ describe("request", () => {
   });
 });
 
+describe("authorize", () => {
+  it("sends the server only when one is given", async () => {
+    const fetch = vi.fn().mockImplementation(() => Promise.resolve(answer(200, { authorize_url: "https://x/authorize" })));
+    vi.stubGlobal("fetch", fetch);
+    await expect(api.authorize("manch")).resolves.toEqual({ authorize_url: "https://x/authorize" });
+    await api.authorize("mastodon", "fosstodon.org");
+    const [[url, plain], [, withServer]] = fetch.mock.calls;
+    expect(url).toBe("/api/v1/connections/manch/authorize");
+    expect(plain.method).toBe("POST");
+    expect(plain.body).toBeUndefined();
+    expect(plain.headers["Content-Type"]).toBeUndefined();
+    expect(JSON.parse(withServer.body)).toEqual({ server: "fosstodon.org" });
+    expect(withServer.headers["Content-Type"]).toBe("application/json");
+  });
+
+  it("answers a refused server as an ApiError with its code", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn().mockResolvedValue(answer(422, { error: { code: "server_required", message: "name your server" } })),
+    );
+    await expect(api.authorize("mastodon")).rejects.toMatchObject({ status: 422, code: "server_required" });
+  });
+});
+
 describe("uploadMedia", () => {
   it("sends the raw file with the CSRF token, reports progress and answers the media", async () => {
     vi.stubGlobal("XMLHttpRequest", FakeXhr);

@@ -85,8 +85,17 @@ export const api = {
     request<Session>("POST", "/api/v1/auth/login", { email, password }),
   logout: () => request<void>("POST", "/api/v1/auth/logout"),
   platforms: () => request<{ platforms: Platform[] }>("GET", "/api/v1/platforms"),
-  authorize: (platform: string) =>
-    request<{ authorize_url: string }>("POST", `/api/v1/connections/${platform}/authorize`),
+  /**
+   * Starts connecting an account: the platform's consent URL. `server` (a
+   * Mastodon instance, for platforms with `asks_for_server`) is sent only when
+   * given; 422 `server_required`/`invalid_server`, 502 `platform_unavailable`.
+   */
+  authorize: (platform: string, server?: string) =>
+    request<{ authorize_url: string }>(
+      "POST",
+      `/api/v1/connections/${platform}/authorize`,
+      server !== undefined ? { server } : undefined,
+    ),
   disconnect: (id: string) => request<void>("DELETE", `/api/v1/connections/${id}`),
   signIn: (platform: string, identifier: string, password: string) =>
     request<Connection>("POST", `/api/v1/connections/${platform}/sign-in`, { identifier, password }),

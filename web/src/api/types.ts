@@ -20,6 +20,10 @@ export interface Connection {
   handle: string;
   display_name: string;
   status: ConnectionStatus;
+  /** The server the account is on, for platforms with many (a Mastodon instance, a Bluesky PDS). */
+  service_url?: string | null;
+  /** This account's own limits, where its server sets them (a Mastodon instance): they replace the platform's. */
+  rules?: ContentRules | null;
 }
 
 /** What attachments a platform takes (`rules.media`). */
@@ -42,15 +46,31 @@ export interface MediaRules {
   video_codecs?: string[];
 }
 
+/**
+ * A platform's (or one connection's) limits: `max_chars` counted in `unit`
+ * (graphemes: 👍🏽 is one); `max_bytes` of UTF-8 where limited; where
+ * `url_weight` is set, every link counts as that many characters and
+ * `@user@server` as `@user` (Mastodon).
+ */
+export interface ContentRules {
+  max_chars: number;
+  unit: "characters" | "graphemes";
+  max_bytes?: number | null;
+  url_weight?: number | null;
+  media: MediaRules;
+}
+
 export interface Platform {
   id: string;
   name: string;
-  /** `max_chars` counted in `unit` (graphemes: 👍🏽 is one); `max_bytes` of UTF-8 where limited. */
   /** `redirect`: Connect opens the platform's page; `credentials`: a handle and an app password. */
   connect?: "redirect" | "credentials";
   /** Every way the platform connects, the preferred first (Bluesky: its own page, or an app password). */
   connect_with?: ("redirect" | "credentials")[];
-  rules: { max_chars: number; unit?: "characters" | "graphemes"; max_bytes?: number | null; media: MediaRules };
+  /** Connecting starts with the user naming their server (a Mastodon instance), sent as `server` to `…/authorize`. */
+  asks_for_server: boolean;
+  /** The platform's limits; a connection's own `rules` replace them for that connection. */
+  rules: ContentRules;
   state: PlatformState;
   connections: Connection[];
 }

@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/react";
+import { cleanup, render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { PostPreview, shortUrl } from "./PostPreview";
 
@@ -53,6 +53,19 @@ describe("PostPreview", () => {
     expect(card).toHaveTextContent("see https://example.com/page");
     expect(card.querySelector("del")).toHaveTextContent("example.com/page");
     expect(within(card).getByText("16 characters over")).toBeInTheDocument();
+  });
+
+  it("counts Mastodon's links at their weight and strikes a link that does not fit whole", () => {
+    // "see " + 23 + " @ada": 32.
+    const mastodon = { max_chars: 32, unit: "graphemes" as const, url_weight: 23 };
+    const link = `https://example.com/${"a".repeat(60)}`;
+    const fits = preview("mastodon", `see ${link} @ada@mastodon.social`, mastodon);
+    expect(fits.querySelector("del")).toBeNull();
+    expect(fits).not.toHaveTextContent("over");
+    cleanup();
+    const card = preview("mastodon", `see ${link} @ada@mastodon.social`, { ...mastodon, max_chars: 20 });
+    expect(card.querySelector("del")?.textContent).toBe(`${link} @ada@mastodon.social`);
+    expect(within(card).getByText("12 characters over")).toBeInTheDocument();
   });
 
   it("shows the attachments: thumbnails with their alt text, a tile for a video", () => {

@@ -1,46 +1,32 @@
 // The post as one platform will show it: Bluesky's links, mentions and tags
-// highlighted, and whatever lies past the platform's limit struck out.
+// highlighted, and whatever lies past the platform's limit struck out, counted
+// as the platform counts (a Mastodon link at its fixed weight, see lib/length).
 import type { Media } from "../api/types";
 import { detectFacets, type Facet } from "../lib/facets";
-import { countText, type TextUnit } from "../lib/schemas";
+import { byteLength, limitIndex, textLength, type TextRules } from "../lib/length";
 import { Card } from "./ui";
 
-export interface PreviewRules {
-  max_chars: number;
-  unit?: TextUnit;
-  max_bytes?: number | null;
-}
+/** The limits the preview cuts at: the platform's, or the connection's own. */
+export type PreviewRules = TextRules;
 
 /** An attachment, with the alt text as typed (`thumbnail_url` is null for a video). */
 export type PreviewMedia = Pick<Media, "kind" | "thumbnail_url" | "alt_text">;
 
 interface Props {
   platformId: string;
+  /** The platform's name, or the account's (`Mastodon @hal@fosstodon.org`) for a connection with its own limits. */
   platformName: string;
+  /** Set for one connection's preview (its own limits): `preview-{platformId}-{connectionId}`. */
+  connectionId?: string;
   rules: PreviewRules;
   text: string;
   media?: PreviewMedia[];
 }
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
-const utf8 = new TextEncoder();
-
-/** The string index where the text passes the limit, counted in the platform's unit; null if it fits. */
-function limitAt(text: string, rules: PreviewRules): number | null {
-  const units = rules.unit === "graphemes" ? Array.from(graphemes.segment(text), (s) => s.segment) : Array.from(text);
-  let index = 0;
-  let bytes = 0;
-  for (const [n, unit] of units.entries()) {
-    bytes += utf8.encode(unit).length;
-    if (n >= rules.max_chars || (rules.max_bytes != null && bytes > rules.max_bytes)) return index;
-    index += unit.length;
-  }
-  return null;
-}
-
+/** How far past the limit, counted as the platform counts (links at their weight). */
 function overNote(text: string, rules: PreviewRules): string {
-  const chars = countText(text, rules.unit) - rules.max_chars;
-  const [n, what] = chars > 0 ? [chars, "character"] : [utf8.encode(text).length - (rules.max_bytes ?? 0), "byte"];
+  const chars = textLength(text, rules) - rules.max_chars;
+  const [n, what] = chars > 0 ? [chars, "character"] : [byteLength(text) - (rules.max_bytes ?? 0), "byte"];
   return `${n.toLocaleString("en")} ${what}${n === 1 ? "" : "s"} over`;
 }
 
@@ -89,11 +75,15 @@ function Segment({ text, piece }: { text: string; piece: Piece }) {
   return piece.over ? <del className="bg-red-50 text-red-700 line-through decoration-red-600">{body}</del> : <>{body}</>;
 }
 
-export function PostPreview({ platformId, platformName, rules, text, media = [] }: Props) {
+export function PostPreview({ platformId, platformName, connectionId, rules, text, media = [] }: Props) {
   const facets = platformId === "bluesky" ? detectFacets(text) : [];
-  const limit = limitAt(text, rules);
+  const limit = limitIndex(text, rules);
   return (
-    <Card aria-label={`Preview on ${platformName}`} data-testid={`preview-${platformId}`} className="p-4">
+    <Card
+      aria-label={`Preview on ${platformName}`}
+      data-testid={connectionId ? `preview-${platformId}-${connectionId}` : `preview-${platformId}`}
+      className="p-4"
+    >
       <p className="mb-2 text-xs font-medium uppercase tracking-wide text-slate-500">{platformName}</p>
       <p className="whitespace-pre-wrap break-words text-sm text-slate-900">
         {pieces(text, facets, limit).map((piece) => (

@@ -16,23 +16,8 @@ export const credentialsSchema = z.object({
 
 export type Credentials = z.infer<typeof credentialsSchema>;
 
-/** Characters as the platforms count them: Unicode scalar values. */
-export function charCount(text: string): number {
-  return Array.from(text).length;
-}
-
-/** What a platform counts: code points, or user-perceived characters (👍🏽 is one). */
-export type TextUnit = "characters" | "graphemes";
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
-
-/** `text`'s length as a platform with `unit` counts it. */
-export function countText(text: string, unit: TextUnit = "characters"): number {
-  if (unit === "characters") return charCount(text);
-  let n = 0;
-  for (const _ of graphemes.segment(text)) n += 1;
-  return n;
-}
+// Counting lives in ./length (links and mentions as the platforms count them).
+export { charCount, countText, type TextUnit } from "./length";
 
 export const composeSchema = z
   .object({

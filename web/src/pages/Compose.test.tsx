@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { setCsrfToken } from "../api/client";
@@ -97,6 +97,70 @@ describe("Compose", () => {
     fireEvent.change(post, { target: { value: "eleven char" } });
     expect(await screen.findByText(/too long/)).toBeInTheDocument();
     expect(screen.getByTestId("counter-manch")).toHaveClass("text-red-600");
+    expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
+  });
+
+  it("counts for an account with its own limits as its server does, and blocks publishing over them", async () => {
+    const mediaRules = platforms.platforms[0].rules.media;
+    const hal = {
+      id: "c9",
+      platform: "mastodon",
+      handle: "hal@fosstodon.org",
+      display_name: "Hal",
+      status: "active",
+      service_url: "https://fosstodon.org",
+      rules: { max_chars: 60, unit: "graphemes", max_bytes: null, url_weight: 23, media: mediaRules },
+    };
+    const ada = { ...hal, id: "c8", handle: "ada@mastodon.social", service_url: "https://mastodon.social", rules: undefined };
+    const list = {
+      platforms: [
+        { ...platforms.platforms[0], rules: { ...platforms.platforms[0].rules, max_chars: 500 } },
+        {
+          id: "mastodon",
+          name: "Mastodon",
+          connect_with: ["redirect"],
+          asks_for_server: true,
+          rules: { max_chars: 500, unit: "graphemes", max_bytes: null, url_weight: 23, media: mediaRules },
+          state: "active",
+          connections: [hal, ada],
+        },
+      ],
+    };
+    vi.stubGlobal("fetch", vi.fn().mockImplementation(() => json(list)));
+    render(
+      <MemoryRouter>
+        <Compose />
+      </MemoryRouter>,
+    );
+    const post = await screen.findByLabelText("Post");
+    // "hi @bob " (the mention's server is not counted), 23 for the link however long, a space, 27 more: 59.
+    const text = `hi @bob@example.social https://example.com/${"a".repeat(100)} ${"x".repeat(27)}`;
+    fireEvent.change(post, { target: { value: text } });
+    const own = await screen.findByTestId("counter-mastodon-c9");
+    expect(own).toHaveTextContent("Mastodon @hal@fosstodon.org 59 / 60");
+    expect(own).not.toHaveClass("text-red-600");
+    // The other accounts keep their platform's counters.
+    expect(screen.getByTestId("counter-mastodon")).toHaveTextContent("Mastodon: 59 / 500");
+    expect(screen.getByTestId("counter-manch")).toHaveTextContent(`Manch: ${Array.from(text).length} / 500`);
+    expect(screen.getByRole("button", { name: "Publish now" })).toBeEnabled();
+
+    fireEvent.change(post, { target: { value: `${text}!!` } });
+    await waitFor(() => expect(screen.getByTestId("counter-mastodon-c9")).toHaveTextContent("61 / 60 — too long"));
+    expect(screen.getByTestId("counter-mastodon-c9")).toHaveClass("text-red-600");
+    expect(screen.getByTestId("counter-mastodon")).not.toHaveClass("text-red-600");
+    expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
+    expect(within(screen.getByTestId("preview-mastodon-c9")).getByText("1 character over")).toBeInTheDocument();
+    expect(within(screen.getByTestId("preview-mastodon")).queryByText(/over/)).not.toBeInTheDocument();
+
+    // Without that account, the post fits everywhere it goes.
+    fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
+    await waitFor(() => expect(screen.queryByTestId("counter-mastodon-c9")).not.toBeInTheDocument());
+    expect(screen.getByRole("button", { name: "Publish now" })).toBeEnabled();
+    // With only that account chosen on Mastodon, its counter replaces the platform's.
+    fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
+    fireEvent.click(screen.getByLabelText("Mastodon @ada@mastodon.social"));
+    expect(await screen.findByTestId("counter-mastodon-c9")).toBeInTheDocument();
+    expect(screen.queryByTestId("counter-mastodon")).not.toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
   });
 

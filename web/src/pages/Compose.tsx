@@ -5,16 +5,51 @@ import { useEffect, useRef, useState } from "react";
 import { useForm } from "react-hook-form";
 import { Link, useNavigate } from "react-router-dom";
 import { ApiError, api } from "../api/client";
-import type { Platform } from "../api/types";
+import type { Connection, ContentRules, Platform } from "../api/types";
 import { AttachmentList, useFileDrop } from "../components/media/Attachments";
 import { MediaNotes, type PlatformNotes } from "../components/media/MediaNotes";
 import { useAttachments } from "../components/media/useAttachments";
 import { PostPreview } from "../components/PostPreview";
 import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Spinner, Textarea } from "../components/ui";
+import { textLength, tooLong } from "../lib/length";
 import { mediaNotes } from "../lib/mediaNotes";
-import { browserTimeZone, countText, composeSchema, toRfc3339WithOffset, type ComposeForm } from "../lib/schemas";
+import { browserTimeZone, composeSchema, toRfc3339WithOffset, type ComposeForm } from "../lib/schemas";
 
 type PublishBody = Parameters<typeof api.publish>[0];
+
+/**
+ * Where the post goes, by the limits that apply: a platform's chosen accounts
+ * that follow its rules (key: the platform's id), or one account whose server
+ * sets its own (a Mastodon instance; key: `{platform}-{connection}`).
+ */
+interface Target {
+  key: string;
+  platform: Platform;
+  /** Set when the connection's own rules apply. */
+  connection?: Connection;
+  /** `Mastodon`, or `Mastodon @hal@fosstodon.org`. */
+  name: string;
+  rules: ContentRules;
+}
+
+const platformTarget = (p: Platform): Target => ({ key: p.id, platform: p, name: p.name, rules: p.rules });
+
+function targetsOf(platforms: Platform[], chosen: string[]): Target[] {
+  return platforms.flatMap((p) => {
+    const picked = p.connections.filter((c) => chosen.includes(c.id));
+    const own = picked.filter((c) => c.rules);
+    return [
+      ...(picked.length > own.length ? [platformTarget(p)] : []),
+      ...own.map((c) => ({
+        key: `${p.id}-${c.id}`,
+        platform: p,
+        connection: c,
+        name: `${p.name} @${c.handle}`,
+        rules: c.rules as ContentRules,
+      })),
+    ];
+  });
+}
 
 export function Compose() {
   const [platforms, setPlatforms] = useState<Platform[] | null>(null);
@@ -53,20 +88,23 @@ export function Compose() {
   const content = watch("content");
   const when = watch("when");
   const chosen = watch("connectionIds");
-  // Each platform counts as it does: code points, or graphemes (👍🏽 is one).
-  const lengthFor = (p: Platform) => countText(content, p.rules.unit);
-  const tooLong = (p: Platform) =>
-    lengthFor(p) > p.rules.max_chars || (p.rules.max_bytes != null && new TextEncoder().encode(content).length > p.rules.max_bytes);
   const active = (platforms ?? []).flatMap((p) =>
-    p.connections.filter((c) => c.status === "active").map((c) => ({ ...c, platformName: p.name, max: p.rules.max_chars })),
+    p.connections.filter((c) => c.status === "active").map((c) => ({ ...c, platformName: p.name })),
   );
-  const targeted = (platforms ?? []).filter((p) => p.connections.some((c) => chosen.includes(c.id)));
-  const overLimit = targeted.some(tooLong);
+  // Each platform counts as it does: code points or graphemes (👍🏽 is one),
+  // Mastodon's links at a fixed weight; an instance's own limits replace the platform's.
+  const targets = targetsOf(platforms ?? [], chosen);
+  // A counter per platform, or per chosen account with its own limits.
+  const counters = (platforms ?? []).flatMap((p) => {
+    const its = targets.filter((t) => t.platform.id === p.id);
+    return its.length > 0 ? its : [platformTarget(p)];
+  });
+  const overLimit = targets.some((t) => tooLong(content, t.rules));
   const ready = attachments.items.flatMap((a) => (a.media ? [{ media: a.media, altText: a.altDraft }] : []));
   const facts = ready.map(({ media, altText }) => ({ ...media, alt_text: altText }));
-  const notes: PlatformNotes[] = targeted.map((p) => ({
-    platform: p.id,
-    notes: p.rules.media ? mediaNotes(p.name, p.rules.media, facts) : [],
+  const notes: PlatformNotes[] = targets.map((t) => ({
+    platform: t.key,
+    notes: t.rules.media ? mediaNotes(t.name, t.rules.media, facts) : [],
   }));
   const mediaBlocked = notes.some((n) => n.notes.some((note) => note.level === "error"));
   const waiting = attachments.uploading
@@ -134,25 +172,36 @@ export function Compose() {
           />
           <FieldError id="content-error" message={errors.content?.message} />
           <ul id="counters" className="mt-2 flex flex-wrap gap-3 text-sm" aria-label="Characters per platform">
-            {(platforms ?? []).map((p) => (
-              <li
-                key={p.id}
-                data-testid={`counter-${p.id}`}
-                className={tooLong(p) ? "font-semibold text-red-600" : "text-slate-600"}
-              >
-                {p.name}: {lengthFor(p)} / {p.rules.max_chars}
-                {tooLong(p) && " — too long"}
-              </li>
-            ))}
+            {counters.map((t) => {
+              const over = tooLong(content, t.rules);
+              return (
+                <li
+                  key={t.key}
+                  data-testid={`counter-${t.key}`}
+                  className={over ? "font-semibold text-red-600" : "text-slate-600"}
+                >
+                  {t.connection ? t.name : `${t.name}:`} {textLength(content, t.rules)} / {t.rules.max_chars}
+                  {over && " — too long"}
+                </li>
+              );
+            })}
           </ul>
         </div>
-        {content.trim() !== "" && targeted.length > 0 && (
+        {content.trim() !== "" && targets.length > 0 && (
           <section aria-labelledby="preview-heading" className="space-y-3">
             <h2 id="preview-heading" className="text-sm font-medium text-slate-800">
               Preview
             </h2>
-            {targeted.map((p) => (
-              <PostPreview key={p.id} platformId={p.id} platformName={p.name} rules={p.rules} text={content} media={facts} />
+            {targets.map((t) => (
+              <PostPreview
+                key={t.key}
+                platformId={t.platform.id}
+                connectionId={t.connection?.id}
+                platformName={t.name}
+                rules={t.rules}
+                text={content}
+                media={facts}
+              />
             ))}
           </section>
         )}

@@ -95,4 +95,114 @@ describe("Dashboard", () => {
     expect(await screen.findByText("Bluesky refused the handle or app password")).toBeInTheDocument();
     expect(screen.getByLabelText("App password")).toBeInTheDocument();
   });
+
+  describe("a platform that asks for the server", () => {
+    const mastodon = (connections: unknown[] = []) => ({
+      platforms: [
+        {
+          id: "mastodon",
+          name: "Mastodon",
+          connect: "redirect",
+          connect_with: ["redirect"],
+          asks_for_server: true,
+          rules: { max_chars: 500, unit: "graphemes", url_weight: 23 },
+          state: connections.length ? "active" : "not_connected",
+          connections,
+        },
+      ],
+    });
+
+    function renderDashboard(authorize: (body: unknown) => Promise<Response>, connections: unknown[] = []) {
+      const fetch = vi.fn().mockImplementation((url: string, init?: RequestInit) =>
+        String(url).endsWith("/authorize") && init?.method === "POST"
+          ? authorize(typeof init.body === "string" ? JSON.parse(init.body) : undefined)
+          : json(mastodon(connections)),
+      );
+      vi.stubGlobal("fetch", fetch);
+      const assign = vi.fn();
+      vi.stubGlobal("location", { ...window.location, assign });
+      render(
+        <MemoryRouter>
+          <Dashboard />
+        </MemoryRouter>,
+      );
+      return { fetch, assign };
+    }
+
+    it("asks for the instance, sends it as `server` and goes to its sign-in page", async () => {
+      const { fetch, assign } = renderDashboard(() =>
+        json({ authorize_url: "https://fosstodon.org/oauth/authorize?client_id=x" }),
+      );
+      fireEvent.click(await screen.findByRole("button", { name: "Connect Mastodon" }));
+      // Nothing is sent until the user names their server.
+      expect(fetch.mock.calls.some(([url]) => String(url).endsWith("/authorize"))).toBe(false);
+      const instance = screen.getByLabelText("Your instance");
+      expect(instance).toHaveAttribute("placeholder", "mastodon.social");
+      expect(instance).toHaveAccessibleDescription("The server your account is on, e.g. mastodon.social or fosstodon.org");
+      expect(screen.getByRole("button", { name: "Continue" })).toBeDisabled();
+      fireEvent.change(instance, { target: { value: " fosstodon.org " } });
+      fireEvent.click(screen.getByRole("button", { name: "Continue to fosstodon.org" }));
+      await waitFor(() => expect(assign).toHaveBeenCalledWith("https://fosstodon.org/oauth/authorize?client_id=x"));
+      const call = fetch.mock.calls.find(([url]) => String(url).endsWith("/api/v1/connections/mastodon/authorize"));
+      expect(JSON.parse(String(call?.[1]?.body))).toEqual({ server: "fosstodon.org" });
+    });
+
+    it("shows the server's refusal and keeps the form", async () => {
+      const { assign } = renderDashboard(() =>
+        json({ error: { code: "invalid_server", message: "no Mastodon server answers at nope.invalid" } }, 422),
+      );
+      fireEvent.click(await screen.findByRole("button", { name: "Connect Mastodon" }));
+      fireEvent.change(screen.getByLabelText("Your instance"), { target: { value: "nope.invalid" } });
+      fireEvent.click(screen.getByRole("button", { name: "Continue to nope.invalid" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent("no Mastodon server answers at nope.invalid");
+      expect(screen.getByLabelText("Your instance")).toHaveValue("nope.invalid");
+      expect(screen.getByRole("button", { name: "Continue to nope.invalid" })).toBeEnabled();
+      expect(assign).not.toHaveBeenCalled();
+
+      fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+      expect(screen.queryByLabelText("Your instance")).not.toBeInTheDocument();
+    });
+
+    it("asks again for another account, and shows each account's server", async () => {
+      const hal = {
+        id: "c9",
+        platform: "mastodon",
+        handle: "hal@fosstodon.org",
+        display_name: "Hal",
+        status: "active",
+        service_url: "https://fosstodon.org",
+        rules: { max_chars: 60, unit: "graphemes", url_weight: 23, media: {} },
+      };
+      renderDashboard(() => json({ authorize_url: "https://x" }), [hal]);
+      const accounts = await screen.findByRole("list", { name: "Mastodon accounts" });
+      expect(accounts).toHaveTextContent("@hal@fosstodon.org on fosstodon.org");
+      expect(accounts).toHaveTextContent("posts up to 60 characters");
+      fireEvent.click(screen.getByRole("button", { name: "Connect another account" }));
+      expect(screen.getByLabelText("Your instance")).toBeInTheDocument();
+    });
+  });
+
+  it("does not send a body when the platform has one server", async () => {
+    const fetch = vi.fn().mockImplementation((url: string, init?: RequestInit) =>
+      String(url).endsWith("/authorize") && init?.method === "POST"
+        ? json({ authorize_url: "http://manch.test/authorize" })
+        : json({
+            platforms: [
+              { id: "manch", name: "Manch", connect: "redirect", rules: { max_chars: 500 }, state: "not_connected", connections: [] },
+            ],
+          }),
+    );
+    vi.stubGlobal("fetch", fetch);
+    const assign = vi.fn();
+    vi.stubGlobal("location", { ...window.location, assign });
+    render(
+      <MemoryRouter>
+        <Dashboard />
+      </MemoryRouter>,
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "Connect Manch" }));
+    await waitFor(() => expect(assign).toHaveBeenCalledWith("http://manch.test/authorize"));
+    const call = fetch.mock.calls.find(([url]) => String(url).endsWith("/api/v1/connections/manch/authorize"));
+    expect(call?.[1]?.body).toBeUndefined();
+  });
 });

@@ -73,6 +73,8 @@ function PlatformCard({
   const [label, tone] = stateLabel[platform.state];
   const live = platform.connections.filter((c) => c.status !== "revoked");
   const [signingIn, setSigningIn] = useState(false);
+  // Mastodon: the user names their instance before going to its sign-in page.
+  const [askingServer, setAskingServer] = useState(false);
   const kinds = platform.connect_with ?? [platform.connect ?? "redirect"];
   const credentials = kinds[0] === "credentials";
   // Offered as a second way, e.g. a Bluesky app password for servers without sign-in pages.
@@ -88,7 +90,10 @@ function PlatformCard({
           <Badge tone={tone}>{label}</Badge>
           <Button
             variant={platform.state === "not_connected" ? "primary" : "secondary"}
-            onClick={() => (credentials ? setSigningIn(true) : onConnect(platform.id))}
+            aria-expanded={platform.asks_for_server ? askingServer : undefined}
+            onClick={() =>
+              credentials ? setSigningIn(true) : platform.asks_for_server ? setAskingServer(true) : onConnect(platform.id)
+            }
           >
             {platform.state === "not_connected" ? `Connect ${platform.name}` : platform.state === "active" ? "Connect another account" : "Reconnect"}
           </Button>
@@ -99,6 +104,7 @@ function PlatformCard({
           )}
         </div>
       </div>
+      {askingServer && <ServerForm platform={platform} onCancel={() => setAskingServer(false)} />}
       {signingIn && (
         <SignInForm
           platform={platform}
@@ -183,6 +189,76 @@ function SignInForm({ platform, onDone, onCancel }: { platform: Platform; onDone
   );
 }
 
+/**
+ * A platform of many servers (Mastodon): the user names theirs, and Continue
+ * goes to that server's sign-in page. A refusal (no such server, not
+ * reachable) is shown here and the form stays.
+ */
+function ServerForm({ platform, onCancel }: { platform: Platform; onCancel: () => void }) {
+  const [server, setServer] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const instance = server.trim();
+  const submit = async (event: React.FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      const { authorize_url } = await api.authorize(platform.id, instance);
+      // Stays busy: the browser is leaving for the server's page.
+      window.location.assign(authorize_url);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+      setBusy(false);
+    }
+  };
+  const id = `server-${platform.id}`;
+  return (
+    <form onSubmit={submit} className="mt-4 space-y-3" aria-label={`Connect ${platform.name}`}>
+      {error && <Alert>{error}</Alert>}
+      <div>
+        <Label htmlFor={`${id}-instance`}>Your instance</Label>
+        <Input
+          id={`${id}-instance`}
+          name="server"
+          inputMode="url"
+          autoComplete="url"
+          autoCapitalize="none"
+          spellCheck={false}
+          placeholder="mastodon.social"
+          aria-describedby={`${id}-hint`}
+          aria-invalid={error ? true : undefined}
+          value={server}
+          onChange={(e) => setServer(e.target.value)}
+          required
+          autoFocus
+        />
+        <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
+          The server your account is on, e.g. mastodon.social or fosstodon.org
+        </p>
+      </div>
+      <div className="flex gap-2">
+        <Button type="submit" busy={busy} disabled={instance === ""}>
+          {instance === "" ? "Continue" : `Continue to ${instance}`}
+        </Button>
+        <Button type="button" variant="secondary" onClick={onCancel}>
+          Cancel
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+/** The host of a connection's server (`https://fosstodon.org` → `fosstodon.org`), if it has one. */
+function serverHost(url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).host || null;
+  } catch {
+    return url;
+  }
+}
+
 function ConnectionRow({ connection, onChanged }: { connection: Connection; onChanged: () => void }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -199,10 +275,19 @@ function ConnectionRow({ connection, onChanged }: { connection: Connection; onCh
       setConfirming(false);
     }
   };
+  const server = serverHost(connection.service_url);
   return (
     <li className="flex flex-wrap items-center justify-between gap-2 py-2">
       <span>
         <span className="font-medium">@{connection.handle}</span>{" "}
+        {server && (
+          <span className="text-sm text-slate-600" data-testid={`server-${connection.id}`}>
+            on {server}
+          </span>
+        )}{" "}
+        {connection.rules && (
+          <span className="text-sm text-slate-600">· posts up to {connection.rules.max_chars} characters</span>
+        )}{" "}
         {connection.status === "needs_reauth" && <Badge tone="warning">Needs re-auth</Badge>}
       </span>
       {error && <Alert>{error}</Alert>}
