@@ -451,6 +451,10 @@ pub trait PlatformAdapter: Send + Sync {
             ),
         })
     }
+    /// A server to offer when asking for one (in dev, the local sandbox).
+    fn suggested_server(&self) -> Option<Url> {
+        None
+    }
     /// Registers Prasaran as an OAuth client at `service`; the secret it
     /// answers is kept (sealed) per server and redirect URI and reused.
     async fn register_client(

@@ -91,6 +91,8 @@ pub struct PlatformView {
     /// Connecting starts with the user naming their server (a Mastodon
     /// instance), sent as `server` to `…/authorize`.
     pub asks_for_server: bool,
+    /// A server to offer in that form (in dev, the local Mastodon sandbox).
+    pub suggested_server: Option<String>,
     /// `active` if any connection is, else `needs_reauth`, else `revoked`, else `not_connected`.
     pub state: PlatformConnectionState,
     pub connections: Vec<ConnectionView>,
@@ -120,6 +122,7 @@ impl From<PlatformState> for PlatformView {
                 .unwrap_or(ConnectKind::Redirect),
             connect_with: p.adapter.connect_kinds(),
             asks_for_server: p.adapter.asks_for_server(),
+            suggested_server: p.adapter.suggested_server().map(String::from),
             state,
             connections: p
                 .connections

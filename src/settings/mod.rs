@@ -442,6 +442,10 @@ pub struct HttpClientSettings {
 pub struct SandboxSettings {
     /// Where the embedded sandbox listens; port 0 picks a free one.
     pub bind: SocketAddr,
+    /// Where a Mastodon sandbox listens beside the app in dev (when Mastodon
+    /// is offered); unset: none is started.
+    #[serde(default)]
+    pub mastodon_bind: Option<SocketAddr>,
 }
 
 /// The publishing engine: retries, leases, per-connection limits, scheduling.

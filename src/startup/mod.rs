@@ -33,6 +33,7 @@ use crate::persistence::sessions::PgSessionStore;
 use crate::publishing::Publishing;
 use crate::queue::TaskQueue;
 use crate::sandbox::manch::SandboxServer;
+use crate::sandbox::mastodon::MastodonSandbox;
 use crate::settings::{QueueKind, Settings, load_or_create_session_key};
 
 /// How often idle rate-limit buckets are forgotten.
@@ -43,7 +44,24 @@ pub struct Application {
     server: Server,
     engine: Engine,
     database: Database,
-    sandbox: Option<SandboxServer>,
+    sandboxes: Sandboxes,
+}
+
+/// The sandboxes a dev process started beside itself.
+struct Sandboxes {
+    manch: Option<SandboxServer>,
+    mastodon: Option<MastodonSandbox>,
+}
+
+impl Sandboxes {
+    async fn stop(&self) {
+        if let Some(sandbox) = &self.manch {
+            sandbox.stop().await;
+        }
+        if let Some(sandbox) = &self.mastodon {
+            sandbox.stop().await;
+        }
+    }
 }
 
 /// What the HTTP workers share.
@@ -87,12 +105,20 @@ impl Application {
                 configured: false,
             },
         };
-        let manch = platforms::manch_endpoint(&settings)?;
-        let registry = adapt(platforms::registry(&settings, &manch)?);
+        let mut manch = platforms::manch_endpoint(&settings)?;
+        let sandboxes = Sandboxes {
+            manch: manch.sandbox.take(),
+            mastodon: platforms::dev_mastodon(&settings)?,
+        };
+        let registry = adapt(platforms::registry(
+            &settings,
+            &manch,
+            sandboxes.mastodon.as_ref().map(|m| &m.base_url),
+        )?);
         let database = match Database::open(&settings).await {
             Ok(database) => database,
             Err(error) => {
-                stop_sandbox(manch.sandbox.as_ref()).await;
+                sandboxes.stop().await;
                 return Err(error);
             }
         };
@@ -107,7 +133,7 @@ impl Application {
             Ok(media) => media,
             Err(error) => {
                 database.close().await;
-                stop_sandbox(manch.sandbox.as_ref()).await;
+                sandboxes.stop().await;
                 return Err(error);
             }
         };
@@ -146,7 +172,7 @@ impl Application {
             Ok(server) => server,
             Err(error) => {
                 database.close().await;
-                stop_sandbox(manch.sandbox.as_ref()).await;
+                sandboxes.stop().await;
                 return Err(error);
             }
         };
@@ -156,7 +182,7 @@ impl Application {
             server,
             engine: engine_handle,
             database,
-            sandbox: manch.sandbox,
+            sandboxes,
         })
     }
 
@@ -166,7 +192,12 @@ impl Application {
 
     /// The dev-mode sandbox, when this app started one.
     pub fn sandbox(&self) -> Option<&SandboxServer> {
-        self.sandbox.as_ref()
+        self.sandboxes.manch.as_ref()
+    }
+
+    /// The dev-mode Mastodon instance, when this app started one.
+    pub fn mastodon_sandbox(&self) -> Option<&MastodonSandbox> {
+        self.sandboxes.mastodon.as_ref()
     }
 
     /// Stops the server from outside (tests; signals are handled by actix itself).
@@ -180,7 +211,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
         self.engine.shutdown().await;
-        stop_sandbox(self.sandbox.as_ref()).await;
+        self.sandboxes.stop().await;
         self.database.close().await;
         served.context("serving HTTP")
     }
@@ -214,12 +245,6 @@ async fn media_library(settings: &Settings, pool: PgPool) -> anyhow::Result<Medi
         ),
     };
     Ok(MediaLibrary::new(pool, store, settings.media.clone()))
-}
-
-async fn stop_sandbox(sandbox: Option<&SandboxServer>) {
-    if let Some(sandbox) = sandbox {
-        sandbox.stop().await;
-    }
 }
 
 async fn build_server(

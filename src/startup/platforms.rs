@@ -12,6 +12,7 @@ use crate::adapters::manch::ManchAdapter;
 use crate::adapters::mastodon::MastodonAdapter;
 use crate::adapters::{Registry, http_client};
 use crate::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
+use crate::sandbox::mastodon::{MastodonConfig, MastodonSandbox};
 use crate::settings::{Environment, Settings};
 
 /// Where Manch is for this process, and the sandbox if we started one.
@@ -53,8 +54,29 @@ pub fn manch_endpoint(settings: &Settings) -> anyhow::Result<ManchEndpoint> {
     })
 }
 
+/// In dev, a Mastodon instance (the sandbox) beside the app, when
+/// `sandbox.mastodon_bind` is set and Mastodon is offered.
+pub fn dev_mastodon(settings: &Settings) -> anyhow::Result<Option<MastodonSandbox>> {
+    let Some(bind) = settings.sandbox.mastodon_bind else {
+        return Ok(None);
+    };
+    if settings.environment != Environment::Dev || !settings.platforms.mastodon.enabled {
+        return Ok(None);
+    }
+    let mut sandbox = MastodonSandbox::bind(bind, MastodonConfig::default(), 1)
+        .with_context(|| format!("starting the Mastodon sandbox on {bind}"))?;
+    sandbox.spawn();
+    tracing::info!(url = %sandbox.base_url, "Mastodon sandbox started (dev); connect Mastodon with this instance address");
+    Ok(Some(sandbox))
+}
+
 /// Every platform this process can publish to. A new platform is one line here.
-pub fn registry(settings: &Settings, manch: &ManchEndpoint) -> anyhow::Result<Registry> {
+/// `dev_instance`: a Mastodon instance to suggest (the dev sandbox).
+pub fn registry(
+    settings: &Settings,
+    manch: &ManchEndpoint,
+    dev_instance: Option<&Url>,
+) -> anyhow::Result<Registry> {
     let http = http_client::build(&settings.http_client).context("building the HTTP client")?;
     let manch_adapter = ManchAdapter::new(
         manch.base_url.clone(),
@@ -75,10 +97,10 @@ pub fn registry(settings: &Settings, manch: &ManchEndpoint) -> anyhow::Result<Re
     }
     if settings.platforms.mastodon.enabled {
         let http = http_client::build(&settings.http_client).context("building the HTTP client")?;
-        registry = registry.with(Arc::new(MastodonAdapter::new(
-            http,
-            settings.platforms.mastodon.allow_http_instances,
-        )));
+        registry = registry.with(Arc::new(
+            MastodonAdapter::new(http, settings.platforms.mastodon.allow_http_instances)
+                .with_suggested_server(dev_instance.cloned()),
+        ));
     }
     Ok(registry)
 }

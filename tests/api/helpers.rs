@@ -78,6 +78,9 @@ pub fn test_settings() -> Settings {
     settings.log.level = "warn".into();
     // Whether web/dist happens to be built must not change what the tests see.
     settings.server.web_dir = "/nonexistent/prasaran-web-dist".into();
+    // Mastodon's tests start their own instances (tests/api/mastodon.rs).
+    settings.platforms.mastodon.enabled = false;
+    settings.sandbox.mastodon_bind = None;
     settings
 }
 

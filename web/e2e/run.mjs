@@ -9,8 +9,10 @@ import { chromium } from "playwright-core";
 
 const base = process.env.BASE_URL;
 const sandbox = process.env.SANDBOX_URL;
+// The dev Mastodon instance started beside the app.
+const mastodon = process.env.MASTODON_URL;
 const out = process.env.OUT_DIR ?? "test-output";
-if (!base || !sandbox) throw new Error("BASE_URL and SANDBOX_URL are required");
+if (!base || !sandbox || !mastodon) throw new Error("BASE_URL, SANDBOX_URL and MASTODON_URL are required");
 mkdirSync(out, { recursive: true });
 
 const browser = await chromium.launch({
@@ -92,7 +94,9 @@ try {
 
   console.log("dashboard, connect Manch through its consent page");
   await page.getByRole("heading", { name: "Your platforms" }).waitFor();
-  await page.getByText("Not connected").waitFor();
+  // Manch's card (Mastodon's, the dev instance beside the app, comes last).
+  const manchCard = page.getByTestId("platform-manch");
+  await manchCard.getByText("Not connected").waitFor();
   await shot("dashboard-empty");
   await page.getByRole("button", { name: "Connect Manch" }).click();
   await page.getByRole("button", { name: "Approve" }).waitFor();
@@ -101,7 +105,7 @@ try {
   await page.getByRole("button", { name: "Approve" }).click();
   await page.getByText("Your manch account is connected").waitFor();
   await page.getByText("@ada").waitFor();
-  check(await page.getByText("Active", { exact: true }).isVisible(), "Manch shows Active");
+  check(await manchCard.getByText("Active", { exact: true }).isVisible(), "Manch shows Active");
   await shot("dashboard-connected");
 
   console.log("compose and publish, watch it land");
@@ -216,6 +220,29 @@ try {
   const [medium] = pictured[0].media;
   check(medium.mime === "image/png", `the medium is a PNG, not ${medium.mime}`);
   check(medium.alt_text === "A small red square", `the alt text reached Manch, got "${medium.alt_text}"`);
+
+  console.log("connect Mastodon by naming the instance, publish there too");
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  await page.getByRole("button", { name: "Connect Mastodon" }).click();
+  const instanceField = page.getByLabel("Your instance");
+  check((await instanceField.inputValue()) === mastodon, `the dev instance is offered, got "${await instanceField.inputValue()}"`);
+  await shot("mastodon-instance");
+  await page.getByRole("button", { name: /^Continue/ }).click();
+  await page.getByRole("button", { name: "Approve" }).waitFor();
+  await page.locator("#handle").fill("ada");
+  await page.getByRole("button", { name: "Approve" }).click();
+  await page.getByText("Your mastodon account is connected").waitFor();
+  await shot("dashboard-mastodon");
+  await page.getByRole("link", { name: "Compose" }).click();
+  await page.getByLabel("Post").fill("Hello, fediverse https://example.com/" + "x".repeat(300));
+  // The instance counts any link as 23 characters: 17 + 23.
+  await page.getByTestId(/^counter-mastodon/).getByText("40 / 500").waitFor();
+  await shot("composer-mastodon");
+  await page.getByRole("button", { name: "Publish now" }).click();
+  await page.waitForURL("**/jobs/*");
+  await page.getByTestId("job-status").getByText("Published").waitFor({ timeout: 60_000 });
+  const atMastodon = await (await fetch(new URL("/_sandbox/posts", mastodon))).json();
+  check(atMastodon.posts.length === 1, `one status at the Mastodon instance, found ${atMastodon.posts.length}`);
 
   await page.getByRole("button", { name: "Log out" }).click();
   await page.waitForURL("**/login");

@@ -61,6 +61,8 @@ pub struct MastodonAdapter {
     allow_http: bool,
     /// For one connection: its instance and the app its token was made with.
     grant: Option<Arc<wire::Grant>>,
+    /// An instance to offer on the dashboard (dev: the local sandbox).
+    suggested: Option<Url>,
 }
 
 impl MastodonAdapter {
@@ -69,7 +71,12 @@ impl MastodonAdapter {
             http,
             allow_http,
             grant: None,
+            suggested: None,
         }
+    }
+
+    pub fn with_suggested_server(self, suggested: Option<Url>) -> Self {
+        Self { suggested, ..self }
     }
 
     fn grant(&self) -> Result<&wire::Grant, AdapterError> {
@@ -218,6 +225,10 @@ impl PlatformAdapter for MastodonAdapter {
 
     fn asks_for_server(&self) -> bool {
         true
+    }
+
+    fn suggested_server(&self) -> Option<Url> {
+        self.suggested.clone()
     }
 
     fn server_of(&self, typed: &str) -> Result<Url, AdapterError> {

@@ -69,6 +69,8 @@ export interface Platform {
   connect_with?: ("redirect" | "credentials")[];
   /** Connecting starts with the user naming their server (a Mastodon instance), sent as `server` to `…/authorize`. */
   asks_for_server: boolean;
+  /** A server to offer in that form (in dev, the local Mastodon sandbox). */
+  suggested_server?: string | null;
   /** The platform's limits; a connection's own `rules` replace them for that connection. */
   rules: ContentRules;
   state: PlatformState;

@@ -80,7 +80,7 @@ function PlatformCard({
   // Offered as a second way, e.g. a Bluesky app password for servers without sign-in pages.
   const alsoCredentials = !credentials && kinds.includes("credentials");
   return (
-    <Card>
+    <Card data-testid={`platform-${platform.id}`}>
       <div className="flex flex-wrap items-center justify-between gap-3">
         <div>
           <h2 className="text-lg font-semibold">{platform.name}</h2>
@@ -195,7 +195,8 @@ function SignInForm({ platform, onDone, onCancel }: { platform: Platform; onDone
  * reachable) is shown here and the form stays.
  */
 function ServerForm({ platform, onCancel }: { platform: Platform; onCancel: () => void }) {
-  const [server, setServer] = useState("");
+  // In dev the app runs a Mastodon instance beside itself and offers it here.
+  const [server, setServer] = useState(platform.suggested_server ?? "");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const instance = server.trim();
