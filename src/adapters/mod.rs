@@ -4,6 +4,7 @@
 //! in [`registry::Registry::from_settings`]. Every call returns a typed
 //! [`AdapterError`] the engine can act on without knowing the platform.
 
+pub mod address;
 pub mod bluesky;
 mod error;
 pub mod http_client;
@@ -450,6 +451,11 @@ pub trait PlatformAdapter: Send + Sync {
                 self.display_name()
             ),
         })
+    }
+    /// Whether the server the user named may be called at all (Mastodon:
+    /// only public addresses, outside dev); checked before anything is sent.
+    async fn check_server(&self, _service: &Url) -> Result<(), AdapterError> {
+        Ok(())
     }
     /// A server to offer when asking for one (in dev, the local sandbox).
     fn suggested_server(&self) -> Option<Url> {

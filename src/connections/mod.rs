@@ -207,10 +207,12 @@ impl Connections {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| ConnectError::ServerRequired(adapter.display_name().to_owned()))?;
-            let service = adapter.server_of(typed).map_err(|e| match e {
+            let invalid = |e| match e {
                 AdapterError::Rejected { reason } => ConnectError::InvalidServer(reason),
                 other => ConnectError::Exchange(other),
-            })?;
+            };
+            let service = adapter.server_of(typed).map_err(invalid)?;
+            adapter.check_server(&service).await.map_err(invalid)?;
             let client = self
                 .client_at(adapter.as_ref(), platform_id, &service, &redirect_uri)
                 .await?;

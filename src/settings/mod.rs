@@ -225,7 +225,8 @@ pub struct MastodonSettings {
     /// Offer Mastodon.
     #[serde(default)]
     pub enabled: bool,
-    /// Accept instances on plain `http://` (a local sandbox); never in production.
+    /// Accept instances on plain `http://` and on loopback or private
+    /// addresses (a local sandbox); never in production.
     #[serde(default)]
     pub allow_http_instances: bool,
 }

@@ -405,3 +405,31 @@ async fn a_429_with_an_iso_8601_reset_is_waited_out_and_every_status_lands_once(
     // knocking again (a worker that ignored it would be refused dozens of times).
     assert!((1..=4).contains(&limited), "{limited} answers were 429");
 }
+
+#[actix_web::test]
+async fn outside_dev_an_instance_on_a_private_address_is_refused_before_any_call() {
+    let app = TestApp::spawn_with(|s| {
+        s.platforms.mastodon.enabled = true;
+        s.platforms.mastodon.allow_http_instances = false;
+    })
+    .await;
+    let csrf = app.signed_up("probe@example.com").await;
+    let sandbox = instance();
+    let port = sandbox.base_url.port().unwrap();
+    for server in [
+        format!("https://127.0.0.1:{port}"),
+        "https://169.254.169.254".to_owned(),
+        "https://10.0.0.7".to_owned(),
+        format!("http://127.0.0.1:{port}"),
+    ] {
+        let response = authorize(&app, &csrf, &server).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{server}"
+        );
+        assert_eq!(error_code(response).await, "invalid_server", "{server}");
+    }
+    assert_eq!(calls(&sandbox).await["app_registrations"], 0);
+    assert_eq!(app.count_rows("platform_clients").await, 0);
+}

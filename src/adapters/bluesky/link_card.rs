@@ -8,7 +8,7 @@
 //! redirect is checked again, the connection goes to the address that was
 //! checked, and at most [`MAX_PAGE_BYTES`] are read within [`TIME_ALLOWED`].
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use regex::Regex;
 use url::Url;
 
+use crate::adapters::address::public_address;
 pub use crate::settings::LinkCards;
 
 const MAX_PAGE_BYTES: usize = 512 * 1024;
@@ -110,45 +111,7 @@ async fn read_page(uri: &str, policy: LinkCards) -> Result<String, String> {
 
 /// The first address of `host` when every address it has may be read.
 async fn checked_address(host: &str, port: u16, policy: LinkCards) -> Result<SocketAddr, String> {
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| format!("{host} does not resolve: {e}"))?
-        .collect();
-    let first = *addresses.first().ok_or("no address")?;
-    if policy == LinkCards::Public && addresses.iter().any(|a| !is_public(a.ip())) {
-        return Err(format!("{host} is not on a public address"));
-    }
-    Ok(first)
-}
-
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_multicast()
-                // Shared address space (carrier-grade NAT) and "this network".
-                || (a == 100 && (64..128).contains(&b))
-                || a == 0)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                // Unique local (fc00::/7) and link-local (fe80::/10).
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-    }
+    public_address(host, port, policy == LinkCards::Public).await
 }
 
 static META: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?is)<meta\s[^>]*>").ok());
@@ -238,27 +201,6 @@ mod tests {
             (Some("Plain & simple".into()), None)
         );
         assert_eq!(card_text("<p>no head</p>"), (None, None));
-    }
-
-    #[test]
-    fn only_public_addresses_are_read_by_default() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.0.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        assert!(is_public("93.184.216.34".parse().unwrap()));
-        assert!(is_public("2606:4700::1111".parse().unwrap()));
     }
 
     #[tokio::test]

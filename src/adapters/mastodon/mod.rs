@@ -227,6 +227,18 @@ impl PlatformAdapter for MastodonAdapter {
         true
     }
 
+    async fn check_server(&self, service: &Url) -> Result<(), AdapterError> {
+        let host = service
+            .host_str()
+            .ok_or_else(|| rejected("an instance address needs a host"))?;
+        let port = service.port_or_known_default().unwrap_or(443);
+        // A dev sandbox is on loopback; elsewhere an instance is on the internet.
+        super::address::public_address(host, port, !self.allow_http)
+            .await
+            .map(|_| ())
+            .map_err(|why| rejected(format!("{why}; name a public Mastodon instance")))
+    }
+
     fn suggested_server(&self) -> Option<Url> {
         self.suggested.clone()
     }
