@@ -272,6 +272,43 @@ impl<'a> OutgoingPost<'a> {
     }
 }
 
+/// Who may see a post, where the platform lets the author choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Everyone, in public timelines.
+    Public,
+    /// Everyone, but kept out of public timelines (Mastodon's "quiet public").
+    Unlisted,
+    /// Followers only.
+    Followers,
+}
+
+/// How a post goes out where the platform offers the choice (Mastodon:
+/// visibility, content warning, language; Bluesky: language); others ignore it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostOptions {
+    /// Default: public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+    /// Shown before the post, which stays folded until opened (Mastodon); it
+    /// counts towards Mastodon's character limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000)]
+    pub content_warning: Option<String>,
+    /// ISO 639-1 code of the post's language, e.g. `en`, `hi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[a-z]{2}$", example = "en")]
+    pub language: Option<String>,
+}
+
+impl PostOptions {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// How one task is made idempotent at its platform, fixed when the task is
 /// created and stored with it, so every attempt sends exactly the same.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -398,6 +435,7 @@ pub trait PlatformAdapter: Send + Sync {
     fn validate(
         &self,
         content: &str,
+        _options: &PostOptions,
         limits: Option<&serde_json::Value>,
     ) -> Result<(), AdapterError> {
         let name = self.display_name();
@@ -493,7 +531,7 @@ pub trait PlatformAdapter: Send + Sync {
     /// How a new task for `content` is made idempotent here (default: the
     /// task's id as the idempotency key). Called while the publish is being
     /// accepted, so it asks the platform only what it must, briefly.
-    async fn plan(&self, _content: &str) -> PublishPlan {
+    async fn plan(&self, _content: &str, _options: &PostOptions) -> PublishPlan {
         PublishPlan::default()
     }
     /// The consent page URL (authorization code + PKCE S256).

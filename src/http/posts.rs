@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::jobs::{JobView, job_views};
 use super::session::CurrentUser;
+use crate::adapters::PostOptions;
 use crate::domain::{JobId, PostId};
 use crate::persistence::publishing;
 use crate::publishing::{Publish, Publishing};
@@ -31,6 +32,10 @@ pub struct PublishRequest {
     /// target platform's media rules apply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub media_ids: Vec<uuid::Uuid>,
+    /// Visibility, content warning and language, where a target offers them
+    /// (Mastodon all three, Bluesky the language); others ignore them.
+    #[serde(default)]
+    pub options: PostOptions,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -56,7 +61,7 @@ pub struct AcceptedView {
         (status = 401, body = ErrorBody),
         (status = 403, description = "Missing X-CSRF-Token (cookie sessions)", body = ErrorBody),
         (status = 415, body = ErrorBody),
-        (status = 422, description = "`invalid_content`, `content_rejected`, `invalid_media`, `media_rejected` (names the platform and the rule), `no_targets`, `invalid_targets`, `invalid_scheduled_at`, `invalid_time_zone`, `idempotency_key_reused`", body = ErrorBody),
+        (status = 422, description = "`invalid_content`, `content_rejected`, `invalid_media`, `media_rejected` (names the platform and the rule), `no_targets`, `invalid_targets`, `invalid_scheduled_at`, `invalid_time_zone`, `invalid_options`, `idempotency_key_reused`", body = ErrorBody),
         (status = 429, description = "`backlog_full`: too many of your tasks wait to run; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn publish(
@@ -77,6 +82,7 @@ pub async fn publish(
         scheduled_at: body.scheduled_at,
         time_zone: body.time_zone,
         media_ids: body.media_ids,
+        options: body.options,
     };
     let accepted = publishing.accept(user.id, publish, key).await?;
     let mut response = HttpResponse::Accepted();

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::actors::engine::{Engine, EngineError};
-use crate::adapters::{MediaFacts, PublishPlan, Registry};
+use crate::adapters::{MediaFacts, PostOptions, PublishPlan, Registry};
 use crate::domain::{ConnectionId, JobId, MediaId, MediaKind, PostContent, PostId, TaskId, UserId};
 use crate::persistence;
 use crate::persistence::StoreError;
@@ -41,6 +41,37 @@ pub struct Publish {
     /// when empty, so keys from before media keep their meaning.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub media_ids: Vec<uuid::Uuid>,
+    /// Visibility, content warning, language; left out of the hash when unset.
+    #[serde(default, skip_serializing_if = "PostOptions::is_default")]
+    pub options: PostOptions,
+}
+
+/// Longest content warning, in characters.
+const MAX_CONTENT_WARNING: usize = 1000;
+
+/// Options that make sense on every platform: a two-letter language code, a
+/// content warning of printable text within its length.
+fn check_options(options: &PostOptions) -> Result<(), PublishError> {
+    if let Some(language) = &options.language
+        && !(language.len() == 2 && language.bytes().all(|b| b.is_ascii_lowercase()))
+    {
+        return Err(PublishError::InvalidOptions(format!(
+            "language `{language}` is not a two-letter ISO 639-1 code such as en or hi"
+        )));
+    }
+    if let Some(warning) = &options.content_warning {
+        if warning.chars().count() > MAX_CONTENT_WARNING {
+            return Err(PublishError::InvalidOptions(format!(
+                "a content warning is at most {MAX_CONTENT_WARNING} characters"
+            )));
+        }
+        if warning.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(PublishError::InvalidOptions(
+                "a content warning cannot hold control characters".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Most attachments a post may list (each platform's own limit is lower).
@@ -65,6 +96,8 @@ pub enum PublishError {
     InvalidScheduledAt,
     #[error("`{0}` is not an IANA time zone (e.g. Europe/Berlin)")]
     InvalidTimeZone(String),
+    #[error("{0}")]
+    InvalidOptions(String),
     #[error("{0}")]
     InvalidTargets(String),
     #[error("no active connection to publish to; connect a platform first")]
@@ -159,6 +192,7 @@ impl Publishing {
         {
             return Err(PublishError::InvalidTimeZone(zone.to_owned()));
         }
+        check_options(&publish.options)?;
         let active = self.engine.active_targets(user).await?;
         let targets = choose_targets(&active, publish.connection_ids.as_deref())?;
         let media = self.attachments(user, &publish.media_ids).await?;
@@ -182,9 +216,11 @@ impl Publishing {
                 PublishError::InvalidTargets(format!("platform {platform} is not available"))
             })?;
             let limits = limits.get(connection);
-            adapter.validate(content.as_str(), limits).map_err(|e| {
-                PublishError::ContentRejected(adapter.display_name().to_owned(), e.to_string())
-            })?;
+            adapter
+                .validate(content.as_str(), &publish.options, limits)
+                .map_err(|e| {
+                    PublishError::ContentRejected(adapter.display_name().to_owned(), e.to_string())
+                })?;
             adapter
                 .rules_for(limits)
                 .media
@@ -213,7 +249,7 @@ impl Publishing {
         for (connection_id, platform_id) in targets {
             // Planning may ask the platform (Bluesky resolves @handles to DIDs).
             let plan = match self.registry.get(&platform_id) {
-                Some(adapter) => adapter.plan(content.as_str()).await,
+                Some(adapter) => adapter.plan(content.as_str(), &publish.options).await,
                 None => PublishPlan::default(),
             };
             tasks.push(NewTask {

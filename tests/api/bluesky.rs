@@ -192,7 +192,8 @@ async fn links_mentions_and_tags_become_facets_and_four_images_go_with_alt_text(
     let id = accepted(
         &app,
         &token,
-        json!({"content": text, "connection_ids": [connection], "media_ids": media}),
+        json!({"content": text, "connection_ids": [connection], "media_ids": media,
+               "options": {"language": "hi"}}),
     )
     .await;
     let view = wait_job(&app, &token, &id, Duration::from_secs(60)).await;
@@ -213,6 +214,7 @@ async fn links_mentions_and_tags_become_facets_and_four_images_go_with_alt_text(
         )
         .await
         .unwrap();
+    assert_eq!(raw["value"]["langs"], json!(["hi"]));
     let facets = raw["value"]["facets"].as_array().expect("facets");
     let seen: Vec<(&str, &Value)> = facets
         .iter()

@@ -433,3 +433,55 @@ async fn outside_dev_an_instance_on_a_private_address_is_refused_before_any_call
     assert_eq!(calls(&sandbox).await["app_registrations"], 0);
     assert_eq!(app.count_rows("platform_clients").await, 0);
 }
+
+#[actix_web::test]
+async fn visibility_content_warning_and_language_go_with_the_status_and_the_warning_counts() {
+    let sandbox = instance();
+    faults(&sandbox, json!({ "max_characters": 40 })).await;
+    let app = app_with_mastodon().await;
+    let csrf = app.signed_up("cw@example.com").await;
+    connect(&app, &csrf, &sandbox, "ivy").await;
+    let token = app.api_token(&csrf).await;
+
+    let options =
+        json!({"visibility": "unlisted", "content_warning": "spoilers", "language": "de"});
+    let id = accepted(
+        &app,
+        &token,
+        json!({ "content": "Das Ende ist überraschend", "options": options }),
+    )
+    .await;
+    let view = wait_job(&app, &token, &id, Duration::from_secs(30)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    let posted = statuses(&sandbox).await;
+    assert_eq!(posted[0]["visibility"], "unlisted");
+    assert_eq!(posted[0]["spoiler_text"], "spoilers");
+    assert_eq!(posted[0]["language"], "de");
+
+    // 25 characters of text fit in 40, but not with a 20-character warning.
+    let response = publish(
+        &app,
+        &token,
+        json!({ "content": "x".repeat(25), "options": {"content_warning": "w".repeat(20)} }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "content_rejected");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("content warning"),
+        "{body}"
+    );
+    let response = publish(
+        &app,
+        &token,
+        json!({ "content": "hello", "options": {"language": "english"} }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(response).await, "invalid_options");
+    assert_eq!(statuses(&sandbox).await.len(), 1);
+}

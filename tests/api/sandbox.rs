@@ -481,14 +481,18 @@ async fn the_500_character_limit_counts_characters() {
     let adapter = manch.adapter();
     let tokens = manch.tokens(&adapter, "counter").await;
     let exactly = "é".repeat(500);
-    assert!(adapter.validate(&exactly, None).is_ok());
+    assert!(
+        adapter
+            .validate(&exactly, &Default::default(), None)
+            .is_ok()
+    );
     adapter
         .publish(&tokens.access_token, OutgoingPost::text(&exactly), "k500")
         .await
         .unwrap();
     let over = "é".repeat(501);
     assert!(matches!(
-        adapter.validate(&over, None),
+        adapter.validate(&over, &Default::default(), None),
         Err(AdapterError::Rejected { .. })
     ));
     let refused = adapter
@@ -499,7 +503,7 @@ async fn the_500_character_limit_counts_characters() {
         "{refused:?}"
     );
     assert!(matches!(
-        adapter.validate("   ", None),
+        adapter.validate("   ", &Default::default(), None),
         Err(AdapterError::Rejected { .. })
     ));
 }

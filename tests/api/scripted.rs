@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use prasaran::adapters::{
     Account, AdapterError, AuthorizeRequest, CodeExchange, ConnectKind, ContentRules, MediaUpload,
-    OutgoingPost, PlatformAdapter, PublishPlan, PublishedPost, Registry, SignedIn, TokenSet,
-    UploadedMedia,
+    OutgoingPost, PlatformAdapter, PostOptions, PublishPlan, PublishedPost, Registry, SignedIn,
+    TokenSet, UploadedMedia,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Notify, Semaphore};
@@ -267,9 +267,10 @@ impl PlatformAdapter for Scripted {
     fn validate(
         &self,
         content: &str,
+        options: &PostOptions,
         limits: Option<&serde_json::Value>,
     ) -> Result<(), AdapterError> {
-        self.inner.validate(content, limits)
+        self.inner.validate(content, options, limits)
     }
 
     fn connect_kinds(&self) -> Vec<ConnectKind> {
@@ -314,9 +315,9 @@ impl PlatformAdapter for Scripted {
         })
     }
 
-    async fn plan(&self, content: &str) -> PublishPlan {
+    async fn plan(&self, content: &str, options: &PostOptions) -> PublishPlan {
         if !self.platform.current().plan_keys {
-            return self.inner.plan(content).await;
+            return self.inner.plan(content, options).await;
         }
         let mut record = self.platform.record();
         let key = format!("planned-{}", record.planned.len() + 1);

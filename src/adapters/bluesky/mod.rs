@@ -30,7 +30,7 @@ use url::Url;
 
 use super::{
     Account, AdapterError, Authorization, AuthorizeRequest, Binding, CodeExchange, ConnectKind,
-    ContentRules, MediaRules, MediaUpload, OutgoingPost, PlatformAdapter, PublishPlan,
+    ContentRules, MediaRules, MediaUpload, OutgoingPost, PlatformAdapter, PostOptions, PublishPlan,
     PublishedPost, SignedIn, TextUnit, TokenSet, UploadedMedia,
 };
 use record::POST;
@@ -322,7 +322,7 @@ impl PlatformAdapter for BlueskyAdapter {
         }))
     }
 
-    async fn plan(&self, content: &str) -> PublishPlan {
+    async fn plan(&self, content: &str, options: &PostOptions) -> PublishPlan {
         let found = facets::detect(content);
         let mut handles: Vec<String> = found
             .iter()
@@ -349,9 +349,13 @@ impl PlatformAdapter for BlueskyAdapter {
             }
         };
         let (dids, card) = futures_util::join!(self.resolve(handles), card);
+        let mut record = record::planned(content, &found, &dids, card.as_ref());
+        if let Some(language) = &options.language {
+            record["langs"] = json!([language]);
+        }
         PublishPlan {
             key: Some(tid()),
-            record: Some(record::planned(content, &found, &dids, card.as_ref())),
+            record: Some(record),
         }
     }
 

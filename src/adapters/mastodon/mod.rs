@@ -25,8 +25,8 @@ use url::Url;
 
 use super::{
     Account, AdapterError, Authorization, AuthorizeRequest, Binding, CodeExchange, ContentRules,
-    MediaRules, MediaUpload, OutgoingPost, PlatformAdapter, PublishPlan, PublishedPost, TextUnit,
-    TokenSet, UploadedMedia,
+    MediaRules, MediaUpload, OutgoingPost, PlatformAdapter, PostOptions, PublishPlan,
+    PublishedPost, TextUnit, TokenSet, UploadedMedia, Visibility,
 };
 use wire::{classify, send};
 
@@ -310,16 +310,47 @@ impl PlatformAdapter for MastodonAdapter {
         }))
     }
 
-    async fn plan(&self, content: &str) -> PublishPlan {
-        // Remembered for the look-up after an unknown outcome: statuses older
-        // than the plan cannot be this task's.
+    async fn plan(&self, content: &str, options: &PostOptions) -> PublishPlan {
+        // `planned_at` is remembered for the look-up after an unknown
+        // outcome: statuses older than the plan cannot be this task's.
+        let mut record = json!({
+            "status": content,
+            "planned_at": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            "visibility": match options.visibility {
+                Some(Visibility::Unlisted) => "unlisted",
+                Some(Visibility::Followers) => "private",
+                Some(Visibility::Public) | None => "public",
+            },
+        });
+        if let Some(warning) = &options.content_warning {
+            record["spoiler_text"] = json!(warning);
+        }
+        if let Some(language) = &options.language {
+            record["language"] = json!(language);
+        }
         PublishPlan {
             key: None,
-            record: Some(json!({
-                "status": content,
-                "planned_at": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-            })),
+            record: Some(record),
         }
+    }
+
+    /// The content warning counts towards the instance's limit, as Mastodon counts it.
+    fn validate(
+        &self,
+        content: &str,
+        options: &PostOptions,
+        limits: Option<&serde_json::Value>,
+    ) -> Result<(), AdapterError> {
+        if content.trim().is_empty() {
+            return Err(rejected("Mastodon posts cannot be empty"));
+        }
+        let counted = format!(
+            "{}{content}",
+            options.content_warning.as_deref().unwrap_or_default()
+        );
+        self.rules_for(limits)
+            .check_length(&counted)
+            .map_err(|why| rejected(format!("Mastodon {why} (the content warning counts too)")))
     }
 
     fn authorize_url(&self, _: &AuthorizeRequest<'_>) -> Result<Url, AdapterError> {
@@ -459,6 +490,14 @@ impl PlatformAdapter for MastodonAdapter {
         idempotency_key: &str,
     ) -> Result<PublishedPost, AdapterError> {
         let mut body = json!({"status": post.text, "visibility": "public"});
+        // Visibility, content warning and language as planned for the task.
+        if let Some(record) = post.record {
+            for field in ["visibility", "spoiler_text", "language"] {
+                if let Some(value) = record.get(field) {
+                    body[field] = value.clone();
+                }
+            }
+        }
         if !post.media_ids.is_empty() {
             body["media_ids"] = json!(post.media_ids);
         }
