@@ -204,8 +204,10 @@ pub async fn upsert(
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO platform_connections
            (id, user_id, platform_id, external_account_id, handle, display_name,
-            access_token, refresh_token, expires_at, scopes, status, service_url, grant_secret, limits)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13)
+            access_token, refresh_token, expires_at, scopes, status, service_url, grant_secret, limits,
+            limits_read_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13,
+                 CASE WHEN $13::jsonb IS NULL THEN NULL ELSE now() END)
          ON CONFLICT (user_id, platform_id, external_account_id) DO UPDATE SET
            handle = EXCLUDED.handle,
            display_name = EXCLUDED.display_name,
@@ -216,6 +218,7 @@ pub async fn upsert(
            service_url = EXCLUDED.service_url,
            grant_secret = EXCLUDED.grant_secret,
            limits = EXCLUDED.limits,
+           limits_read_at = EXCLUDED.limits_read_at,
            status = 'active',
            updated_at = now()
          WHERE platform_connections.id = EXCLUDED.id
@@ -312,6 +315,8 @@ pub struct TokenState {
     pub platform_id: String,
     pub status: ConnectionStatus,
     pub service_url: Option<String>,
+    /// When the server's limits were last read (`None`: never).
+    pub limits_read_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub tokens: SealedTokens,
 }
@@ -321,6 +326,7 @@ struct TokenStateRow {
     platform_id: String,
     status: String,
     service_url: Option<String>,
+    limits_read_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     #[sqlx(flatten)]
     tokens: TokenRow,
@@ -335,13 +341,14 @@ impl TryFrom<TokenStateRow> for TokenState {
             status: ConnectionStatus::from_db(&row.status)
                 .ok_or_else(|| StoreError::Corrupt(format!("connection status {}", row.status)))?,
             service_url: row.service_url,
+            limits_read_at: row.limits_read_at,
             expires_at: row.expires_at,
             tokens: row.tokens.into(),
         })
     }
 }
 
-const TOKEN_STATE_QUERY: &str = "SELECT platform_id, status, service_url, expires_at, access_token, refresh_token, grant_secret \
+const TOKEN_STATE_QUERY: &str = "SELECT platform_id, status, service_url, limits_read_at, expires_at, access_token, refresh_token, grant_secret \
                                  FROM platform_connections WHERE id = $1";
 
 pub async fn token_state(
@@ -434,4 +441,20 @@ pub async fn limits_of(
         .into_iter()
         .map(|(id, limits)| (id, limits.0))
         .collect())
+}
+
+/// Keeps what the connection's server allows now.
+pub async fn store_limits(
+    pool: &PgPool,
+    id: ConnectionId,
+    limits: &serde_json::Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE platform_connections SET limits = $2, limits_read_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(Json(limits))
+    .execute(pool)
+    .await?;
+    Ok(())
 }

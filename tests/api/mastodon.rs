@@ -485,3 +485,35 @@ async fn visibility_content_warning_and_language_go_with_the_status_and_the_warn
     assert_eq!(error_code(response).await, "invalid_options");
     assert_eq!(statuses(&sandbox).await.len(), 1);
 }
+
+#[actix_web::test]
+async fn an_instances_limits_are_read_again_after_a_day() {
+    let sandbox = instance();
+    let app = app_with_mastodon().await;
+    let csrf = app.signed_up("daily@example.com").await;
+    let connection = connect(&app, &csrf, &sandbox, "jon").await;
+    assert_eq!(connection["rules"]["max_chars"], 500);
+    let token = app.api_token(&csrf).await;
+
+    // The instance raised its limit, and what Prasaran read is two days old.
+    faults(&sandbox, json!({ "max_characters": 1000 })).await;
+    sqlx::query("UPDATE platform_connections SET limits_read_at = now() - interval '2 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let id = accepted(&app, &token, json!({ "content": "wakes the worker" })).await;
+    wait_job(&app, &token, &id, Duration::from_secs(30)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let list: Value = app.get("/api/v1/connections").await.json().await.unwrap();
+        if list["connections"][0]["rules"]["max_chars"] == 1000 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let long = "y".repeat(800);
+    let id = accepted(&app, &token, json!({ "content": long })).await;
+    let view = wait_job(&app, &token, &id, Duration::from_secs(30)).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+}

@@ -9,6 +9,7 @@
 
 mod attempt;
 mod bucket;
+mod limits;
 mod media;
 pub mod token;
 
@@ -207,9 +208,14 @@ impl PlatformWorker {
                             return;
                         }
                     };
+                    let stale_limits = state.as_ref().is_some_and(|s| limits::stale(s.limits_read_at));
                     match adapter {
                         Some(adapter) => {
-                            act.token = Some(Arc::new(TokenCell::new(act.ctx.clone(), act.connection_id, adapter.clone(), state)));
+                            let token = Arc::new(TokenCell::new(act.ctx.clone(), act.connection_id, adapter.clone(), state));
+                            if stale_limits && adapter.asks_for_server() {
+                                actix::spawn(limits::refresh(act.ctx.clone(), act.connection_id, adapter.clone(), token.clone()));
+                            }
+                            act.token = Some(token);
                             act.adapter = Some(adapter);
                             act.pump(ctx);
                         }
