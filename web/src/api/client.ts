@@ -1,7 +1,7 @@
 // The one way the app talks to the server: JSON over fetch with the session
 // cookie, and the CSRF token on every state-changing request. Uploads go over
 // XMLHttpRequest, the one browser API that reports upload progress.
-import type { Accepted, Connection, History, Job, Media, Platform, Session } from "./types";
+import type { Accepted, Connection, History, Job, Media, Platform, PostOptions, Session } from "./types";
 
 /** An error answer of the API: `{"error": {"code", "message"}}` plus its status. */
 export class ApiError extends Error {
@@ -100,7 +100,15 @@ export const api = {
   signIn: (platform: string, identifier: string, password: string) =>
     request<Connection>("POST", `/api/v1/connections/${platform}/sign-in`, { identifier, password }),
   publish: (
-    body: { content: string; connection_ids: string[]; media_ids?: string[]; scheduled_at?: string; time_zone?: string },
+    body: {
+      content: string;
+      connection_ids: string[];
+      media_ids?: string[];
+      scheduled_at?: string;
+      time_zone?: string;
+      /** Only the options set; left out when none is (422 `invalid_options`). */
+      options?: PostOptions;
+    },
     idempotencyKey: string,
   ) => request<Accepted>("POST", "/api/v1/posts", body, { "Idempotency-Key": idempotencyKey }),
   history: (cursor?: string) =>

@@ -146,6 +146,22 @@ export interface History {
   next_cursor: string | null;
 }
 
+/** Who sees a post on Mastodon (others ignore it); default: public. */
+export type Visibility = "public" | "unlisted" | "followers";
+
+/**
+ * How a post goes out where the platform offers the choice: Mastodon takes
+ * all three (and counts `content_warning + content` towards its limit),
+ * Bluesky the language, others none. 422 `invalid_options` for a bad one.
+ */
+export interface PostOptions {
+  visibility?: Visibility;
+  /** At most 1,000 characters. */
+  content_warning?: string;
+  /** ISO 639-1, two lowercase letters (`en`, `hi`). */
+  language?: string;
+}
+
 export interface Accepted {
   post_id: string;
   job_id: string;

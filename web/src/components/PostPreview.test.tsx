@@ -68,6 +68,26 @@ describe("PostPreview", () => {
     expect(within(card).getByText("12 characters over")).toBeInTheDocument();
   });
 
+  it("shows a content warning before the text and counts it with the text", () => {
+    const rules = { max_chars: 10, unit: "graphemes" as const, max_bytes: null, url_weight: 23 };
+    render(<PostPreview platformId="mastodon" platformName="Mastodon" rules={rules} text="hello!" warning="food" />);
+    const card = screen.getByTestId("preview-mastodon");
+    expect(within(card).getByTestId("preview-warning")).toHaveTextContent("CW: food");
+    expect(card).not.toHaveTextContent("over");
+    cleanup();
+
+    render(<PostPreview platformId="mastodon" platformName="Mastodon" rules={rules} text="hello world" warning="food" />);
+    const over = screen.getByTestId("preview-mastodon");
+    expect(over.querySelector("del")?.textContent).toBe("world");
+    expect(within(over).getByText("5 characters over")).toBeInTheDocument();
+    cleanup();
+
+    // A warning past the limit on its own: all of the text is over.
+    render(<PostPreview platformId="mastodon" platformName="Mastodon" rules={rules} text="hi" warning="a long warning" />);
+    expect(screen.getByTestId("preview-mastodon").querySelector("del")?.textContent).toBe("hi");
+    expect(screen.getByText("6 characters over")).toBeInTheDocument();
+  });
+
   it("shows the attachments: thumbnails with their alt text, a tile for a video", () => {
     render(
       <PostPreview

@@ -20,6 +20,8 @@ interface Props {
   connectionId?: string;
   rules: PreviewRules;
   text: string;
+  /** A content warning shown before the post, counted with it (Mastodon: `warning + text`). */
+  warning?: string;
   media?: PreviewMedia[];
 }
 
@@ -75,9 +77,13 @@ function Segment({ text, piece }: { text: string; piece: Piece }) {
   return piece.over ? <del className="bg-red-50 text-red-700 line-through decoration-red-600">{body}</del> : <>{body}</>;
 }
 
-export function PostPreview({ platformId, platformName, connectionId, rules, text, media = [] }: Props) {
+export function PostPreview({ platformId, platformName, connectionId, rules, text, warning = "", media = [] }: Props) {
   const facets = platformId === "bluesky" ? detectFacets(text) : [];
-  const limit = limitIndex(text, rules);
+  // The warning comes first in what is counted: where it alone is too long,
+  // all of the text is past the limit.
+  const counted = warning + text;
+  const cut = limitIndex(counted, rules);
+  const limit = cut === null ? null : Math.max(0, cut - warning.length);
   return (
     <Card
       aria-label={`Preview on ${platformName}`}
@@ -85,6 +91,11 @@ export function PostPreview({ platformId, platformName, connectionId, rules, tex
       className="p-4"
     >
       <p className="mb-2 text-xs font-medium uppercase tracking-wide text-slate-500">{platformName}</p>
+      {warning && (
+        <p className="mb-2 rounded bg-amber-50 px-2 py-1 text-sm font-medium text-amber-900" data-testid="preview-warning">
+          CW: {warning}
+        </p>
+      )}
       <p className="whitespace-pre-wrap break-words text-sm text-slate-900">
         {pieces(text, facets, limit).map((piece) => (
           <Segment key={piece.from} text={text} piece={piece} />
@@ -105,7 +116,7 @@ export function PostPreview({ platformId, platformName, connectionId, rules, tex
           ))}
         </ul>
       )}
-      {limit !== null && <p className="mt-2 text-sm font-semibold text-red-600">{overNote(text, rules)}</p>}
+      {limit !== null && <p className="mt-2 text-sm font-semibold text-red-600">{overNote(counted, rules)}</p>}
     </Card>
   );
 }

@@ -25,6 +25,11 @@ export const composeSchema = z
     connectionIds: z.array(z.string()).min(1, "Choose at least one account."),
     when: z.enum(["now", "later"]),
     scheduledAt: z.string().optional(),
+    // Post options (Mastodon: all three; Bluesky: the language); sent only
+    // where a chosen platform takes them, and only when set.
+    visibility: z.enum(["public", "unlisted", "followers"]).optional(),
+    contentWarning: z.string().optional(),
+    language: z.string().optional(),
   })
   .refine((v) => v.when === "now" || (v.scheduledAt && new Date(v.scheduledAt) > new Date()), {
     message: "Pick a time in the future.",

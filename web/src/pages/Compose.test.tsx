@@ -38,7 +38,7 @@ function json(body: unknown, status = 200) {
 }
 
 /** A fetch standing in for the server: records every call, answers posts and media changes. */
-function server() {
+function server(list: unknown = platforms) {
   const calls: { method: string; url: string; body: unknown; headers: Headers }[] = [];
   const fetch = vi.fn().mockImplementation((url: string, init?: RequestInit) => {
     const method = init?.method ?? "GET";
@@ -48,7 +48,7 @@ function server() {
     const media = /^\/api\/v1\/media\/([^/]+)$/.exec(url);
     if (media && method === "PATCH") return json(mediaView(media[1], { alt_text: (body as { alt_text: string }).alt_text }));
     if (media && method === "DELETE") return json({ error: { code: "media_in_use", message: "in use" } }, 409);
-    return json(platforms);
+    return json(list);
   });
   vi.stubGlobal("fetch", fetch);
   vi.stubGlobal("XMLHttpRequest", FakeXhr);
@@ -71,6 +71,46 @@ async function renderComposer() {
 
 function attach(...files: File[]) {
   fireEvent.change(screen.getByLabelText("Add images or video"), { target: { files } });
+}
+
+/** Manch, Mastodon and Bluesky, one account each; Mastodon at 20 characters. */
+function withOptionPlatforms() {
+  const manch = platforms.platforms[0];
+  const rules = { unit: "graphemes", max_bytes: null, media: manch.rules.media };
+  const account = (id: string, platform: string, handle: string) => ({
+    id,
+    platform,
+    handle,
+    display_name: handle,
+    status: "active",
+  });
+  return {
+    platforms: [
+      { ...manch, rules: { ...manch.rules, max_chars: 500 } },
+      {
+        id: "mastodon",
+        name: "Mastodon",
+        asks_for_server: true,
+        rules: { ...rules, max_chars: 20, url_weight: 23 },
+        state: "active",
+        connections: [account("m1", "mastodon", "hal@fosstodon.org")],
+      },
+      {
+        id: "bluesky",
+        name: "Bluesky",
+        asks_for_server: false,
+        rules: { ...rules, max_chars: 300, max_bytes: 3000 },
+        state: "active",
+        connections: [account("b1", "bluesky", "ada.bsky.social")],
+      },
+    ],
+  };
+}
+
+async function published(calls: ReturnType<typeof server>) {
+  fireEvent.click(screen.getByRole("button", { name: "Publish now" }));
+  await waitFor(() => expect(calls.some((c) => c.url === "/api/v1/posts")).toBe(true));
+  return calls.find((c) => c.url === "/api/v1/posts")!.body as Record<string, unknown>;
 }
 
 describe("Compose", () => {
@@ -305,6 +345,114 @@ describe("Compose", () => {
     attach(new File(["%PDF"], "cv.pdf", { type: "application/pdf" }));
     expect(FakeXhr.sent).toHaveLength(0);
     expect(screen.getByRole("alert")).toHaveTextContent("Only JPEG, PNG, GIF and WebP images and MP4 videos");
+  });
+
+  describe("post options", () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it("sends the options set for the platforms that take them", async () => {
+      const calls = server(withOptionPlatforms());
+      await renderComposer();
+      expect(screen.getByText("Post options")).toBeInTheDocument();
+      expect(screen.getByLabelText("Visibility")).toHaveValue("public");
+      expect(screen.getByLabelText("Content warning")).toHaveAttribute("placeholder", "e.g. spoilers");
+      fireEvent.change(screen.getByLabelText("Visibility"), { target: { value: "followers" } });
+      fireEvent.change(screen.getByLabelText("Content warning"), { target: { value: " spoilers " } });
+      fireEvent.change(screen.getByLabelText("Language"), { target: { value: "hi" } });
+      expect(await published(calls)).toEqual({
+        content: "look",
+        connection_ids: ["c1", "m1", "b1"],
+        options: { visibility: "followers", content_warning: "spoilers", language: "hi" },
+      });
+    });
+
+    it("sends no options when none is set", async () => {
+      const calls = server(withOptionPlatforms());
+      await renderComposer();
+      fireEvent.change(screen.getByLabelText("Language"), { target: { value: "" } });
+      const body = await published(calls);
+      expect(body).toEqual({ content: "look", connection_ids: ["c1", "m1", "b1"] });
+      expect(body).not.toHaveProperty("options");
+    });
+
+    it("defaults the language to the browser's, and offers Bluesky only the language", async () => {
+      vi.spyOn(navigator, "language", "get").mockReturnValue("de-AT");
+      const calls = server(withOptionPlatforms());
+      await renderComposer();
+      fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
+      fireEvent.click(screen.getByLabelText("Manch @ada"));
+      expect(screen.getByLabelText("Language")).toHaveValue("de");
+      expect(screen.queryByLabelText("Visibility")).not.toBeInTheDocument();
+      expect(screen.queryByLabelText("Content warning")).not.toBeInTheDocument();
+      expect((await published(calls)).options).toEqual({ language: "de" });
+    });
+
+    it("leaves the language out when the browser's is not offered, and shows no options for Manch alone", async () => {
+      vi.spyOn(navigator, "language", "get").mockReturnValue("xx-YY");
+      const calls = server(withOptionPlatforms());
+      await renderComposer();
+      expect(screen.getByLabelText("Language")).toHaveValue("");
+      fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
+      fireEvent.click(screen.getByLabelText("Bluesky @ada.bsky.social"));
+      expect(screen.queryByText("Post options")).not.toBeInTheDocument();
+      expect(await published(calls)).toEqual({ content: "look", connection_ids: ["c1"] });
+    });
+
+    it("counts the content warning towards Mastodon's limit and blocks publishing over it", async () => {
+      server(withOptionPlatforms());
+      await renderComposer();
+      const counter = screen.getByTestId("counter-mastodon");
+      expect(counter).toHaveTextContent("Mastodon: 4 / 20");
+      expect(screen.queryByText("the content warning counts too")).not.toBeInTheDocument();
+
+      const warning = screen.getByLabelText("Content warning");
+      fireEvent.change(warning, { target: { value: "spoilers for ep. 5" } });
+      expect(screen.getByTestId("counter-mastodon")).toHaveTextContent("Mastodon: 22 / 20 — too long");
+      expect(screen.getByTestId("counter-mastodon")).toHaveClass("text-red-600");
+      expect(within(screen.getByTestId("counter-mastodon")).getByText("the content warning counts too")).toBeInTheDocument();
+      // The others count the text alone.
+      expect(screen.getByTestId("counter-bluesky")).toHaveTextContent("Bluesky: 4 / 300");
+      expect(screen.getByTestId("counter-manch")).toHaveTextContent("Manch: 4 / 500");
+      expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
+      expect(within(screen.getByTestId("preview-mastodon")).getByText("2 characters over")).toBeInTheDocument();
+
+      fireEvent.change(warning, { target: { value: "spoilers" } });
+      expect(screen.getByTestId("counter-mastodon")).toHaveTextContent("Mastodon: 12 / 20");
+      expect(screen.getByRole("button", { name: "Publish now" })).toBeEnabled();
+
+      // Without Mastodon, its warning is neither counted nor sent.
+      fireEvent.change(warning, { target: { value: "spoilers for ep. 5" } });
+      fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
+      expect(screen.getByTestId("counter-mastodon")).toHaveTextContent("Mastodon: 4 / 20");
+      expect(screen.getByRole("button", { name: "Publish now" })).toBeEnabled();
+    });
+
+    it("counts the content warning for an account with its own limits", async () => {
+      const list = withOptionPlatforms();
+      const mastodon = list.platforms[1] as (typeof list.platforms)[1] & { connections: Record<string, unknown>[] };
+      mastodon.connections[0].rules = { ...mastodon.rules, max_chars: 10 };
+      server(list);
+      await renderComposer();
+      expect(screen.getByTestId("counter-mastodon-m1")).toHaveTextContent("Mastodon @hal@fosstodon.org 4 / 10");
+      fireEvent.change(screen.getByLabelText("Content warning"), { target: { value: "cw: food" } });
+      expect(screen.getByTestId("counter-mastodon-m1")).toHaveTextContent("12 / 10 — too long");
+      expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
+    });
+
+    it("shows the server's refusal of an option", async () => {
+      const list = withOptionPlatforms();
+      vi.stubGlobal(
+        "fetch",
+        vi.fn().mockImplementation((url: string, init?: RequestInit) =>
+          init?.method === "POST" && url === "/api/v1/posts"
+            ? json({ error: { code: "invalid_options", message: "language `xx` is not a two-letter ISO 639-1 code such as en or hi" } }, 422)
+            : json(list),
+        ),
+      );
+      await renderComposer();
+      fireEvent.click(screen.getByRole("button", { name: "Publish now" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent("is not a two-letter ISO 639-1 code");
+    });
   });
 
   it("says how to get started when no account is connected", async () => {

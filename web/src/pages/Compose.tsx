@@ -5,13 +5,14 @@ import { useEffect, useRef, useState } from "react";
 import { useForm } from "react-hook-form";
 import { Link, useNavigate } from "react-router-dom";
 import { ApiError, api } from "../api/client";
-import type { Connection, ContentRules, Platform } from "../api/types";
+import type { Connection, ContentRules, Platform, PostOptions, Visibility } from "../api/types";
 import { AttachmentList, useFileDrop } from "../components/media/Attachments";
 import { MediaNotes, type PlatformNotes } from "../components/media/MediaNotes";
 import { useAttachments } from "../components/media/useAttachments";
 import { PostPreview } from "../components/PostPreview";
-import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Spinner, Textarea } from "../components/ui";
-import { textLength, tooLong } from "../lib/length";
+import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Select, Spinner, Textarea } from "../components/ui";
+import { LANGUAGES, defaultLanguage } from "../lib/languages";
+import { charCount, textLength, tooLong } from "../lib/length";
 import { mediaNotes } from "../lib/mediaNotes";
 import { browserTimeZone, composeSchema, toRfc3339WithOffset, type ComposeForm } from "../lib/schemas";
 
@@ -33,6 +34,33 @@ interface Target {
 }
 
 const platformTarget = (p: Platform): Target => ({ key: p.id, platform: p, name: p.name, rules: p.rules });
+
+const VISIBILITIES: [Visibility, string][] = [
+  ["public", "Public"],
+  ["unlisted", "Unlisted"],
+  ["followers", "Followers only"],
+];
+
+/** Longest content warning the API takes, in characters. */
+const MAX_CONTENT_WARNING = 1000;
+
+/**
+ * The options set that a chosen platform takes: visibility (unless public, the
+ * default) and the content warning for Mastodon, the language for Mastodon and
+ * Bluesky; null when none is, so the request carries no `options`.
+ */
+function postOptions(
+  form: Pick<ComposeForm, "visibility" | "language">,
+  warning: string,
+  { mastodon, bluesky }: { mastodon: boolean; bluesky: boolean },
+): PostOptions | null {
+  const options: PostOptions = {
+    ...(mastodon && form.visibility && form.visibility !== "public" ? { visibility: form.visibility } : {}),
+    ...(mastodon && warning ? { content_warning: warning } : {}),
+    ...((mastodon || bluesky) && form.language ? { language: form.language } : {}),
+  };
+  return Object.keys(options).length > 0 ? options : null;
+}
 
 function targetsOf(platforms: Platform[], chosen: string[]): Target[] {
   return platforms.flatMap((p) => {
@@ -71,7 +99,14 @@ export function Compose() {
     formState: { errors, isSubmitting },
   } = useForm<ComposeForm>({
     resolver: zodResolver(composeSchema),
-    defaultValues: { content: "", connectionIds: [], when: "now" },
+    defaultValues: {
+      content: "",
+      connectionIds: [],
+      when: "now",
+      visibility: "public",
+      contentWarning: "",
+      language: defaultLanguage(),
+    },
   });
 
   useEffect(() => {
@@ -99,7 +134,15 @@ export function Compose() {
     const its = targets.filter((t) => t.platform.id === p.id);
     return its.length > 0 ? its : [platformTarget(p)];
   });
-  const overLimit = targets.some((t) => tooLong(content, t.rules));
+  // Post options go where a chosen platform takes them.
+  const mastodon = targets.some((t) => t.platform.id === "mastodon");
+  const bluesky = targets.some((t) => t.platform.id === "bluesky");
+  // Mastodon counts the content warning with the text (`content_warning + text`).
+  const warning = mastodon ? (watch("contentWarning") ?? "").trim() : "";
+  const warningTooLong = charCount(warning) > MAX_CONTENT_WARNING;
+  const warningOf = (t: Target) => (t.platform.id === "mastodon" ? warning : "");
+  const counted = (t: Target) => warningOf(t) + content;
+  const overLimit = targets.some((t) => tooLong(counted(t), t.rules)) || warningTooLong;
   const ready = attachments.items.flatMap((a) => (a.media ? [{ media: a.media, altText: a.altDraft }] : []));
   const facts = ready.map(({ media, altText }) => ({ ...media, alt_text: altText }));
   const notes: PlatformNotes[] = targets.map((t) => ({
@@ -132,6 +175,8 @@ export function Compose() {
           ? { scheduled_at: toRfc3339WithOffset(form.scheduledAt), time_zone: zone }
           : {}),
       };
+      const options = postOptions(form, warning, { mastodon, bluesky });
+      if (options) body.options = options;
     }
     try {
       const accepted = await api.publish(body, idempotencyKey.current);
@@ -173,15 +218,21 @@ export function Compose() {
           <FieldError id="content-error" message={errors.content?.message} />
           <ul id="counters" className="mt-2 flex flex-wrap gap-3 text-sm" aria-label="Characters per platform">
             {counters.map((t) => {
-              const over = tooLong(content, t.rules);
+              const over = tooLong(counted(t), t.rules);
               return (
                 <li
                   key={t.key}
                   data-testid={`counter-${t.key}`}
                   className={over ? "font-semibold text-red-600" : "text-slate-600"}
                 >
-                  {t.connection ? t.name : `${t.name}:`} {textLength(content, t.rules)} / {t.rules.max_chars}
+                  {t.connection ? t.name : `${t.name}:`} {textLength(counted(t), t.rules)} / {t.rules.max_chars}
                   {over && " — too long"}
+                  {warningOf(t) && (
+                    <>
+                      {" · "}
+                      <span className="text-xs font-normal">the content warning counts too</span>
+                    </>
+                  )}
                 </li>
               );
             })}
@@ -200,6 +251,7 @@ export function Compose() {
                 platformName={t.name}
                 rules={t.rules}
                 text={content}
+                warning={warningOf(t)}
                 media={facts}
               />
             ))}
@@ -223,6 +275,67 @@ export function Compose() {
           </div>
           <FieldError id="targets-error" message={errors.connectionIds?.message} />
         </fieldset>
+        {(mastodon || bluesky) && (
+          <details className="rounded-md ring-1 ring-slate-200" data-testid="post-options">
+            <summary className="cursor-pointer px-3 py-2 text-sm font-medium text-slate-800">Post options</summary>
+            <div className="grid gap-4 px-3 pb-3 sm:grid-cols-2">
+              {mastodon && (
+                <div>
+                  <Label htmlFor="visibility">Visibility</Label>
+                  <Select id="visibility" aria-describedby="visibility-hint" {...register("visibility")}>
+                    {VISIBILITIES.map(([value, label]) => (
+                      <option key={value} value={value}>
+                        {label}
+                      </option>
+                    ))}
+                  </Select>
+                  <p id="visibility-hint" className="mt-1 text-xs text-slate-600">
+                    Mastodon only.
+                  </p>
+                </div>
+              )}
+              <div>
+                <Label htmlFor="language">Language</Label>
+                <Select id="language" aria-describedby="language-hint" {...register("language")}>
+                  <option value="">Not set</option>
+                  {LANGUAGES.map((l) => (
+                    <option key={l.code} value={l.code}>
+                      {l.name} ({l.code})
+                    </option>
+                  ))}
+                </Select>
+                <p id="language-hint" className="mt-1 text-xs text-slate-600">
+                  {mastodon && bluesky ? "Mastodon and Bluesky." : mastodon ? "Mastodon only." : "Bluesky only."}
+                </p>
+              </div>
+              {mastodon && (
+                <div className="sm:col-span-2">
+                  <Label htmlFor="contentWarning">Content warning</Label>
+                  <Input
+                    id="contentWarning"
+                    type="text"
+                    placeholder="e.g. spoilers"
+                    maxLength={MAX_CONTENT_WARNING}
+                    aria-invalid={warningTooLong ? true : undefined}
+                    aria-describedby="content-warning-hint content-warning-error"
+                    {...register("contentWarning")}
+                  />
+                  <p id="content-warning-hint" className="mt-1 text-xs text-slate-600">
+                    Optional. Mastodon shows it before the post, which stays folded until opened.
+                  </p>
+                  <FieldError
+                    id="content-warning-error"
+                    message={
+                      warningTooLong
+                        ? `Use at most ${MAX_CONTENT_WARNING.toLocaleString("en")} characters.`
+                        : undefined
+                    }
+                  />
+                </div>
+              )}
+            </div>
+          </details>
+        )}
         <fieldset>
           <legend className="text-sm font-medium text-slate-800">When</legend>
           <div className="mt-2 flex flex-wrap gap-4 text-sm">
