@@ -26,6 +26,7 @@ mod scripted;
 mod sessions;
 mod sqs;
 mod stage;
+mod synapse;
 mod tokens_at_rest;
 mod web_app;
 mod wiretap;
