@@ -25,6 +25,15 @@ async fn connect(browser: &Browser, csrf: &str, pds: &Pds, handle: &str) -> (Acc
     (account, connection["id"].as_str().unwrap().to_owned())
 }
 
+/// The (only) connection's refresh token as stored: sealed, so it changes
+/// when the token is rotated.
+async fn sealed_refresh_token(pool: &sqlx::PgPool) -> Value {
+    sqlx::query_scalar("SELECT refresh_token FROM platform_connections")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 /// An app with Bluesky at `pds`, finding each account's PDS through the
 /// test's PLC directory (as it would through plc.directory).
 async fn app_with_bluesky(pds: &Pds) -> TestApp {
@@ -66,13 +75,7 @@ async fn a_post_lands_once_on_the_genuine_pds_under_the_key_planned_at_accept() 
     // The session's access token is about to expire: it is refreshed at the
     // PDS (refreshSession, which rotates the refresh token) before the post,
     // never replaced by a new login.
-    let sealed = || async {
-        sqlx::query_scalar::<_, Value>("SELECT refresh_token FROM platform_connections")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
-    };
-    let before = sealed().await;
+    let before = sealed_refresh_token(&app.pool).await;
     sqlx::query("UPDATE platform_connections SET expires_at = now() + interval '5 seconds'")
         .execute(&app.pool)
         .await
@@ -88,7 +91,7 @@ async fn a_post_lands_once_on_the_genuine_pds_under_the_key_planned_at_accept() 
     let view = wait_job(&app, &token, &id, Duration::from_secs(30)).await;
     assert_eq!(view["status"], "succeeded", "{view}");
     assert_ne!(
-        sealed().await,
+        sealed_refresh_token(&app.pool).await,
         before,
         "the rotated refresh token is stored"
     );
@@ -618,13 +621,7 @@ async fn signing_in_at_bluesky_connects_with_tokens_bound_to_a_key_that_publish_
 
     // The access token runs out: the refresh grant (same key) gets new tokens,
     // and the next post goes out with them.
-    let sealed_refresh = || async {
-        sqlx::query_scalar::<_, Value>("SELECT refresh_token FROM platform_connections")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
-    };
-    let before = sealed_refresh().await;
+    let before = sealed_refresh_token(&app.pool).await;
     sqlx::query("UPDATE platform_connections SET expires_at = now() - interval '1 minute'")
         .execute(&app.pool)
         .await
@@ -642,11 +639,11 @@ async fn signing_in_at_bluesky_connects_with_tokens_bound_to_a_key_that_publish_
         .collect();
     assert_eq!(texts.len(), 2, "{texts:?}");
     assert!(texts.contains(&"after a refresh".to_owned()));
-    let after: Value = sqlx::query_scalar("SELECT refresh_token FROM platform_connections")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_ne!(after, before, "the rotated refresh token is stored");
+    assert_ne!(
+        sealed_refresh_token(&app.pool).await,
+        before,
+        "the rotated refresh token is stored"
+    );
 
     // Disconnecting revokes the grant at Bluesky: the refresh token Prasaran
     // held (opened here with the app's own keyring) no longer works there,

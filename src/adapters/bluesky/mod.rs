@@ -139,7 +139,9 @@ impl BlueskyAdapter {
             refresh_token: answer.refresh_token.map(SecretString::from),
             expires_at: answer
                 .expires_in
-                .map(|s| Utc::now() + chrono::Duration::seconds(s)),
+                // An absurd lifetime from the server is no expiry we can compute.
+                .and_then(chrono::Duration::try_seconds)
+                .and_then(|d| Utc::now().checked_add_signed(d)),
             scopes: answer.scope.split(' ').map(str::to_owned).collect(),
             service,
         }

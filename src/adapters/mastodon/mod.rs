@@ -35,6 +35,8 @@ pub const MAX_CHARS: usize = 500;
 pub const MAX_MEDIA: usize = 4;
 /// Every URL counts as this many characters, however long it is.
 pub const CHARACTERS_PER_URL: usize = 23;
+/// The largest link weight taken from an instance.
+const MAX_URL_WEIGHT: usize = 10_000;
 const IMAGE_BYTES: u64 = 16 * 1024 * 1024;
 const VIDEO_BYTES: u64 = 99 * 1024 * 1024;
 /// What Prasaran asks an instance for.
@@ -191,7 +193,12 @@ impl PlatformAdapter for MastodonAdapter {
         if let Some(n) = number("/statuses/max_media_attachments").and_then(size) {
             rules.media.max_count = n;
         }
-        if let Some(n) = number("/statuses/characters_reserved_per_url").and_then(size) {
+        // A link's weight is spelt out as that many characters when counting:
+        // an absurd figure from an instance is ignored, not allocated.
+        if let Some(n) = number("/statuses/characters_reserved_per_url")
+            .and_then(size)
+            .filter(|n| *n <= MAX_URL_WEIGHT)
+        {
             rules.url_weight = Some(n);
         }
         if let Some(n) = number("/media_attachments/image_size_limit") {
@@ -648,6 +655,11 @@ mod tests {
         assert_eq!(rules.media.max_image_bytes, 1000);
         assert_eq!(rules.media.types, vec!["image/png", "video/mp4"]);
         assert_eq!(adapter.rules_for(None).max_chars, MAX_CHARS);
+        let absurd = json!({"statuses": {"characters_reserved_per_url": u64::MAX}});
+        assert_eq!(
+            adapter.rules_for(Some(&absurd)).url_weight,
+            Some(CHARACTERS_PER_URL)
+        );
         assert_eq!(adapter.rules_for(Some(&json!({}))).max_chars, MAX_CHARS);
     }
 
