@@ -109,6 +109,9 @@ impl Engine {
             // Before the worker arbiters stop: pooled connections they opened go with them.
             // Calls still out may land later: they are checked after a lease,
             // as if this process had died (a lease outlasts any call).
+            // No worker may claim after the release, or its call would go out
+            // unseen by the check that another process makes.
+            self.context.claims.close().await;
             let lease = Duration::from_secs(u64::from(self.context.settings.lease_secs.get()));
             match tasks::release_all_owned(&self.context.pool, &self.context.owner, lease).await {
                 Ok(0) => {}

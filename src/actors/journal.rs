@@ -6,6 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -97,45 +99,71 @@ impl Journal {
     }
 }
 
-/// Task claims of every worker.
+/// Task claims of every worker. Closed when the process stops, so nothing is
+/// claimed after its running tasks were released for others.
 #[derive(Clone)]
-pub struct ClaimQueue(GroupCommit<(ConnectionId, Vec<TaskId>), Result<Vec<Claimed>, String>>);
+pub struct ClaimQueue {
+    writer: GroupCommit<(ConnectionId, Vec<TaskId>), Result<Vec<Claimed>, String>>,
+    closed: Arc<AtomicBool>,
+}
 
 impl ClaimQueue {
     pub fn start(pool: PgPool, owner: String, lease: Duration) -> Self {
-        Self(GroupCommit::start(
-            move |batch: Vec<(ConnectionId, Vec<TaskId>)>| {
-                let (pool, owner) = (pool.clone(), owner.clone());
-                async move {
-                    let wanted: Vec<(ConnectionId, TaskId)> = batch
-                        .iter()
-                        .flat_map(|(c, ids)| ids.iter().map(move |id| (*c, *id)))
-                        .collect();
-                    match tasks::claim(&pool, &wanted, &owner, lease).await {
-                        Ok(claimed) => {
-                            let mut by_id: HashMap<TaskId, Claimed> =
-                                claimed.into_iter().map(|c| (c.id, c)).collect();
-                            batch
-                                .iter()
-                                .map(|(_, ids)| {
-                                    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
-                                })
-                                .collect()
-                        }
-                        Err(error) => all_failed(batch.len(), error),
-                    }
+        let closed = Arc::new(AtomicBool::new(false));
+        let refuse = closed.clone();
+        let writer = GroupCommit::start(move |batch: Vec<(ConnectionId, Vec<TaskId>)>| {
+            let (pool, owner) = (pool.clone(), owner.clone());
+            let refused = refuse.load(Ordering::SeqCst);
+            async move {
+                if refused {
+                    return batch.iter().map(|_| Ok(Vec::new())).collect();
                 }
-            },
-        ))
+                let wanted: Vec<(ConnectionId, TaskId)> = batch
+                    .iter()
+                    .flat_map(|(c, ids)| ids.iter().map(move |id| (*c, *id)))
+                    .collect();
+                match tasks::claim(&pool, &wanted, &owner, lease).await {
+                    Ok(claimed) => {
+                        let mut by_id: HashMap<TaskId, Claimed> =
+                            claimed.into_iter().map(|c| (c.id, c)).collect();
+                        batch
+                            .iter()
+                            .map(|(_, ids)| {
+                                Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+                            })
+                            .collect()
+                    }
+                    Err(error) => all_failed(batch.len(), error),
+                }
+            }
+        });
+        Self { writer, closed }
     }
 
-    /// Claims the due, pending ones among `ids` that belong to `connection`, for this process.
+    /// Claims the due, pending ones among `ids` that belong to `connection`, for
+    /// this process; none once the queue is closed.
     pub async fn claim(
         &self,
         connection: ConnectionId,
         ids: Vec<TaskId>,
     ) -> Result<Vec<Claimed>, String> {
-        self.0.call((connection, ids)).await?
+        self.writer.call((connection, ids)).await?
+    }
+
+    /// Claims nothing from now on. Returns once a batch already being written
+    /// has committed: the writer takes batches in order, so when an empty one
+    /// sent after closing is answered, every earlier claim is in the database.
+    pub async fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let _ = self
+            .writer
+            .call((ConnectionId(uuid::Uuid::nil()), Vec::new()))
+            .await;
+    }
+
+    /// Whether the process is stopping: a claim answered now starts no call.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::AdapterError;
 use crate::settings::HttpClientSettings;
 
 pub fn build(settings: &HttpClientSettings) -> reqwest::Result<reqwest::Client> {
@@ -17,4 +18,29 @@ pub fn build(settings: &HttpClientSettings) -> reqwest::Result<reqwest::Client> 
         .tcp_keepalive(Duration::from_secs(60))
         .user_agent(concat!("prasaran/", env!("CARGO_PKG_VERSION")))
         .build()
+}
+
+/// Sends one request to `whom` (`"Bluesky"`, `"the Matrix homeserver"`): a
+/// refused connection never reached it (retry freely), a timeout or a broken
+/// connection may have (check before retrying).
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    whom: &str,
+) -> Result<reqwest::Response, AdapterError> {
+    request.send().await.map_err(|e| {
+        if e.is_connect() {
+            AdapterError::Transient {
+                reason: format!("could not connect to {whom}"),
+                status: None,
+            }
+        } else {
+            AdapterError::Unknown {
+                reason: if e.is_timeout() {
+                    format!("{whom} did not answer in time")
+                } else {
+                    format!("the connection to {whom} failed")
+                },
+            }
+        }
+    })
 }

@@ -10,6 +10,7 @@ mod error;
 pub mod http_client;
 pub mod manch;
 pub mod mastodon;
+pub mod matrix;
 pub mod rate_limit;
 mod registry;
 
@@ -19,6 +20,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use url::Url;
 
+pub use crate::domain::Destination;
 pub use error::AdapterError;
 pub use registry::Registry;
 
@@ -260,6 +262,9 @@ pub struct OutgoingPost<'a> {
     pub media_ids: &'a [String],
     /// The record the adapter planned for this task, if it planned one.
     pub record: Option<&'a serde_json::Value>,
+    /// Where in the account it goes, for platforms with destinations (a
+    /// Matrix room id).
+    pub destination: Option<&'a str>,
 }
 
 impl<'a> OutgoingPost<'a> {
@@ -268,6 +273,7 @@ impl<'a> OutgoingPost<'a> {
             text,
             media_ids: &[],
             record: None,
+            destination: None,
         }
     }
 }
@@ -362,10 +368,38 @@ pub enum ConnectKind {
     Credentials,
 }
 
+/// What a credentials sign-in sends: used once, never kept.
+pub struct Credentials<'a> {
+    /// The account's handle, email or id at the platform.
+    pub identifier: &'a str,
+    pub password: &'a SecretString,
+    /// The server the user named (a Matrix homeserver), if they named one.
+    pub server: Option<&'a str>,
+    /// The grant secret of the same account connected before, so a reconnect
+    /// continues what it holds (Matrix: the same device, whose transaction
+    /// ids the server remembers).
+    pub previous: Option<&'a SecretString>,
+}
+
+impl<'a> Credentials<'a> {
+    pub fn new(identifier: &'a str, password: &'a SecretString) -> Self {
+        Self {
+            identifier,
+            password,
+            server: None,
+            previous: None,
+        }
+    }
+}
+
 /// What a credentials sign-in yields.
 pub struct SignedIn {
     pub tokens: TokenSet,
     pub account: Account,
+    /// What the grant needs besides its tokens (see [`Authorization::grant_secret`]).
+    pub grant_secret: Option<SecretString>,
+    /// The account's destinations, for platforms with several.
+    pub destinations: Vec<Destination>,
 }
 
 /// Where the user goes to consent, and what must be kept until they return.
@@ -516,17 +550,23 @@ pub trait PlatformAdapter: Send + Sync {
     }
     /// Signs in with an identifier and a password (credentials platforms);
     /// the password goes to the platform once and is never kept.
-    async fn sign_in(
-        &self,
-        _identifier: &str,
-        _password: &SecretString,
-    ) -> Result<SignedIn, AdapterError> {
+    async fn sign_in(&self, _credentials: &Credentials<'_>) -> Result<SignedIn, AdapterError> {
         Err(AdapterError::Rejected {
             reason: format!(
                 "{} connects through its own sign-in page; use Connect",
                 self.display_name()
             ),
         })
+    }
+    /// Whether a post goes to places inside an account (Matrix rooms) that
+    /// the user picks among [`SignedIn::destinations`]: one task per place.
+    fn has_destinations(&self) -> bool {
+        false
+    }
+    /// Whether the user may name a server when signing in with credentials
+    /// (a Matrix homeserver); else only Mastodon's authorize step names one.
+    fn sign_in_names_server(&self) -> bool {
+        false
     }
     /// How a new task for `content` is made idempotent here (default: the
     /// task's id as the idempotency key). Called while the publish is being

@@ -17,12 +17,12 @@ use sqlx::PgPool;
 use url::Url;
 
 use crate::adapters::{
-    Account, AdapterError, AuthorizeRequest, Binding, CodeExchange, ConnectKind, PlatformAdapter,
-    Registry, TokenSet,
+    Account, AdapterError, AuthorizeRequest, Binding, CodeExchange, ConnectKind, Credentials,
+    PlatformAdapter, Registry, TokenSet,
 };
 use crate::crypto::{Aad, CryptoError, Keyring, open, seal};
-use crate::domain::ConnectionId;
 use crate::domain::UserId;
+use crate::domain::{ConnectionId, Destination, carry_over};
 use crate::persistence::StoreError;
 use crate::persistence::connections::{self, Connection, NewConnection};
 use crate::persistence::oauth_states::{self, NewState, StateRefusal, StateSecret};
@@ -60,6 +60,8 @@ pub enum ConnectError {
     /// The platform connects through its own page, not with credentials.
     #[error("{0} connects through its own sign-in page")]
     NotCredentials(String),
+    #[error("{0}")]
+    InvalidDestination(String),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
@@ -72,6 +74,21 @@ pub(crate) fn client_aad(key: &ClientKey<'_>) -> Aad {
 
 fn state_aad(hash: &[u8], secret: StateSecret) -> Aad {
     Aad::new("oauth_states", hex::encode(hash), secret.column())
+}
+
+/// A credentials sign-in as the user typed it.
+pub struct SignIn<'a> {
+    pub identifier: &'a str,
+    pub password: SecretString,
+    /// The server, for platforms where the user may name one (Matrix).
+    pub server: Option<&'a str>,
+}
+
+/// What is kept with a connection besides its tokens and account.
+struct Stored<'a> {
+    grant_secret: Option<&'a SecretString>,
+    limits: Option<&'a serde_json::Value>,
+    destinations: Option<&'a [Destination]>,
 }
 
 /// What the platform appended to the redirect URI.
@@ -354,21 +371,25 @@ impl Connections {
             platform_id,
             &tokens,
             &account,
-            grant_secret.as_ref(),
-            limits.as_ref(),
+            Stored {
+                grant_secret: grant_secret.as_ref(),
+                limits: limits.as_ref(),
+                destinations: None,
+            },
         )
         .await
     }
 
     /// Connects a credentials platform: the password is sent to the platform
-    /// once, for tokens, and dropped; only the sealed tokens are stored.
+    /// once, for tokens, and dropped; only the sealed tokens are stored. The
+    /// same account connected before continues its grant where the platform
+    /// keeps something per sign-in (a Matrix device).
     #[tracing::instrument(skip_all, fields(user_id = %user, platform = platform_id))]
     pub async fn sign_in(
         &self,
         user: UserId,
         platform_id: &str,
-        identifier: &str,
-        password: SecretString,
+        sign_in: SignIn<'_>,
     ) -> Result<Connection, ConnectError> {
         let adapter = self.adapter(platform_id)?;
         if !adapter.connect_kinds().contains(&ConnectKind::Credentials) {
@@ -376,20 +397,109 @@ impl Connections {
                 adapter.display_name().to_owned(),
             ));
         }
+        if sign_in.server.is_some() && !adapter.sign_in_names_server() {
+            return Err(ConnectError::InvalidServer(format!(
+                "{} has one server; leave the server out",
+                adapter.display_name()
+            )));
+        }
+        let before =
+            match connections::existing_id(&self.pool, user, platform_id, sign_in.identifier)
+                .await?
+            {
+                Some(id) => self.previous_grant(user, id).await?,
+                None => None,
+            };
         let signed_in = adapter
-            .sign_in(identifier, &password)
+            .sign_in(&Credentials {
+                identifier: sign_in.identifier,
+                password: &sign_in.password,
+                server: sign_in.server,
+                previous: before.as_ref().and_then(|(secret, _)| secret.as_ref()),
+            })
             .await
             .map_err(ConnectError::Exchange)?;
-        drop(password);
+        drop(sign_in.password);
+        let destinations = adapter.has_destinations().then(|| {
+            let picked = before
+                .as_ref()
+                .map(|(_, d)| d.as_slice())
+                .unwrap_or_default();
+            carry_over(signed_in.destinations, picked)
+        });
         self.store(
             user,
             platform_id,
             &signed_in.tokens,
             &signed_in.account,
-            None,
-            None,
+            Stored {
+                grant_secret: signed_in.grant_secret.as_ref(),
+                limits: None,
+                destinations: destinations.as_deref(),
+            },
         )
         .await
+    }
+
+    /// The grant secret and destinations of a connection being connected again.
+    async fn previous_grant(
+        &self,
+        user: UserId,
+        id: ConnectionId,
+    ) -> Result<Option<(Option<SecretString>, Vec<Destination>)>, ConnectError> {
+        let Some(connection) = connections::find_for_user(&self.pool, user, id).await? else {
+            return Ok(None);
+        };
+        let secret = match connections::sealed_tokens(&self.pool, id)
+            .await?
+            .and_then(|t| t.grant_secret)
+        {
+            Some(blob) => Some(open_token(&self.keyring, id, TokenKind::GrantSecret, &blob).await?),
+            None => None,
+        };
+        Ok(Some((secret, connection.destinations)))
+    }
+
+    /// Picks where posts to this connection go, among its destinations.
+    #[tracing::instrument(skip_all, fields(user_id = %user, connection_id = %id))]
+    pub async fn pick_destinations(
+        &self,
+        user: UserId,
+        id: ConnectionId,
+        picked: &[String],
+    ) -> Result<Connection, ConnectError> {
+        let connection = connections::find_for_user(&self.pool, user, id)
+            .await?
+            .ok_or(ConnectError::NotFound)?;
+        let has = self
+            .registry
+            .get(&connection.platform_id)
+            .is_some_and(|a| a.has_destinations());
+        if !has {
+            return Err(ConnectError::InvalidDestination(format!(
+                "{} posts have no destinations to pick",
+                connection.platform_id
+            )));
+        }
+        if let Some(unknown) = picked
+            .iter()
+            .find(|p| !connection.destinations.iter().any(|d| &d.id == *p))
+        {
+            return Err(ConnectError::InvalidDestination(format!(
+                "`{unknown}` is not one of this account's rooms; join it, then reconnect to list it"
+            )));
+        }
+        let destinations: Vec<Destination> = connection
+            .destinations
+            .into_iter()
+            .map(|d| Destination {
+                selected: picked.contains(&d.id),
+                ..d
+            })
+            .collect();
+        connections::set_destinations(&self.pool, user, id, &destinations)
+            .await?
+            .ok_or(ConnectError::NotFound)
     }
 
     /// Seals the tokens and stores the connection (a new one, or the same
@@ -400,9 +510,13 @@ impl Connections {
         platform_id: &str,
         tokens: &TokenSet,
         account: &Account,
-        grant_secret: Option<&SecretString>,
-        limits: Option<&serde_json::Value>,
+        stored: Stored<'_>,
     ) -> Result<Connection, ConnectError> {
+        let Stored {
+            grant_secret,
+            limits,
+            destinations,
+        } = stored;
         for _ in 0..UPSERT_ATTEMPTS {
             let id = connections::existing_id(&self.pool, user, platform_id, &account.id)
                 .await?
@@ -437,6 +551,7 @@ impl Connections {
                     scopes: &tokens.scopes,
                     service_url: account.service.as_ref().map(Url::as_str),
                     limits,
+                    destinations,
                 },
             )
             .await?;

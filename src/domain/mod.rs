@@ -1,5 +1,6 @@
 //! Validated values that the rest of the code can trust once constructed.
 
+mod destination;
 mod email;
 mod ids;
 mod media;
@@ -7,6 +8,7 @@ mod password;
 mod publishing;
 mod user;
 
+pub use destination::{Destination, carry_over};
 pub use email::{Email, EmailError};
 pub use ids::{ConnectionId, JobId, MediaId, PostId, TaskId};
 pub use media::{

@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody};
 use super::session::CurrentUser;
 use crate::adapters::{ConnectKind, ContentRules, PlatformAdapter};
-use crate::connections::{CallbackParams, ConnectError, Connections, PlatformState};
-use crate::domain::ConnectionId;
+use crate::connections::{CallbackParams, ConnectError, Connections, PlatformState, SignIn};
+use crate::domain::{ConnectionId, Destination};
 use crate::persistence::connections::{Connection, ConnectionStatus};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,6 +33,11 @@ pub struct ConnectionView {
     /// instance); otherwise the platform's `rules` apply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rules: Option<ContentRules>,
+    /// Where in the account posts can go, for platforms with several (the
+    /// Matrix rooms it had joined when it connected); posts go to the
+    /// `selected` ones, picked with `PUT …/destinations`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<Destination>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -50,6 +55,7 @@ impl From<Connection> for ConnectionView {
             expires_at: c.expires_at,
             service_url: c.service_url,
             rules: None,
+            destinations: c.destinations,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -93,6 +99,12 @@ pub struct PlatformView {
     pub asks_for_server: bool,
     /// A server to offer in that form (in dev, the local Mastodon sandbox).
     pub suggested_server: Option<String>,
+    /// The credentials form may name a server (a Matrix homeserver), sent as
+    /// `server` to `…/sign-in`; left out, it is found from the identifier.
+    pub sign_in_names_server: bool,
+    /// Posts go to places inside an account (Matrix rooms) the user picks
+    /// per connection; a post makes one task per place.
+    pub has_destinations: bool,
     /// `active` if any connection is, else `needs_reauth`, else `revoked`, else `not_connected`.
     pub state: PlatformConnectionState,
     pub connections: Vec<ConnectionView>,
@@ -123,6 +135,8 @@ impl From<PlatformState> for PlatformView {
             connect_with: p.adapter.connect_kinds(),
             asks_for_server: p.adapter.asks_for_server(),
             suggested_server: p.adapter.suggested_server().map(String::from),
+            sign_in_names_server: p.adapter.sign_in_names_server(),
+            has_destinations: p.adapter.has_destinations(),
             state,
             connections: p
                 .connections
@@ -309,6 +323,11 @@ pub struct SignInRequest {
     /// Used once for tokens, never stored (for Bluesky: an app password).
     #[schema(value_type = String, format = Password)]
     pub password: secrecy::SecretString,
+    /// The server, where the platform lets you name one (a Matrix
+    /// homeserver, e.g. `matrix.example.org`); left out, it is found from the
+    /// identifier (`.well-known/matrix/client` of `@you:example.org`'s server).
+    #[serde(default)]
+    pub server: Option<String>,
 }
 
 /// Connect an account of a credentials platform: the password is sent to the
@@ -336,7 +355,15 @@ pub async fn sign_in(
     let SignInRequest {
         identifier,
         password,
+        server,
     } = body.into_inner();
+    let server = server.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if server.is_some_and(|s| s.len() > 255 || s.chars().any(char::is_control)) {
+        return Err(ApiError::new(
+            super::error::ErrorCode::InvalidServer,
+            "server must be at most 255 characters (e.g. matrix.example.org)",
+        ));
+    }
     let identifier = identifier.trim();
     if identifier.is_empty() || identifier.len() > 255 || identifier.chars().any(char::is_control) {
         return Err(ApiError::new(
@@ -345,9 +372,61 @@ pub async fn sign_in(
         ));
     }
     let connection = service
-        .sign_in(user.id, &platform, identifier, password)
+        .sign_in(
+            user.id,
+            &platform,
+            SignIn {
+                identifier,
+                password,
+                server,
+            },
+        )
         .await?;
     Ok(HttpResponse::Created().json(ConnectionView::from(connection)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PickDestinations {
+    /// Ids of the connection's destinations to post to (its Matrix rooms'
+    /// ids, from `destinations` of the connection); the others are unpicked.
+    pub selected: Vec<String>,
+}
+
+/// Most destinations picked in one request.
+const MAX_PICKED: usize = 100;
+
+/// Pick where posts to this connection go, among the places its account
+/// has (the Matrix rooms it joined). Each publish to the connection then
+/// makes one task per picked place.
+#[utoipa::path(put, path = "/api/v1/connections/{id}/destinations", tag = "connections",
+    request_body = PickDestinations,
+    params(("id" = uuid::Uuid, Path, description = "Connection id"),
+           ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+    responses(
+        (status = 200, description = "The connection with its destinations", body = ConnectionView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Missing X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "`not_found`: not one of your connections", body = ErrorBody),
+        (status = 422, description = "`invalid_destination`: not one of the account's places, or the platform has none; `invalid_body`", body = ErrorBody),
+    ))]
+pub async fn pick_destinations(
+    user: CurrentUser,
+    id: web::Path<uuid::Uuid>,
+    body: web::Json<PickDestinations>,
+    service: web::Data<Connections>,
+) -> Result<HttpResponse, ApiError> {
+    let PickDestinations { selected } = body.into_inner();
+    if selected.len() > MAX_PICKED {
+        return Err(ApiError::new(
+            super::error::ErrorCode::InvalidDestination,
+            format!("pick at most {MAX_PICKED} destinations"),
+        ));
+    }
+    let connection = service
+        .pick_destinations(user.id, ConnectionId(id.into_inner()), &selected)
+        .await?;
+    Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -94,6 +94,8 @@ error_codes! {
     ConnectWithRedirect => (CONFLICT, "connect_with_redirect"),
     ServerRequired => (UNPROCESSABLE_ENTITY, "server_required"),
     InvalidServer => (UNPROCESSABLE_ENTITY, "invalid_server"),
+    InvalidDestination => (UNPROCESSABLE_ENTITY, "invalid_destination"),
+    NoDestination => (UNPROCESSABLE_ENTITY, "no_destination"),
 }
 
 /// An error on its way to the client.
@@ -262,6 +264,7 @@ impl From<ConnectError> for ApiError {
                     "{name} connects through its own sign-in page: use POST /api/v1/connections/{{platform}}/authorize"
                 ),
             ),
+            ConnectError::InvalidDestination(reason) => ApiError::new(InvalidDestination, reason),
             other @ (ConnectError::Crypto(_) | ConnectError::Store(_)) => ApiError::internal(other),
         }
     }
@@ -278,6 +281,7 @@ impl From<PublishError> for ApiError {
             PublishError::InvalidOptions(_) => InvalidOptions,
             PublishError::InvalidTargets(_) => InvalidTargets,
             PublishError::NoTargets => NoTargets,
+            PublishError::NoDestination(_) => NoDestination,
             PublishError::ContentRejected(..) => ContentRejected,
             PublishError::InvalidMedia(_) => InvalidMedia,
             PublishError::MediaRejected(..) => MediaRejected,

@@ -22,6 +22,12 @@ pub struct TaskView {
     pub connection_id: uuid::Uuid,
     pub platform: String,
     pub handle: String,
+    /// Where in the account it posts (a Matrix room's id), for platforms with several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// That place's name (the room's name when it was picked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_name: Option<String>,
     pub status: TaskStatus,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -44,6 +50,8 @@ impl From<TaskRow> for TaskView {
             connection_id: t.connection_id.0,
             platform: t.platform_id,
             handle: t.handle,
+            destination: t.destination,
+            destination_name: t.destination_name,
             status,
             attempts: t.attempt_count,
             next_attempt_at: (!status.is_terminal() && status != TaskStatus::Running)

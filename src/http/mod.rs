@@ -83,6 +83,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::DELETE, "/api/v1/connections/{id}", || {
             web::route().to(connections::disconnect)
         }),
+        Endpoint::new(Method::PUT, "/api/v1/connections/{id}/destinations", || {
+            web::route().to(connections::pick_destinations)
+        }),
         Endpoint::new(Method::POST, "/api/v1/tokens", || {
             web::route().to(tokens::create)
         }),

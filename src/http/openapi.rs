@@ -25,6 +25,7 @@ use super::{auth, connections, error, health, jobs, media, operators, posts, tok
         connections::client_metadata,
         connections::list,
         connections::disconnect,
+        connections::pick_destinations,
         tokens::create,
         tokens::list,
         tokens::revoke,

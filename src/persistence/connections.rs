@@ -8,7 +8,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::StoreError;
 use crate::crypto::SealedBlob;
-use crate::domain::{ConnectionId, UserId};
+use crate::domain::{ConnectionId, Destination, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -53,6 +53,8 @@ pub struct Connection {
     pub service_url: Option<String>,
     /// What that server allows, where that varies (read at connect).
     pub limits: Option<serde_json::Value>,
+    /// Where in the account posts can go, for platforms with several.
+    pub destinations: Vec<Destination>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -70,12 +72,13 @@ struct Row {
     status: String,
     service_url: Option<String>,
     limits: Option<Json<serde_json::Value>>,
+    destinations: Option<Json<Vec<Destination>>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, user_id, platform_id, external_account_id, handle, display_name, \
-                       expires_at, scopes, status, service_url, limits, created_at, updated_at";
+                       expires_at, scopes, status, service_url, limits, destinations, created_at, updated_at";
 
 impl TryFrom<Row> for Connection {
     type Error = StoreError;
@@ -96,6 +99,7 @@ impl TryFrom<Row> for Connection {
             status,
             service_url: row.service_url,
             limits: row.limits.map(|j| j.0),
+            destinations: row.destinations.map(|j| j.0).unwrap_or_default(),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -132,6 +136,8 @@ const TOKENS_QUERY: &str =
 
 /// Everything an OAuth callback learned, sealed for row `id`.
 pub struct NewConnection<'a> {
+    /// Where in the account posts can go, for platforms with several.
+    pub destinations: Option<&'a [Destination]>,
     pub id: ConnectionId,
     pub user_id: UserId,
     pub platform_id: &'a str,
@@ -205,9 +211,9 @@ pub async fn upsert(
         "INSERT INTO platform_connections
            (id, user_id, platform_id, external_account_id, handle, display_name,
             access_token, refresh_token, expires_at, scopes, status, service_url, grant_secret, limits,
-            limits_read_at)
+            limits_read_at, destinations)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13,
-                 CASE WHEN $13::jsonb IS NULL THEN NULL ELSE now() END)
+                 CASE WHEN $13::jsonb IS NULL THEN NULL ELSE now() END, $14)
          ON CONFLICT (user_id, platform_id, external_account_id) DO UPDATE SET
            handle = EXCLUDED.handle,
            display_name = EXCLUDED.display_name,
@@ -219,6 +225,7 @@ pub async fn upsert(
            grant_secret = EXCLUDED.grant_secret,
            limits = EXCLUDED.limits,
            limits_read_at = EXCLUDED.limits_read_at,
+           destinations = EXCLUDED.destinations,
            status = 'active',
            updated_at = now()
          WHERE platform_connections.id = EXCLUDED.id
@@ -237,9 +244,60 @@ pub async fn upsert(
     .bind(new.service_url)
     .bind(new.grant_secret.map(Json))
     .bind(new.limits.map(Json))
+    .bind(new.destinations.map(Json))
     .fetch_optional(pool)
     .await?;
     row.map(Connection::try_from).transpose()
+}
+
+/// Records which of the connection's destinations the user picked (all of
+/// `picked` must be among them; the caller checked).
+pub async fn set_destinations(
+    pool: &PgPool,
+    user: UserId,
+    id: ConnectionId,
+    destinations: &[Destination],
+) -> Result<Option<Connection>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE platform_connections SET destinations = $3, updated_at = now()
+         WHERE id = $1 AND user_id = $2
+         RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(user)
+    .bind(Json(destinations))
+    .fetch_optional(pool)
+    .await?;
+    row.map(Connection::try_from).transpose()
+}
+
+/// The account's handle, for messages about the connection.
+pub async fn handle_of(pool: &PgPool, id: ConnectionId) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT handle FROM platform_connections WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// The destinations the user picked, of those of these connections that have any.
+pub async fn picked_destinations(
+    pool: &PgPool,
+    ids: &[ConnectionId],
+) -> Result<std::collections::HashMap<ConnectionId, Vec<Destination>>, StoreError> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|c| c.0).collect();
+    let rows: Vec<(ConnectionId, Json<Vec<Destination>>)> = sqlx::query_as(
+        "SELECT id, destinations FROM platform_connections
+         WHERE id = ANY($1) AND destinations IS NOT NULL",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, all)| (id, all.0.into_iter().filter(|d| d.selected).collect()))
+        .collect())
 }
 
 pub async fn sealed_tokens(

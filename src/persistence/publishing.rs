@@ -18,6 +18,9 @@ pub struct NewTask {
     pub platform_key: Option<String>,
     /// The exact record to write, for platforms that need one.
     pub platform_record: Option<serde_json::Value>,
+    /// Where in the account it goes (a Matrix room), and that place's name.
+    pub destination: Option<String>,
+    pub destination_name: Option<String>,
 }
 
 pub struct NewPublish {
@@ -91,6 +94,14 @@ pub async fn create(
         .iter()
         .map(|(_, t)| t.platform_record.as_ref())
         .collect();
+    let task_places: Vec<Option<&str>> = tasks
+        .iter()
+        .map(|(_, t)| t.destination.as_deref())
+        .collect();
+    let task_place_names: Vec<Option<&str>> = tasks
+        .iter()
+        .map(|(_, t)| t.destination_name.as_deref())
+        .collect();
     let media_counts: Vec<i16> = batch
         .iter()
         .map(|p| i16::try_from(p.media.len()).unwrap_or(i16::MAX))
@@ -131,14 +142,16 @@ pub async fn create(
                         WHERE id IN (SELECT media_id FROM attached)),
          job AS (INSERT INTO publish_jobs (id, post_id, user_id) SELECT job_id, post_id, user_id FROM admitted),
          task_input AS (
-            SELECT x.t, x.j, x.c, x.p, x.k, x.r, a.scheduled_at AS at
-            FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $19::text[], $20::jsonb[])
-                 AS x(t, j, c, p, k, r)
+            SELECT x.t, x.j, x.c, x.p, x.k, x.r, x.d, x.dn, a.scheduled_at AS at
+            FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $19::text[], $20::jsonb[],
+                        $21::text[], $22::text[])
+                 AS x(t, j, c, p, k, r, d, dn)
             JOIN admitted a ON a.job_id = x.j),
          task AS (INSERT INTO publish_tasks (id, job_id, connection_id, platform_id, next_attempt_at,
-                                             dispatched_at, held_by, platform_key, platform_record)
+                                             dispatched_at, held_by, platform_key, platform_record,
+                                             destination, destination_name)
                   SELECT t, j, c, p, coalesce(at, now()), CASE WHEN at IS NULL THEN now() END,
-                         CASE WHEN at IS NULL THEN $14 END, k, r
+                         CASE WHEN at IS NULL THEN $14 END, k, r, d, dn
                   FROM task_input),
          outbox AS (INSERT INTO outbox (task_id, job_id, connection_id)
                     SELECT t, j, c FROM task_input WHERE $11 AND at IS NULL),
@@ -166,6 +179,8 @@ pub async fn create(
     .bind(&attached_positions)
     .bind(&task_keys)
     .bind(&task_records)
+    .bind(&task_places)
+    .bind(&task_place_names)
     .fetch_all(pool)
     .await?;
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -288,6 +303,8 @@ pub struct TaskRow {
     pub connection_id: ConnectionId,
     pub platform_id: String,
     pub handle: String,
+    pub destination: Option<String>,
+    pub destination_name: Option<String>,
     pub status: String,
     pub attempt_count: i32,
     pub next_attempt_at: DateTime<Utc>,
@@ -308,7 +325,8 @@ impl TaskRow {
 pub async fn tasks_of_jobs(pool: &PgPool, jobs: &[JobId]) -> Result<Vec<TaskRow>, StoreError> {
     let ids: Vec<uuid::Uuid> = jobs.iter().map(|j| j.0).collect();
     Ok(sqlx::query_as(
-        "SELECT t.id, t.job_id, t.connection_id, t.platform_id, c.handle, t.status, t.attempt_count,
+        "SELECT t.id, t.job_id, t.connection_id, t.platform_id, c.handle, t.destination,
+                t.destination_name, t.status, t.attempt_count,
                 t.next_attempt_at, t.last_error, t.last_error_kind, t.external_post_id, t.external_url,
                 t.updated_at, t.completed_at
          FROM publish_tasks t JOIN platform_connections c ON c.id = t.connection_id

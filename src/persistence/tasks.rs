@@ -38,6 +38,8 @@ pub struct Claimed {
     pub platform_key: Option<String>,
     /// The exact record to write, for platforms that need one.
     pub platform_record: Option<serde_json::Value>,
+    /// Where in the account it goes (a Matrix room).
+    pub destination: Option<String>,
 }
 
 /// Moves the due, pending ones among `wanted` to `running` under this
@@ -69,11 +71,11 @@ pub async fn claim(
                    claimed_by = $2, lease_expires_at = now() + $3, updated_at = now()
             FROM old WHERE t.id = old.id
             RETURNING t.id, t.job_id, old.status AS from_status, t.attempt_count, t.created_at,
-                      t.platform_key, t.platform_record),
+                      t.platform_key, t.platform_record, t.destination),
          events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt)
                     SELECT id, job_id, from_status, 'running', attempt_count FROM claimed)
          SELECT c.id, c.job_id, c.from_status, c.attempt_count, p.content, c.created_at, p.media_count,
-                c.platform_key, c.platform_record
+                c.platform_key, c.platform_record, c.destination
          FROM claimed c
          JOIN publish_jobs j ON j.id = c.job_id
          JOIN posts p ON p.id = j.post_id",

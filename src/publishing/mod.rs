@@ -102,6 +102,11 @@ pub enum PublishError {
     InvalidTargets(String),
     #[error("no active connection to publish to; connect a platform first")]
     NoTargets,
+    /// The connection's handle: it posts to rooms and none is picked.
+    #[error(
+        "{0} has no room picked to post to; pick one under Connections (PUT /api/v1/connections/{{id}}/destinations)"
+    )]
+    NoDestination(String),
     /// `(platform's display name, why)`.
     #[error("{0}: {1}")]
     ContentRejected(String, String),
@@ -152,6 +157,37 @@ impl Publishing {
             return Ok(Default::default());
         }
         Ok(crate::persistence::connections::limits_of(&self.pool, &varying).await?)
+    }
+
+    /// The rooms picked for the targets whose platform posts to rooms (one
+    /// query, and none when no target has rooms); a target with rooms but
+    /// none picked is refused with what to do.
+    async fn destinations_of(
+        &self,
+        targets: &[(ConnectionId, String)],
+    ) -> Result<
+        std::collections::HashMap<ConnectionId, Vec<crate::domain::Destination>>,
+        PublishError,
+    > {
+        let with_rooms: Vec<ConnectionId> = targets
+            .iter()
+            .filter(|(_, p)| self.registry.get(p).is_some_and(|a| a.has_destinations()))
+            .map(|(c, _)| *c)
+            .collect();
+        if with_rooms.is_empty() {
+            return Ok(Default::default());
+        }
+        let picked =
+            crate::persistence::connections::picked_destinations(&self.pool, &with_rooms).await?;
+        for connection in &with_rooms {
+            if picked.get(connection).is_none_or(Vec::is_empty) {
+                let handle = crate::persistence::connections::handle_of(&self.pool, *connection)
+                    .await?
+                    .unwrap_or_else(|| connection.to_string());
+                return Err(PublishError::NoDestination(handle));
+            }
+        }
+        Ok(picked)
     }
 
     /// Validates the publish against every target and the user's backlog,
@@ -211,6 +247,7 @@ impl Publishing {
             })
             .collect();
         let limits = self.limits_of(&targets).await?;
+        let destinations = self.destinations_of(&targets).await?;
         for (connection, platform) in &targets {
             let adapter = self.registry.get(platform).ok_or_else(|| {
                 PublishError::InvalidTargets(format!("platform {platform} is not available"))
@@ -247,18 +284,28 @@ impl Publishing {
         let (post_id, job_id) = (PostId::new(), JobId::new());
         let mut tasks: Vec<NewTask> = Vec::with_capacity(targets.len());
         for (connection_id, platform_id) in targets {
-            // Planning may ask the platform (Bluesky resolves @handles to DIDs).
-            let plan = match self.registry.get(&platform_id) {
-                Some(adapter) => adapter.plan(content.as_str(), &publish.options).await,
-                None => PublishPlan::default(),
-            };
-            tasks.push(NewTask {
-                id: TaskId::new(),
-                connection_id,
-                platform_id,
-                platform_key: plan.key,
-                platform_record: plan.record,
-            });
+            // One task per room for platforms with rooms; one for the account otherwise.
+            let places: Vec<Option<&crate::domain::Destination>> =
+                match destinations.get(&connection_id) {
+                    Some(rooms) => rooms.iter().map(Some).collect(),
+                    None => vec![None],
+                };
+            for place in places {
+                // Planning may ask the platform (Bluesky resolves @handles to DIDs).
+                let plan = match self.registry.get(&platform_id) {
+                    Some(adapter) => adapter.plan(content.as_str(), &publish.options).await,
+                    None => PublishPlan::default(),
+                };
+                tasks.push(NewTask {
+                    id: TaskId::new(),
+                    connection_id,
+                    platform_id: platform_id.clone(),
+                    platform_key: plan.key,
+                    platform_record: plan.record,
+                    destination: place.map(|d| d.id.clone()),
+                    destination_name: place.map(|d| d.name.clone()),
+                });
+            }
         }
         let count = tasks.len();
         let outcome = self

@@ -216,6 +216,21 @@ pub struct PlatformsSettings {
     pub bluesky: BlueskySettings,
     #[serde(default)]
     pub mastodon: MastodonSettings,
+    #[serde(default)]
+    pub matrix: MatrixSettings,
+}
+
+/// Matrix: rooms on any homeserver, connected with a Matrix ID and password.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixSettings {
+    /// Offer Matrix.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Accept homeservers on plain `http://` and on loopback or private
+    /// addresses (a local Synapse); never in production.
+    #[serde(default)]
+    pub allow_http_homeservers: bool,
 }
 
 /// Mastodon: any instance the user names.

@@ -10,6 +10,7 @@ use url::Url;
 use crate::adapters::bluesky::BlueskyAdapter;
 use crate::adapters::manch::ManchAdapter;
 use crate::adapters::mastodon::MastodonAdapter;
+use crate::adapters::matrix::MatrixAdapter;
 use crate::adapters::{Registry, http_client};
 use crate::sandbox::manch::{DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer};
 use crate::sandbox::mastodon::{MastodonConfig, MastodonSandbox};
@@ -101,6 +102,13 @@ pub fn registry(
             MastodonAdapter::new(http, settings.platforms.mastodon.allow_http_instances)
                 .with_suggested_server(dev_instance.cloned()),
         ));
+    }
+    if settings.platforms.matrix.enabled {
+        let http = http_client::build(&settings.http_client).context("building the HTTP client")?;
+        registry = registry.with(Arc::new(MatrixAdapter::new(
+            http,
+            settings.platforms.matrix.allow_http_homeservers,
+        )));
     }
     Ok(registry)
 }

@@ -16,6 +16,7 @@ mod kms;
 mod logging;
 mod mastodon;
 mod mastodon_sandbox;
+mod matrix;
 mod media;
 mod media_s3;
 mod openapi;

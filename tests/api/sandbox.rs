@@ -685,6 +685,7 @@ async fn posts_carry_uploaded_media_in_order() {
                 text: "two pictures",
                 media_ids: &ids,
                 record: None,
+                destination: None,
             },
             "post-1",
         )
@@ -698,6 +699,7 @@ async fn posts_carry_uploaded_media_in_order() {
                 text: "",
                 media_ids: &ids[1..],
                 record: None,
+                destination: None,
             },
             "post-2",
         )
@@ -849,6 +851,7 @@ async fn posts_take_at_most_four_of_the_accounts_own_media() {
                 text: "five",
                 media_ids: &ids,
                 record: None,
+                destination: None,
             },
             "five",
         )
@@ -865,6 +868,7 @@ async fn posts_take_at_most_four_of_the_accounts_own_media() {
                 text: "twice",
                 media_ids: &twice,
                 record: None,
+                destination: None,
             },
             "twice",
         )
@@ -880,6 +884,7 @@ async fn posts_take_at_most_four_of_the_accounts_own_media() {
                 text: "four",
                 media_ids: &ids[..4],
                 record: None,
+                destination: None,
             },
             "four",
         )
@@ -900,6 +905,7 @@ async fn posts_take_at_most_four_of_the_accounts_own_media() {
                 text: "not mine",
                 media_ids: &borrowed,
                 record: None,
+                destination: None,
             },
             "borrowed",
         )
@@ -1000,6 +1006,7 @@ async fn a_video_is_processing_until_it_may_be_posted_alone() {
                 text: "too soon",
                 media_ids: &only,
                 record: None,
+                destination: None,
             },
             "early",
         )
@@ -1038,6 +1045,7 @@ async fn a_video_is_processing_until_it_may_be_posted_alone() {
                 text: "mixed",
                 media_ids: &mixed,
                 record: None,
+                destination: None,
             },
             "mixed",
         )
@@ -1053,6 +1061,7 @@ async fn a_video_is_processing_until_it_may_be_posted_alone() {
                 text: "",
                 media_ids: &only,
                 record: None,
+                destination: None,
             },
             "film",
         )

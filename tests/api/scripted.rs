@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::Utc;
 use prasaran::adapters::{
-    Account, AdapterError, AuthorizeRequest, CodeExchange, ConnectKind, ContentRules, MediaUpload,
-    OutgoingPost, PlatformAdapter, PostOptions, PublishPlan, PublishedPost, Registry, SignedIn,
-    TokenSet, UploadedMedia,
+    Account, AdapterError, AuthorizeRequest, CodeExchange, ConnectKind, ContentRules, Credentials,
+    MediaUpload, OutgoingPost, PlatformAdapter, PostOptions, PublishPlan, PublishedPost, Registry,
+    SignedIn, TokenSet, UploadedMedia,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Notify, Semaphore};
@@ -281,14 +281,11 @@ impl PlatformAdapter for Scripted {
         }
     }
 
-    async fn sign_in(
-        &self,
-        identifier: &str,
-        password: &SecretString,
-    ) -> Result<SignedIn, AdapterError> {
+    async fn sign_in(&self, credentials: &Credentials<'_>) -> Result<SignedIn, AdapterError> {
         let Some(right) = self.platform.current().credentials else {
-            return self.inner.sign_in(identifier, password).await;
+            return self.inner.sign_in(credentials).await;
         };
+        let (identifier, password) = (credentials.identifier, credentials.password);
         let mut record = self.platform.record();
         record.sign_ins.push(identifier.to_owned());
         if password.expose_secret() != right {
@@ -312,6 +309,8 @@ impl PlatformAdapter for Scripted {
                 display_name: format!("{identifier} (scripted)"),
                 service: None,
             },
+            grant_secret: None,
+            destinations: Vec::new(),
         })
     }
 

@@ -269,6 +269,27 @@ impl Synapse {
     }
 }
 
+impl Synapse {
+    /// The user's devices (`GET /devices`), by display name.
+    pub async fn device_names(&self, token: &str) -> Vec<String> {
+        let answer = self
+            .call(
+                reqwest::Method::GET,
+                "/_matrix/client/v3/devices",
+                Some(token),
+                None,
+            )
+            .await
+            .unwrap();
+        answer["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["display_name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
 fn urlencoding(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

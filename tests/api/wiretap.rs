@@ -19,6 +19,10 @@ pub struct Call {
     pub status: u16,
     /// The `Authorization: Bearer` token it carried, if any.
     pub bearer: Option<String>,
+    /// When it arrived and when the server had answered, so a test can tell
+    /// whether two calls overlapped.
+    pub arrived: std::time::Instant,
+    pub answered: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -60,6 +64,7 @@ async fn forward(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
     let path = request.path().to_owned();
+    let arrived = std::time::Instant::now();
     let answer = match outgoing.send().await {
         Ok(answer) => answer,
         Err(e) => return HttpResponse::BadGateway().body(e.to_string()),
@@ -71,11 +76,10 @@ async fn forward(
             path: path.clone(),
             status,
             bearer,
+            arrived,
+            answered: std::time::Instant::now(),
         });
-        state
-            .hold
-            .iter()
-            .any(|suffix| path.ends_with(suffix.as_str()))
+        state.hold.iter().any(|part| path.contains(part.as_str()))
     };
     if held {
         // The server has acted; the caller never hears of it.
@@ -124,25 +128,25 @@ impl Wiretap {
         }
     }
 
-    /// The calls whose path ends with `suffix` (e.g. an XRPC method's name).
-    pub fn calls(&self, suffix: &str) -> Vec<Call> {
+    /// The calls whose path contains `part` (e.g. an XRPC method's name).
+    pub fn calls(&self, part: &str) -> Vec<Call> {
         let state = self.state.lock().unwrap();
         state
             .calls
             .iter()
-            .filter(|c| c.path.ends_with(suffix))
+            .filter(|c| c.path.contains(part))
             .cloned()
             .collect()
     }
 
-    pub fn count(&self, suffix: &str) -> usize {
-        self.calls(suffix).len()
+    pub fn count(&self, part: &str) -> usize {
+        self.calls(part).len()
     }
 
-    /// From now on, calls whose path ends with `suffix` reach the server but
+    /// From now on, calls whose path contains `part` reach the server but
     /// their answers never come back.
-    pub fn hold_answers(&self, suffix: &str) {
-        self.state.lock().unwrap().hold.push(suffix.to_owned());
+    pub fn hold_answers(&self, part: &str) {
+        self.state.lock().unwrap().hold.push(part.to_owned());
     }
 }
 

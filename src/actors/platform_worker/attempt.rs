@@ -241,6 +241,7 @@ async fn look_up(
         text: &claimed.content,
         media_ids: &recorded,
         record: claimed.platform_record.as_ref(),
+        destination: claimed.destination.as_deref(),
     };
     adapter.find_post(access, sent, key).await
 }
@@ -262,6 +263,7 @@ async fn publish(
         text: &claimed.content,
         media_ids: &media_ids,
         record: claimed.platform_record.as_ref(),
+        destination: claimed.destination.as_deref(),
     };
     adapter.publish(access, post, key).await
 }

@@ -1,5 +1,8 @@
 //! A token bucket for one connection: seeded from config, corrected by what
-//! the platform says (`X-RateLimit-*`, `Retry-After`).
+//! the platform says (`X-RateLimit-*`, `Retry-After`). A platform that names
+//! no limit but says how long to wait (Matrix's `retry_after_ms`) is taken
+//! at its word: one call per that wait, for a while, instead of the whole
+//! concurrency knocking again at once and being refused together.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +13,17 @@ pub struct TokenBucket {
     updated: Instant,
     /// Nothing may be sent before this (after a 429).
     blocked_until: Option<Instant>,
+    /// The configured rate, returned to once a learned pace has had its time.
+    seed: f64,
+    /// When a pace was learned from a 429 that named no limit.
+    paced_since: Option<Instant>,
 }
+
+/// How long a pace learned from a bare 429 holds before the configured rate
+/// is tried again.
+const PACE_HOLDS: Duration = Duration::from_secs(60);
+/// The slowest pace learned (one call per minute).
+const SLOWEST_SPACING_SECS: f64 = 60.0;
 
 impl TokenBucket {
     pub fn new(per_second: u32) -> Self {
@@ -21,6 +34,8 @@ impl TokenBucket {
             per_second: rate,
             updated: Instant::now(),
             blocked_until: None,
+            seed: rate,
+            paced_since: None,
         }
     }
 
@@ -37,6 +52,14 @@ impl TokenBucket {
             return 0;
         }
         self.blocked_until = None;
+        if self
+            .paced_since
+            .is_some_and(|since| now.saturating_duration_since(since) > PACE_HOLDS)
+        {
+            self.paced_since = None;
+            self.per_second = self.seed;
+            self.capacity = self.seed;
+        }
         self.refill(now);
         let granted = (self.tokens.floor() as usize).min(wanted);
         self.tokens -= granted as f64;
@@ -64,9 +87,21 @@ impl TokenBucket {
             .unwrap_or(now + Duration::from_secs(3600));
         self.blocked_until = Some(self.blocked_until.map_or(until, |u| u.max(until)));
         self.tokens = 0.0;
-        if let Some(limit) = limit.filter(|l| *l > 0) {
-            self.per_second = f64::from(limit);
-            self.capacity = f64::from(limit);
+        match limit.filter(|l| *l > 0) {
+            Some(limit) => {
+                self.per_second = f64::from(limit);
+                self.capacity = f64::from(limit);
+            }
+            None => {
+                // The wait it named is the spacing it allows: one call when
+                // it ends, then one per that wait; nothing accrues meanwhile.
+                let spacing = retry_after.as_secs_f64().clamp(0.05, SLOWEST_SPACING_SECS);
+                self.per_second = self.per_second.min(1.0 / spacing);
+                self.capacity = 1.0;
+                self.tokens = 1.0;
+                self.updated = until;
+                self.paced_since = Some(now);
+            }
         }
     }
 }
@@ -88,6 +123,21 @@ mod tests {
         assert_eq!(bucket.take(10), 5);
         assert_eq!(bucket.take(1), 0);
         assert!(bucket.wait() > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_429_naming_only_a_wait_paces_calls_one_per_wait() {
+        let mut bucket = TokenBucket::new(50);
+        bucket.throttle(Duration::from_millis(300), None);
+        assert_eq!(bucket.take(8), 0, "blocked for the wait");
+        std::thread::sleep(Duration::from_millis(320));
+        assert_eq!(bucket.take(8), 1, "one call when the wait ends, not eight");
+        assert_eq!(bucket.take(8), 0);
+        let next = bucket.wait();
+        assert!(
+            next > Duration::from_millis(200) && next <= Duration::from_millis(300),
+            "{next:?}"
+        );
     }
 
     #[test]

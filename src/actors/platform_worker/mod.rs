@@ -287,6 +287,12 @@ impl PlatformWorker {
                 .filter(|id| !claimed.iter().any(|c| c.id == *id))
                 .collect();
             act.explain_unclaimed(unclaimed, ctx);
+            if act.ctx.claims.is_closed() {
+                // Stopping: these were released (or are released next) for
+                // another process, which checks them with the platform first.
+                act.in_flight = act.in_flight.saturating_sub(claimed.len());
+                return;
+            }
             for task in claimed {
                 let (task_id, job_id) = (task.id, task.job_id);
                 let call = attempt::run(act.ctx.clone(), adapter.clone(), token.clone(), task);

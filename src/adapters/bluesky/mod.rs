@@ -30,8 +30,8 @@ use url::Url;
 
 use super::{
     Account, AdapterError, Authorization, AuthorizeRequest, Binding, CodeExchange, ConnectKind,
-    ContentRules, MediaRules, MediaUpload, OutgoingPost, PlatformAdapter, PostOptions, PublishPlan,
-    PublishedPost, SignedIn, TextUnit, TokenSet, UploadedMedia,
+    ContentRules, Credentials, MediaRules, MediaUpload, OutgoingPost, PlatformAdapter, PostOptions,
+    PublishPlan, PublishedPost, SignedIn, TextUnit, TokenSet, UploadedMedia,
 };
 use record::POST;
 use wire::{Session, classify, send};
@@ -462,11 +462,8 @@ impl PlatformAdapter for BlueskyAdapter {
         Ok(self.token_set(answer, Some(home)))
     }
 
-    async fn sign_in(
-        &self,
-        identifier: &str,
-        password: &SecretString,
-    ) -> Result<SignedIn, AdapterError> {
+    async fn sign_in(&self, credentials: &Credentials<'_>) -> Result<SignedIn, AdapterError> {
+        let (identifier, password) = (credentials.identifier, credentials.password);
         let home = self.at_home_of(identifier).await;
         let tokens = home
             .session(
@@ -483,7 +480,12 @@ impl PlatformAdapter for BlueskyAdapter {
                 other => other,
             })?;
         let account = home.account(&tokens.access_token).await?;
-        Ok(SignedIn { tokens, account })
+        Ok(SignedIn {
+            tokens,
+            account,
+            grant_secret: None,
+            destinations: Vec::new(),
+        })
     }
 
     async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, AdapterError> {

@@ -78,22 +78,7 @@ pub fn published(did: &str, rkey: &str) -> PublishedPost {
 
 /// Sends; a refused connection never reached Bluesky, a timeout may have.
 pub async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, AdapterError> {
-    request.send().await.map_err(|e| {
-        if e.is_connect() {
-            AdapterError::Transient {
-                reason: "could not connect to Bluesky".into(),
-                status: None,
-            }
-        } else {
-            AdapterError::Unknown {
-                reason: if e.is_timeout() {
-                    "Bluesky did not answer in time".into()
-                } else {
-                    "the connection to Bluesky failed".into()
-                },
-            }
-        }
-    })
+    crate::adapters::http_client::send(request, "Bluesky").await
 }
 
 /// Passes 2xx through; turns everything else into the matching error.

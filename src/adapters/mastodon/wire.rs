@@ -71,22 +71,7 @@ struct ErrorBody {
 
 /// Sends; a refused connection never reached the instance, a timeout may have.
 pub async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, AdapterError> {
-    request.send().await.map_err(|e| {
-        if e.is_connect() {
-            AdapterError::Transient {
-                reason: "could not connect to the Mastodon instance".into(),
-                status: None,
-            }
-        } else {
-            AdapterError::Unknown {
-                reason: if e.is_timeout() {
-                    "the Mastodon instance did not answer in time".into()
-                } else {
-                    "the connection to the Mastodon instance failed".into()
-                },
-            }
-        }
-    })
+    crate::adapters::http_client::send(request, "the Mastodon instance").await
 }
 
 /// Passes 2xx through; turns everything else into the matching error.

@@ -79,6 +79,38 @@ describe("authorize", () => {
   });
 });
 
+describe("signIn", () => {
+  it("sends the server only when one is given", async () => {
+    const fetch = vi.fn().mockImplementation(() => Promise.resolve(answer(201, { id: "m1" })));
+    vi.stubGlobal("fetch", fetch);
+    await api.signIn("bluesky", "ada.test", "app-pass");
+    await api.signIn("matrix", "@alice:example.org", "pw", "matrix.example.org");
+    const [[url, plain], [matrixUrl, withServer]] = fetch.mock.calls;
+    expect(url).toBe("/api/v1/connections/bluesky/sign-in");
+    expect(JSON.parse(plain.body)).toEqual({ identifier: "ada.test", password: "app-pass" });
+    expect(matrixUrl).toBe("/api/v1/connections/matrix/sign-in");
+    expect(JSON.parse(withServer.body)).toEqual({
+      identifier: "@alice:example.org",
+      password: "pw",
+      server: "matrix.example.org",
+    });
+  });
+});
+
+describe("pickDestinations", () => {
+  it("puts the picked ids with the CSRF token", async () => {
+    const fetch = vi.fn().mockImplementation(() => Promise.resolve(answer(200, { id: "m1", destinations: [] })));
+    vi.stubGlobal("fetch", fetch);
+    setCsrfToken("token-1");
+    await api.pickDestinations("m1", ["!a:example.org"]);
+    const [[url, init]] = fetch.mock.calls;
+    expect(url).toBe("/api/v1/connections/m1/destinations");
+    expect(init.method).toBe("PUT");
+    expect(init.headers["X-CSRF-Token"]).toBe("token-1");
+    expect(JSON.parse(init.body)).toEqual({ selected: ["!a:example.org"] });
+  });
+});
+
 describe("uploadMedia", () => {
   it("sends the raw file with the CSRF token, reports progress and answers the media", async () => {
     vi.stubGlobal("XMLHttpRequest", FakeXhr);

@@ -22,7 +22,7 @@ export function setCsrfToken(token: string | null) {
   csrfToken = token;
 }
 
-type Method = "GET" | "POST" | "PATCH" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export async function request<T>(
   method: Method,
@@ -97,8 +97,21 @@ export const api = {
       server !== undefined ? { server } : undefined,
     ),
   disconnect: (id: string) => request<void>("DELETE", `/api/v1/connections/${id}`),
-  signIn: (platform: string, identifier: string, password: string) =>
-    request<Connection>("POST", `/api/v1/connections/${platform}/sign-in`, { identifier, password }),
+  /**
+   * Connects a credentials platform's account. `server` (a Matrix homeserver,
+   * for platforms with `sign_in_names_server`) is sent only when given; left
+   * out, the server finds it from the identifier. 400 `oauth_exchange_failed`
+   * for a refused password, 422 `invalid_server`.
+   */
+  signIn: (platform: string, identifier: string, password: string, server?: string) =>
+    request<Connection>("POST", `/api/v1/connections/${platform}/sign-in`, {
+      identifier,
+      password,
+      ...(server !== undefined ? { server } : {}),
+    }),
+  /** Picks where posts to a connection go (its Matrix rooms, by id); 422 `invalid_destination` for an unknown id. */
+  pickDestinations: (id: string, selected: string[]) =>
+    request<Connection>("PUT", `/api/v1/connections/${id}/destinations`, { selected }),
   publish: (
     body: {
       content: string;

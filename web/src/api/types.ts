@@ -24,6 +24,18 @@ export interface Connection {
   service_url?: string | null;
   /** This account's own limits, where its server sets them (a Mastodon instance): they replace the platform's. */
   rules?: ContentRules | null;
+  /** Where in the account posts can go, for platforms with `has_destinations` (the Matrix rooms it had joined when it connected); absent when none. */
+  destinations?: Destination[];
+}
+
+/** A place inside one account a post can go to (a Matrix room). */
+export interface Destination {
+  /** The platform's id (`!abc:example.org`). */
+  id: string;
+  /** Its name for people (the room's name, else its alias or id). */
+  name: string;
+  /** Picked by the user: publishing to the connection posts here. */
+  selected: boolean;
 }
 
 /** What attachments a platform takes (`rules.media`). */
@@ -63,7 +75,7 @@ export interface ContentRules {
 export interface Platform {
   id: string;
   name: string;
-  /** `redirect`: Connect opens the platform's page; `credentials`: a handle and an app password. */
+  /** `redirect`: Connect opens the platform's page; `credentials`: an identifier and a password (Bluesky: an app password). */
   connect?: "redirect" | "credentials";
   /** Every way the platform connects, the preferred first (Bluesky: its own page, or an app password). */
   connect_with?: ("redirect" | "credentials")[];
@@ -71,6 +83,10 @@ export interface Platform {
   asks_for_server: boolean;
   /** A server to offer in that form (in dev, the local Mastodon sandbox). */
   suggested_server?: string | null;
+  /** The credentials form may name a server (a Matrix homeserver), sent as `server` to `…/sign-in`; left out, it is found from the identifier. */
+  sign_in_names_server: boolean;
+  /** Posts go to places inside an account (Matrix rooms) the user picks per connection; one task per place. */
+  has_destinations: boolean;
   /** The platform's limits; a connection's own `rules` replace them for that connection. */
   rules: ContentRules;
   state: PlatformState;
@@ -122,6 +138,10 @@ export interface Task {
   connection_id: string;
   platform: string;
   handle: string;
+  /** Where in the account it posts (a Matrix room's id), for platforms with several. */
+  destination?: string | null;
+  /** That place's name (the room's name when it was picked). */
+  destination_name?: string | null;
   status: TaskStatus;
   attempts: number;
   next_attempt_at: string | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countedUnits, limitIndex, textLength, tooLong } from "./length";
+import { countedUnits, limitIndex, textLength, tooLong, usage } from "./length";
 
 // Mastodon's rules, as GET /api/v1/platforms gives them (less `media`).
 const mastodon = { max_chars: 30, unit: "graphemes" as const, max_bytes: null, url_weight: 23 };
@@ -69,5 +69,23 @@ describe("limitIndex", () => {
       { from: 19, to: 20 },
       { from: 20, to: 21 },
     ]);
+  });
+});
+
+describe("usage", () => {
+  const matrix = { max_chars: 30000, unit: "characters" as const, max_bytes: 30000 };
+
+  it("reads in characters, with thousands marked", () => {
+    expect(usage("hello", matrix)).toBe("5 / 30,000");
+    expect(usage("a".repeat(30001), matrix)).toBe("30,001 / 30,000");
+    expect(usage("hello", mastodon)).toBe("5 / 30");
+  });
+
+  it("reads in bytes where those run out first", () => {
+    expect(usage("héllo", matrix)).toBe("6 / 30,000 bytes");
+    // Bluesky: 300 graphemes or 3,000 bytes; a family emoji is one grapheme of 25 bytes.
+    const bluesky = { max_chars: 300, unit: "graphemes" as const, max_bytes: 3000 };
+    expect(usage("héllo 👋🏽", bluesky)).toBe("7 / 300");
+    expect(usage("👨‍👩‍👧‍👦", bluesky)).toBe("25 / 3,000 bytes");
   });
 });

@@ -122,6 +122,21 @@ export function byteLength(text: string): number {
   return utf8.encode(text).length;
 }
 
+/**
+ * A counter's reading, `used / limit`: of characters, or of bytes where those
+ * run out first (a Matrix post of non-Latin text nears 30,000 bytes before
+ * 30,000 characters).
+ */
+export function usage(text: string, rules: TextRules): string {
+  const of = (n: number, max: number) => `${n.toLocaleString("en")} / ${max.toLocaleString("en")}`;
+  const chars = textLength(text, rules);
+  if (rules.max_bytes != null) {
+    const bytes = byteLength(text);
+    if (bytes / rules.max_bytes > chars / rules.max_chars) return `${of(bytes, rules.max_bytes)} bytes`;
+  }
+  return of(chars, rules.max_chars);
+}
+
 /** Whether `text` is past the platform's limit: too many characters, or too many bytes. */
 export function tooLong(text: string, rules: TextRules): boolean {
   return textLength(text, rules) > rules.max_chars || (rules.max_bytes != null && byteLength(text) > rules.max_bytes);

@@ -455,6 +455,74 @@ describe("Compose", () => {
     });
   });
 
+  describe("Matrix", () => {
+    /** Manch, and a Matrix account: one with a room picked, or none. */
+    const withMatrix = (picked: boolean) => ({
+      platforms: [
+        platforms.platforms[0],
+        {
+          id: "matrix",
+          name: "Matrix",
+          sign_in_names_server: true,
+          has_destinations: true,
+          rules: { ...platforms.platforms[0].rules, max_chars: 30000, unit: "characters", max_bytes: 30000 },
+          state: "active",
+          connections: [
+            {
+              id: "x1",
+              platform: "matrix",
+              handle: "@alice:localhost",
+              display_name: "Alice",
+              status: "active",
+              destinations: [
+                { id: "!a:localhost", name: "Announcements", selected: picked },
+                { id: "!r:localhost", name: "Random", selected: false },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+
+    it("counts up to 30,000, and in bytes where those run out first", async () => {
+      server(withMatrix(true));
+      await renderComposer();
+      const counter = screen.getByTestId("counter-matrix");
+      expect(counter).toHaveTextContent("Matrix: 4 / 30,000");
+      // Devanagari is three bytes a character: the bytes are what run out.
+      fireEvent.change(screen.getByLabelText("Post"), { target: { value: "नमस्ते" } });
+      expect(counter).toHaveTextContent("Matrix: 18 / 30,000 bytes");
+      fireEvent.change(screen.getByLabelText("Post"), { target: { value: "न".repeat(10001) } });
+      expect(counter).toHaveTextContent("Matrix: 30,003 / 30,000 bytes — too long");
+      expect(counter).toHaveClass("text-red-600");
+      expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
+    });
+
+    it("names the rooms a Matrix account posts to, or asks for one", async () => {
+      server(withMatrix(true));
+      await renderComposer();
+      expect(screen.getByLabelText("Matrix @alice:localhost")).toHaveAccessibleDescription("· Announcements");
+    });
+
+    it("sends a Matrix account with no room picked, and shows the server's refusal", async () => {
+      const list = withMatrix(false);
+      vi.stubGlobal(
+        "fetch",
+        vi.fn().mockImplementation((url: string, init?: RequestInit) =>
+          init?.method === "POST" && url === "/api/v1/posts"
+            ? json({ error: { code: "no_destination", message: "pick a room for @alice:localhost on the dashboard" } }, 422)
+            : json(list),
+        ),
+      );
+      await renderComposer();
+      const alice = screen.getByLabelText("Matrix @alice:localhost");
+      expect(alice).toHaveAccessibleDescription("· no room picked: pick one on the dashboard");
+      expect(screen.getByRole("link", { name: "pick one on the dashboard" })).toHaveAttribute("href", "/");
+      fireEvent.click(screen.getByRole("button", { name: "Publish now" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent("pick a room for @alice:localhost on the dashboard");
+    });
+  });
+
   it("says how to get started when no account is connected", async () => {
     const none = { platforms: [{ ...platforms.platforms[0], state: "not_connected", connections: [] }] };
     vi.stubGlobal(

@@ -12,7 +12,8 @@ import { useAttachments } from "../components/media/useAttachments";
 import { PostPreview } from "../components/PostPreview";
 import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Select, Spinner, Textarea } from "../components/ui";
 import { LANGUAGES, defaultLanguage } from "../lib/languages";
-import { charCount, textLength, tooLong } from "../lib/length";
+import { atHandle } from "../lib/handle";
+import { charCount, tooLong, usage } from "../lib/length";
 import { mediaNotes } from "../lib/mediaNotes";
 import { browserTimeZone, composeSchema, toRfc3339WithOffset, type ComposeForm } from "../lib/schemas";
 
@@ -72,7 +73,7 @@ function targetsOf(platforms: Platform[], chosen: string[]): Target[] {
         key: `${p.id}-${c.id}`,
         platform: p,
         connection: c,
-        name: `${p.name} @${c.handle}`,
+        name: `${p.name} ${atHandle(c.handle)}`,
         rules: c.rules as ContentRules,
       })),
     ];
@@ -124,7 +125,9 @@ export function Compose() {
   const when = watch("when");
   const chosen = watch("connectionIds");
   const active = (platforms ?? []).flatMap((p) =>
-    p.connections.filter((c) => c.status === "active").map((c) => ({ ...c, platformName: p.name })),
+    p.connections
+      .filter((c) => c.status === "active")
+      .map((c) => ({ ...c, platformName: p.name, hasDestinations: p.has_destinations })),
   );
   // Each platform counts as it does: code points or graphemes (👍🏽 is one),
   // Mastodon's links at a fixed weight; an instance's own limits replace the platform's.
@@ -225,7 +228,7 @@ export function Compose() {
                   data-testid={`counter-${t.key}`}
                   className={over ? "font-semibold text-red-600" : "text-slate-600"}
                 >
-                  {t.connection ? t.name : `${t.name}:`} {textLength(counted(t), t.rules)} / {t.rules.max_chars}
+                  {t.connection ? t.name : `${t.name}:`} {usage(counted(t), t.rules)}
                   {over && " — too long"}
                   {warningOf(t) && (
                     <>
@@ -266,12 +269,38 @@ export function Compose() {
         <fieldset>
           <legend className="text-sm font-medium text-slate-800">Publish to</legend>
           <div className="mt-2 space-y-2">
-            {active.map((c) => (
-              <label key={c.id} className="flex items-center gap-2 text-sm">
-                <input type="checkbox" value={c.id} {...register("connectionIds")} className="h-4 w-4" />
-                {c.platformName} @{c.handle}
-              </label>
-            ))}
+            {active.map((c) => {
+              const rooms = (c.destinations ?? []).filter((d) => d.selected).map((d) => d.name);
+              return (
+                <div key={c.id} className="flex flex-wrap items-center gap-x-2 text-sm">
+                  <label className="flex items-center gap-2">
+                    <input
+                      type="checkbox"
+                      value={c.id}
+                      {...register("connectionIds")}
+                      aria-describedby={c.hasDestinations ? `rooms-${c.id}` : undefined}
+                      className="h-4 w-4"
+                    />
+                    {c.platformName} {atHandle(c.handle)}
+                  </label>
+                  {c.hasDestinations && (
+                    // Each picked room gets its own copy; with none the server refuses the post.
+                    <span id={`rooms-${c.id}`} className={rooms.length > 0 ? "text-slate-600" : "text-amber-700"}>
+                      {rooms.length > 0 ? (
+                        `· ${rooms.join(", ")}`
+                      ) : (
+                        <>
+                          · no room picked:{" "}
+                          <Link className="underline" to="/">
+                            pick one on the dashboard
+                          </Link>
+                        </>
+                      )}
+                    </span>
+                  )}
+                </div>
+              );
+            })}
           </div>
           <FieldError id="targets-error" message={errors.connectionIds?.message} />
         </fieldset>

@@ -1,6 +1,7 @@
-import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { setCsrfToken } from "../api/client";
 import { Dashboard } from "./Dashboard";
 
 const json = (body: unknown, status = 200) =>
@@ -19,7 +20,10 @@ const bluesky = (connections: unknown[]) => ({
   ],
 });
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.unstubAllGlobals();
+  setCsrfToken(null);
+});
 
 describe("Dashboard", () => {
   it("offers Bluesky's own sign-in first and an app password as a second way", async () => {
@@ -204,5 +208,164 @@ describe("Dashboard", () => {
     await waitFor(() => expect(assign).toHaveBeenCalledWith("http://manch.test/authorize"));
     const call = fetch.mock.calls.find(([url]) => String(url).endsWith("/api/v1/connections/manch/authorize"));
     expect(call?.[1]?.body).toBeUndefined();
+  });
+
+  describe("Matrix", () => {
+    const matrix = (connections: unknown[] = []) => ({
+      platforms: [
+        {
+          id: "matrix",
+          name: "Matrix",
+          connect: "credentials",
+          connect_with: ["credentials"],
+          asks_for_server: false,
+          sign_in_names_server: true,
+          has_destinations: true,
+          rules: { max_chars: 30000, unit: "characters", max_bytes: 30000 },
+          state: connections.length ? "active" : "not_connected",
+          connections,
+        },
+      ],
+    });
+    const room = (id: string, name: string, selected = false) => ({ id, name, selected });
+    const alice = (destinations: unknown[]) => ({
+      id: "m1",
+      platform: "matrix",
+      handle: "@alice:localhost",
+      display_name: "Alice",
+      status: "active",
+      service_url: "http://localhost:8008",
+      ...(destinations.length > 0 ? { destinations } : {}),
+    });
+
+    /** The server: answers sign-in and room picks with `answer`, everything else with the platform list. */
+    function renderMatrix(
+      connections: unknown[],
+      answer: (url: string, body: Record<string, unknown>) => Promise<Response> | undefined = () => undefined,
+    ) {
+      const calls: { method: string; url: string; body: Record<string, unknown>; headers: Headers }[] = [];
+      let list = matrix(connections);
+      const fetch = vi.fn().mockImplementation((url: string, init?: RequestInit) => {
+        const method = init?.method ?? "GET";
+        const body = typeof init?.body === "string" ? JSON.parse(init.body) : undefined;
+        calls.push({ method, url: String(url), body, headers: new Headers(init?.headers) });
+        if (method === "POST" && String(url).endsWith("/sign-in")) {
+          const account = alice([room("!a:localhost", "Announcements", true)]);
+          list = matrix([account]);
+          return answer(String(url), body) ?? json(account, 201);
+        }
+        if (method === "PUT") {
+          return answer(String(url), body) ?? json(alice(
+            [room("!a:localhost", "Announcements"), room("!r:localhost", "Random"), room("!d:localhost", "Dev")].map(
+              (r) => ({ ...r, selected: (body.selected as string[]).includes(r.id) }),
+            ),
+          ));
+        }
+        return json(list);
+      });
+      vi.stubGlobal("fetch", fetch);
+      render(
+        <MemoryRouter>
+          <Dashboard />
+        </MemoryRouter>,
+      );
+      return calls;
+    }
+
+    it("signs in with a Matrix ID, sending the homeserver only when one is named", async () => {
+      const calls = renderMatrix([]);
+      fireEvent.click(await screen.findByRole("button", { name: "Connect Matrix" }));
+      const form = screen.getByRole("form", { name: "Sign in to Matrix" });
+      expect(screen.getByLabelText("Matrix ID")).toHaveAttribute("placeholder", "@you:example.org");
+      const homeserver = screen.getByLabelText("Homeserver (optional)");
+      expect(homeserver).toHaveAttribute("placeholder", "matrix.example.org");
+      expect(homeserver).not.toBeRequired();
+      expect(homeserver).toHaveAccessibleDescription("Leave empty to find it from your Matrix ID");
+      expect(screen.queryByLabelText("App password")).not.toBeInTheDocument();
+      fireEvent.change(screen.getByLabelText("Matrix ID"), { target: { value: " @alice:localhost " } });
+      fireEvent.change(screen.getByLabelText("Password"), { target: { value: "hunter2" } });
+      fireEvent.click(within(form).getByRole("button", { name: "Sign in" }));
+      expect(await screen.findByRole("list", { name: "Matrix accounts" })).toHaveTextContent("@alice:localhost");
+      // One `@`: a Matrix ID has its own.
+      expect(screen.queryByText(/@@alice/)).not.toBeInTheDocument();
+      const first = calls.find((c) => c.url === "/api/v1/connections/matrix/sign-in");
+      expect(first?.body).toEqual({ identifier: "@alice:localhost", password: "hunter2" });
+
+      fireEvent.click(screen.getByRole("button", { name: "Connect another account" }));
+      fireEvent.change(screen.getByLabelText("Matrix ID"), { target: { value: "@alice:localhost" } });
+      fireEvent.change(screen.getByLabelText("Password"), { target: { value: "hunter2" } });
+      fireEvent.change(screen.getByLabelText("Homeserver (optional)"), { target: { value: " matrix.example.org " } });
+      fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+      await waitFor(() => expect(calls.filter((c) => c.url.endsWith("/sign-in"))).toHaveLength(2));
+      expect(calls.filter((c) => c.url.endsWith("/sign-in"))[1].body).toEqual({
+        identifier: "@alice:localhost",
+        password: "hunter2",
+        server: "matrix.example.org",
+      });
+    });
+
+    it("shows the homeserver's refusal and keeps the form", async () => {
+      renderMatrix([], () =>
+        json({ error: { code: "invalid_server", message: "`nope` is not a homeserver address" } }, 422),
+      );
+      fireEvent.click(await screen.findByRole("button", { name: "Connect Matrix" }));
+      fireEvent.change(screen.getByLabelText("Matrix ID"), { target: { value: "@alice:localhost" } });
+      fireEvent.change(screen.getByLabelText("Password"), { target: { value: "hunter2" } });
+      fireEvent.change(screen.getByLabelText("Homeserver (optional)"), { target: { value: "nope" } });
+      fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent("`nope` is not a homeserver address");
+      expect(screen.getByLabelText("Homeserver (optional)")).toHaveValue("nope");
+    });
+
+    it("asks for a room until one is picked, and saves the rooms ticked", async () => {
+      setCsrfToken("token-1");
+      const calls = renderMatrix([
+        alice([room("!a:localhost", "Announcements"), room("!r:localhost", "Random"), room("!d:localhost", "Dev")]),
+      ]);
+      const picker = await screen.findByRole("form", { name: "Rooms for @alice:localhost" });
+      const notice = "Pick at least one room: posts to this account go to the rooms you pick.";
+      expect(within(picker).getByText(notice)).toBeInTheDocument();
+      const save = within(picker).getByRole("button", { name: "Save rooms" });
+      expect(save).toBeDisabled();
+      expect(within(picker).getByLabelText("Random")).toHaveAccessibleDescription("!r:localhost");
+
+      // Ticked out of order; sent in the rooms' order.
+      fireEvent.click(within(picker).getByLabelText("Dev"));
+      fireEvent.click(within(picker).getByLabelText("Announcements"));
+      fireEvent.click(save);
+      expect(await within(picker).findByText("Saved.")).toBeInTheDocument();
+      const put = calls.find((c) => c.method === "PUT");
+      expect(put?.url).toBe("/api/v1/connections/m1/destinations");
+      expect(put?.body).toEqual({ selected: ["!a:localhost", "!d:localhost"] });
+      expect(put?.headers.get("X-CSRF-Token")).toBe("token-1");
+      expect(within(picker).queryByText(notice)).not.toBeInTheDocument();
+      expect(within(picker).getByLabelText("Announcements")).toBeChecked();
+      expect(within(picker).getByLabelText("Random")).not.toBeChecked();
+      expect(save).toBeDisabled();
+
+      // Unpicking every room brings the notice back once saved.
+      fireEvent.click(within(picker).getByLabelText("Dev"));
+      fireEvent.click(within(picker).getByLabelText("Announcements"));
+      fireEvent.click(save);
+      expect(await within(picker).findByText(notice)).toBeInTheDocument();
+      expect(calls.filter((c) => c.method === "PUT")[1].body).toEqual({ selected: [] });
+    });
+
+    it("shows the server's refusal of the rooms and keeps the ticks", async () => {
+      renderMatrix([alice([room("!a:localhost", "Announcements")])], () =>
+        json({ error: { code: "invalid_destination", message: "`!a:localhost` is not one of this account's rooms" } }, 422),
+      );
+      const picker = await screen.findByRole("form", { name: "Rooms for @alice:localhost" });
+      fireEvent.click(within(picker).getByLabelText("Announcements"));
+      fireEvent.click(within(picker).getByRole("button", { name: "Save rooms" }));
+      expect(await within(picker).findByRole("alert")).toHaveTextContent("is not one of this account's rooms");
+      expect(within(picker).getByLabelText("Announcements")).toBeChecked();
+    });
+
+    it("says when the account had joined no rooms", async () => {
+      renderMatrix([alice([])]);
+      expect(await screen.findByText(/had joined no rooms when it connected/)).toBeInTheDocument();
+      expect(screen.queryByRole("button", { name: "Save rooms" })).not.toBeInTheDocument();
+    });
   });
 });

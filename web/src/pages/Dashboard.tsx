@@ -1,9 +1,11 @@
-// Every platform with this user's connection state; connect, reconnect, disconnect.
+// Every platform with this user's connection state; connect, reconnect,
+// disconnect, and pick the rooms an account posts to where it has several.
 import { useCallback, useEffect, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ApiError, api } from "../api/client";
-import type { Connection, Platform, PlatformState } from "../api/types";
+import type { Connection, Destination, Platform, PlatformState } from "../api/types";
 import { Alert, Badge, Button, Card, EmptyState, Input, Label, Spinner } from "../components/ui";
+import { atHandle } from "../lib/handle";
 
 const stateLabel: Record<PlatformState, [string, "neutral" | "success" | "warning" | "danger"]> = {
   not_connected: ["Not connected", "neutral"],
@@ -84,7 +86,7 @@ function PlatformCard({
       <div className="flex flex-wrap items-center justify-between gap-3">
         <div>
           <h2 className="text-lg font-semibold">{platform.name}</h2>
-          <p className="text-sm text-slate-600">Posts up to {platform.rules.max_chars} characters.</p>
+          <p className="text-sm text-slate-600">Posts up to {platform.rules.max_chars.toLocaleString("en")} characters.</p>
         </div>
         <div className="flex items-center gap-3">
           <Badge tone={tone}>{label}</Badge>
@@ -118,7 +120,7 @@ function PlatformCard({
       {live.length > 0 && (
         <ul className="mt-4 divide-y divide-slate-100" aria-label={`${platform.name} accounts`}>
           {live.map((c) => (
-            <ConnectionRow key={c.id} connection={c} onChanged={onChanged} />
+            <ConnectionRow key={c.id} connection={c} hasDestinations={platform.has_destinations} onChanged={onChanged} />
           ))}
         </ul>
       )}
@@ -126,10 +128,32 @@ function PlatformCard({
   );
 }
 
-/** A credentials platform's sign-in: the password goes to the platform once and is never kept. */
+/** How a credentials platform's sign-in names its fields: Bluesky takes a handle and an app password. */
+function signInWords(platform: Platform) {
+  return platform.id === "matrix"
+    ? {
+        identifier: "Matrix ID",
+        example: "@you:example.org",
+        password: "Password",
+        hint: "Your Matrix account's password. It is used once to sign in and never stored.",
+      }
+    : {
+        identifier: "Handle",
+        example: "you.bsky.social",
+        password: "App password",
+        hint: `Make an app password in ${platform.name}'s settings (not your main password). It is used once to sign in and never stored.`,
+      };
+}
+
+/**
+ * A credentials platform's sign-in: the password goes to the platform once
+ * and is never kept. Where the platform has many servers (Matrix), the user
+ * may name theirs; left empty, the server finds it from the identifier.
+ */
 function SignInForm({ platform, onDone, onCancel }: { platform: Platform; onDone: () => void; onCancel: () => void }) {
   const [identifier, setIdentifier] = useState("");
   const [password, setPassword] = useState("");
+  const [server, setServer] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (event: React.FormEvent) => {
@@ -137,7 +161,8 @@ function SignInForm({ platform, onDone, onCancel }: { platform: Platform; onDone
     setError(null);
     setBusy(true);
     try {
-      await api.signIn(platform.id, identifier.trim(), password);
+      const named = server.trim();
+      await api.signIn(platform.id, identifier.trim(), password, named === "" ? undefined : named);
       setPassword("");
       onDone();
     } catch (e) {
@@ -147,22 +172,25 @@ function SignInForm({ platform, onDone, onCancel }: { platform: Platform; onDone
     }
   };
   const id = `signin-${platform.id}`;
+  const words = signInWords(platform);
   return (
     <form onSubmit={submit} className="mt-4 space-y-3" aria-label={`Sign in to ${platform.name}`}>
       {error && <Alert>{error}</Alert>}
       <div>
-        <Label htmlFor={`${id}-identifier`}>Handle</Label>
+        <Label htmlFor={`${id}-identifier`}>{words.identifier}</Label>
         <Input
           id={`${id}-identifier`}
           autoComplete="username"
-          placeholder="you.bsky.social"
+          autoCapitalize="none"
+          spellCheck={false}
+          placeholder={words.example}
           value={identifier}
           onChange={(e) => setIdentifier(e.target.value)}
           required
         />
       </div>
       <div>
-        <Label htmlFor={`${id}-password`}>App password</Label>
+        <Label htmlFor={`${id}-password`}>{words.password}</Label>
         <Input
           id={`${id}-password`}
           type="password"
@@ -173,10 +201,31 @@ function SignInForm({ platform, onDone, onCancel }: { platform: Platform; onDone
           required
         />
         <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
-          Make an app password in {platform.name}'s settings (not your main password). It is used once to sign in
-          and never stored.
+          {words.hint}
         </p>
       </div>
+      {platform.sign_in_names_server && (
+        <div>
+          <Label htmlFor={`${id}-server`}>
+            Homeserver <span className="font-normal text-slate-500">(optional)</span>
+          </Label>
+          <Input
+            id={`${id}-server`}
+            name="server"
+            inputMode="url"
+            autoComplete="url"
+            autoCapitalize="none"
+            spellCheck={false}
+            placeholder="matrix.example.org"
+            aria-describedby={`${id}-server-hint`}
+            value={server}
+            onChange={(e) => setServer(e.target.value)}
+          />
+          <p id={`${id}-server-hint`} className="mt-1 text-xs text-slate-600">
+            Leave empty to find it from your Matrix ID
+          </p>
+        </div>
+      )}
       <div className="flex gap-2">
         <Button type="submit" busy={busy} disabled={identifier.trim() === "" || password === ""}>
           Sign in
@@ -260,7 +309,16 @@ function serverHost(url: string | null | undefined): string | null {
   }
 }
 
-function ConnectionRow({ connection, onChanged }: { connection: Connection; onChanged: () => void }) {
+function ConnectionRow({
+  connection,
+  hasDestinations,
+  onChanged,
+}: {
+  connection: Connection;
+  /** The platform posts to places the user picks per account (Matrix rooms). */
+  hasDestinations?: boolean;
+  onChanged: () => void;
+}) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -280,21 +338,23 @@ function ConnectionRow({ connection, onChanged }: { connection: Connection; onCh
   return (
     <li className="flex flex-wrap items-center justify-between gap-2 py-2">
       <span>
-        <span className="font-medium">@{connection.handle}</span>{" "}
+        <span className="font-medium">{atHandle(connection.handle)}</span>{" "}
         {server && (
           <span className="text-sm text-slate-600" data-testid={`server-${connection.id}`}>
             on {server}
           </span>
         )}{" "}
         {connection.rules && (
-          <span className="text-sm text-slate-600">· posts up to {connection.rules.max_chars} characters</span>
+          <span className="text-sm text-slate-600">
+            · posts up to {connection.rules.max_chars.toLocaleString("en")} characters
+          </span>
         )}{" "}
         {connection.status === "needs_reauth" && <Badge tone="warning">Needs re-auth</Badge>}
       </span>
       {error && <Alert>{error}</Alert>}
       {confirming ? (
-        <div role="alertdialog" aria-label={`Disconnect @${connection.handle}?`} className="flex items-center gap-2 text-sm">
-          <span>Disconnect @{connection.handle}? Scheduled posts to it are cancelled.</span>
+        <div role="alertdialog" aria-label={`Disconnect ${atHandle(connection.handle)}?`} className="flex items-center gap-2 text-sm">
+          <span>Disconnect {atHandle(connection.handle)}? Scheduled posts to it are cancelled.</span>
           <Button variant="danger" busy={busy} onClick={disconnect} autoFocus>
             Yes, disconnect
           </Button>
@@ -307,6 +367,103 @@ function ConnectionRow({ connection, onChanged }: { connection: Connection; onCh
           Disconnect
         </Button>
       )}
+      {hasDestinations && connection.status !== "revoked" && (
+        // Remounted when the server's rooms or picks change (a reconnect reads them again).
+        <RoomPicker key={roomsKey(connection.destinations)} connection={connection} />
+      )}
     </li>
+  );
+}
+
+/** The rooms and which are picked, as one string. */
+function roomsKey(rooms: Destination[] | undefined): string {
+  return (rooms ?? []).map((r) => `${r.selected ? "+" : "-"}${r.id}`).join(" ");
+}
+
+const pickedIds = (rooms: Destination[]) => rooms.filter((r) => r.selected).map((r) => r.id);
+
+/**
+ * Which of an account's rooms its posts go to (each picked room gets its own
+ * copy). The rooms are those it had joined when it connected; Save sends the
+ * ticked ones, and a refusal is shown here with the ticks kept.
+ */
+function RoomPicker({ connection }: { connection: Connection }) {
+  // What the server holds: publishing follows this, not the unsaved ticks.
+  const [rooms, setRooms] = useState<Destination[]>(connection.destinations ?? []);
+  const [picked, setPicked] = useState<string[]>(() => pickedIds(rooms));
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const id = `rooms-${connection.id}`;
+  // In the rooms' order, whatever order they were ticked in.
+  const ticked = rooms.filter((r) => picked.includes(r.id)).map((r) => r.id);
+  const changed = ticked.join(" ") !== pickedIds(rooms).join(" ");
+  const toggle = (room: string, on: boolean) => {
+    setSaved(false);
+    setPicked((old) => (on ? [...old, room] : old.filter((r) => r !== room)));
+  };
+  const save = async (event: React.FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      const answer = await api.pickDestinations(connection.id, ticked);
+      const fresh = answer.destinations ?? [];
+      setRooms(fresh);
+      setPicked(pickedIds(fresh));
+      setSaved(true);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (rooms.length === 0) {
+    return (
+      <p className="w-full text-sm text-slate-600">
+        {atHandle(connection.handle)} had joined no rooms when it connected. Join one, then reconnect to post there.
+      </p>
+    );
+  }
+  return (
+    <form onSubmit={save} className="w-full space-y-2" aria-label={`Rooms for ${atHandle(connection.handle)}`}>
+      {pickedIds(rooms).length === 0 && (
+        <Alert tone="warning">Pick at least one room: posts to this account go to the rooms you pick.</Alert>
+      )}
+      {error && <Alert>{error}</Alert>}
+      <fieldset>
+        <legend className="text-sm font-medium text-slate-800">Post to these rooms</legend>
+        <ul className="mt-1 space-y-1">
+          {rooms.map((room, n) => (
+            <li key={room.id} className="flex flex-wrap items-baseline gap-x-2 text-sm">
+              <input
+                id={`${id}-${n}`}
+                type="checkbox"
+                className="h-4 w-4 self-center"
+                aria-describedby={`${id}-${n}-id`}
+                checked={picked.includes(room.id)}
+                onChange={(e) => toggle(room.id, e.target.checked)}
+              />
+              <label htmlFor={`${id}-${n}`} title={room.id}>
+                {room.name}
+              </label>
+              <span id={`${id}-${n}-id`} className="truncate text-xs text-slate-500">
+                {room.id}
+              </span>
+            </li>
+          ))}
+        </ul>
+      </fieldset>
+      <div className="flex items-center gap-2">
+        <Button type="submit" variant="secondary" busy={busy} disabled={!changed}>
+          Save rooms
+        </Button>
+        {saved && !changed && (
+          <span role="status" className="text-sm text-slate-600">
+            Saved.
+          </span>
+        )}
+      </div>
+    </form>
   );
 }

@@ -4,6 +4,7 @@ import { Link } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import type { Job } from "../api/types";
 import { Alert, Badge, Button, Card, EmptyState, Spinner } from "../components/ui";
+import { taskTarget } from "../lib/handle";
 import { jobStatusText } from "../lib/status";
 
 export function History() {
@@ -61,7 +62,7 @@ export function History() {
                     ? `Scheduled for ${new Date(job.scheduled_at).toLocaleString()} (${job.time_zone ?? "UTC"})`
                     : `Written ${new Date(job.created_at).toLocaleString()}`}
                   {" · "}
-                  {job.tasks.map((t) => `${t.platform} @${t.handle}`).join(", ")}
+                  {job.tasks.map((t) => `${t.platform} ${taskTarget(t)}`).join(", ")}
                 </p>
                 <div className="mt-3 flex flex-wrap gap-2">
                   <Link className="self-center text-sm text-indigo-700 underline" to={`/jobs/${job.job_id}`}>

@@ -4,6 +4,7 @@ import { Link, useParams } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import { FINAL_JOB_STATES, type Job } from "../api/types";
 import { Alert, Badge, Button, Card, Spinner } from "../components/ui";
+import { taskTarget } from "../lib/handle";
 import { describeError, jobStatusText, taskStatusText } from "../lib/status";
 
 export function JobStatusPage() {
@@ -95,7 +96,7 @@ export function JobStatusPage() {
               <li key={task.id} className="py-3" data-testid="task">
                 <div className="flex flex-wrap items-center justify-between gap-2">
                   <span className="font-medium">
-                    {task.platform} @{task.handle}
+                    {task.platform} {taskTarget(task)}
                   </span>
                   <span className="flex items-center gap-2 text-sm">
                     <Badge tone={taskTone}>{taskLabel}</Badge>
