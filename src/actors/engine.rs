@@ -83,6 +83,9 @@ pub struct Engine {
     pub role: Role,
     /// How long in-flight queue work may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// The longest a platform call may take: a call still out when this
+    /// process stops has landed or failed by then.
+    pub call_timeout: Duration,
     /// Live job status for event streams.
     pub(in crate::actors) live: super::live_feed::LiveFeed,
 }
@@ -107,13 +110,16 @@ impl Engine {
         }
         if self.role.runs_tasks() {
             // Before the worker arbiters stop: pooled connections they opened go with them.
-            // Calls still out may land later: they are checked after a lease,
-            // as if this process had died (a lease outlasts any call).
+            // Calls still out may land later: they are checked once a call
+            // can no longer be out (the longer of a lease and the call timeout).
             // No worker may claim after the release, or its call would go out
             // unseen by the check that another process makes.
             self.context.claims.close().await;
             let lease = Duration::from_secs(u64::from(self.context.settings.lease_secs.get()));
-            match tasks::release_all_owned(&self.context.pool, &self.context.owner, lease).await {
+            let check_after = lease.max(self.call_timeout);
+            match tasks::release_all_owned(&self.context.pool, &self.context.owner, check_after)
+                .await
+            {
                 Ok(0) => {}
                 Ok(n) => {
                     self.context.metrics.transitioned("unconfirmed", n);

@@ -30,6 +30,8 @@ pub struct EngineSetup {
     pub queue: Option<(TaskQueue, SqsSettings)>,
     /// Where attachments' files are read from.
     pub media: Arc<dyn MediaStore>,
+    /// The longest a platform call may take (`http_client.timeout_ms`).
+    pub call_timeout: Duration,
 }
 
 impl EngineSetup {
@@ -40,6 +42,7 @@ impl EngineSetup {
             role: Role::All,
             queue: None,
             media,
+            call_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -52,6 +55,7 @@ pub fn start_engine(
 ) -> Engine {
     let EngineSetup {
         settings,
+        call_timeout,
         role,
         queue,
         media,
@@ -146,5 +150,6 @@ pub fn start_engine(
         ingress,
         role,
         shutdown_grace,
+        call_timeout,
     }
 }

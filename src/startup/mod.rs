@@ -146,6 +146,9 @@ impl Application {
                 role: settings.server.role,
                 queue,
                 media: media.store(),
+                call_timeout: std::time::Duration::from_millis(u64::from(
+                    settings.http_client.timeout_ms.get(),
+                )),
             },
         );
         let engine_handle = engine.clone();

@@ -254,6 +254,14 @@ async fn publish(
     claimed: &Claimed,
     key: &str,
 ) -> Result<PublishedPost, AdapterError> {
+    // The process is stopping and releases its tasks for another, whose
+    // check with the platform must not miss a call sent from here afterwards.
+    if ctx.claims.is_closed() {
+        return Err(AdapterError::Transient {
+            reason: "not sent: this process is stopping".into(),
+            status: None,
+        });
+    }
     let media_ids = if claimed.media_count > 0 {
         media::prepare(ctx, adapter, access, claimed.id).await?
     } else {
