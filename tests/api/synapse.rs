@@ -270,6 +270,18 @@ impl Synapse {
 }
 
 impl Synapse {
+    /// `POST /logout/all`: every device of the user signed out.
+    pub async fn log_out_everywhere(&self, token: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/_matrix/client/v3/logout/all",
+            Some(token),
+            Some(json!({})),
+        )
+        .await
+        .unwrap();
+    }
+
     /// The user's devices (`GET /devices`), by display name.
     pub async fn device_names(&self, token: &str) -> Vec<String> {
         let answer = self
