@@ -304,9 +304,11 @@ async fn a_burst_beyond_the_message_rate_waits_as_told_and_every_message_lands_o
     );
     assert!(limited >= 1, "the burst went beyond rc_message");
     // The first burst meets the limit with every concurrent call (3 of 8 get
-    // through); after that the worker sends one per wait Synapse named. Knocking
-    // again with all its calls, as it did before it paced, was 21 refusals.
-    assert!(limited <= 8, "{limited} answers were 429");
+    // through: 5 refusals); after that the worker sends one per wait Synapse
+    // named, refused again only when a paced call arrives a little early (a
+    // loaded machine: 9 seen). Knocking again with all its calls, as it did
+    // before it paced, was 21 refusals.
+    assert!(limited <= 12, "{limited} answers were 429");
     // 5 beyond the burst at one per two seconds.
     assert!(took >= Duration::from_secs(8), "{took:?}");
 }
