@@ -13,6 +13,9 @@ use crate::accounts::Accounts;
 use crate::domain::{Email, Password, Role, User, UserId};
 
 #[derive(Deserialize, ToSchema)]
+/// Unknown fields are refused (422 `invalid_body` naming the field), never
+/// silently dropped.
+#[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Trimmed and lower-cased before use.
     #[schema(example = "ada@example.com", format = Email, max_length = 254)]

@@ -15,6 +15,9 @@ use crate::persistence::publishing;
 use crate::publishing::{Publish, Publishing};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// Unknown fields are refused (422 `invalid_body` naming the field): a
+/// misspelled `scheduledAt` must not publish at once.
+#[serde(deny_unknown_fields)]
 pub struct PublishRequest {
     /// The post, as written; each target platform's own limit applies.
     #[schema(min_length = 1, max_length = 10000, example = "Hello from Prasaran")]

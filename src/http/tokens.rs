@@ -74,6 +74,9 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+/// Unknown fields are refused (422 `invalid_body` naming the field), never
+/// silently dropped.
+#[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// What the token is for, e.g. `load test`.
     pub name: String,

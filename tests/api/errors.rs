@@ -183,3 +183,46 @@ async fn a_nul_or_control_character_in_a_token_name_is_422_not_500() {
         "nothing stored"
     );
 }
+
+#[actix_web::test]
+async fn unknown_fields_are_refused_by_name_and_nothing_is_stored() {
+    let stage = crate::stage::Stage::new();
+    let app = stage.app().await;
+    let p = crate::stage::publisher(&app, "fields@example.com", &["fields"]).await;
+    // `draft` is not a field: publishing at once would be the wrong guess.
+    for body in [
+        json!({"content": "not yet", "draft": true}),
+        json!({"content": "not yet", "scheduledAt": "2030-01-01T00:00:00Z"}),
+    ] {
+        let response = crate::stage::publish(&app, &p.token, body).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], "invalid_body");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("unknown field"), "{message}");
+    }
+    assert_eq!(app.count_rows("posts").await, 0);
+
+    let signup = app
+        .post_json(
+            "/api/v1/auth/signup",
+            &json!({"email": "new@example.com", "password": PASSWORD, "role": "admin"}),
+        )
+        .await;
+    assert_eq!(signup.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(signup).await, "invalid_body");
+    assert_eq!(
+        app.count_rows("users WHERE email = 'new@example.com'")
+            .await,
+        0
+    );
+
+    // The document says so too.
+    let document: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    for schema in ["PublishRequest", "Credentials", "NewToken"] {
+        assert_eq!(
+            document["components"]["schemas"][schema]["additionalProperties"], false,
+            "{schema}"
+        );
+    }
+}
