@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::domain::{Email, Password, User, UserId};
-use crate::persistence::{StoreError, users};
+use crate::persistence::{StoreError, sessions, users};
 
 pub use hashing::{HashingError, hash_password, verify_password};
 
@@ -19,6 +19,9 @@ pub enum AccountError {
     /// Deliberately vague: unknown email and wrong password look the same.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// A change that needs the current password got a wrong one.
+    #[error("the current password is not right")]
+    WrongPassword,
     #[error(transparent)]
     Hashing(#[from] HashingError),
     #[error(transparent)]
@@ -68,5 +71,26 @@ impl Accounts {
 
     pub async fn find(&self, id: UserId) -> Result<Option<User>, AccountError> {
         Ok(users::find(&self.pool, id).await?)
+    }
+
+    /// Replaces the password after checking the current one, and ends every
+    /// other session of the user (`keep_csrf` names the one asking; `None`:
+    /// all of them). Returns how many sessions ended.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: Password,
+        new: Password,
+        keep_csrf: Option<&str>,
+    ) -> Result<u64, AccountError> {
+        let hash = users::password_hash_of(&self.pool, user.id)
+            .await?
+            .ok_or(AccountError::InvalidCredentials)?;
+        if !verify_password(current, Arc::from(hash)).await? {
+            return Err(AccountError::WrongPassword);
+        }
+        let hash = hash_password(new).await?;
+        users::set_password_hash(&self.pool, user.id, &hash).await?;
+        Ok(sessions::delete_others(&self.pool, user.id, keep_csrf).await?)
     }
 }

@@ -95,7 +95,7 @@ pub async fn signup(
     limits.check_signup(client_ip(&request), &email)?;
     let user = accounts.signup(email, password).await?;
     tracing::info!(user_id = %user.id, "account created");
-    let csrf_token = session::log_in(&session, user.id)?;
+    let csrf_token = session::log_in(&session, &request, user.id)?;
     Ok(HttpResponse::Created().json(SessionView {
         user: user.into(),
         csrf_token: Some(csrf_token),
@@ -132,7 +132,7 @@ pub async fn login(
         .login(&email, Password::unchecked(password))
         .await?;
     tracing::info!(user_id = %user.id, "logged in");
-    let csrf_token = session::log_in(&session, user.id)?;
+    let csrf_token = session::log_in(&session, &request, user.id)?;
     Ok(HttpResponse::Ok().json(SessionView {
         user: user.into(),
         csrf_token: Some(csrf_token),

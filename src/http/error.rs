@@ -95,6 +95,7 @@ error_codes! {
     ServerRequired => (UNPROCESSABLE_ENTITY, "server_required"),
     InvalidServer => (UNPROCESSABLE_ENTITY, "invalid_server"),
     InvalidDestination => (UNPROCESSABLE_ENTITY, "invalid_destination"),
+    WrongPassword => (FORBIDDEN, "wrong_password"),
     NoDestination => (UNPROCESSABLE_ENTITY, "no_destination"),
 }
 
@@ -185,6 +186,10 @@ impl From<AccountError> for ApiError {
             AccountError::EmailTaken => ApiError::new(
                 ErrorCode::EmailTaken,
                 "an account with this email already exists; log in instead",
+            ),
+            AccountError::WrongPassword => ApiError::new(
+                ErrorCode::WrongPassword,
+                "the current password is not right; nothing was changed",
             ),
             AccountError::InvalidCredentials => {
                 ApiError::new(ErrorCode::InvalidCredentials, "invalid email or password")

@@ -2,6 +2,7 @@
 //! layers below; every route is listed once in [`endpoints`], which both builds
 //! the app and is checked against the OpenAPI document.
 
+pub mod account;
 pub mod auth;
 pub mod connections;
 pub mod error;
@@ -56,6 +57,18 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::route().to(auth::logout)
         }),
         Endpoint::new(Method::GET, "/api/v1/me", || web::route().to(auth::me)),
+        Endpoint::new(Method::POST, "/api/v1/auth/password", || {
+            web::route().to(account::change_password)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/auth/logout-everywhere", || {
+            web::route().to(account::logout_everywhere)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/sessions", || {
+            web::route().to(account::list)
+        }),
+        Endpoint::new(Method::DELETE, "/api/v1/sessions/{id}", || {
+            web::route().to(account::revoke)
+        }),
         Endpoint::new(Method::GET, "/api/v1/platforms", || {
             web::route().to(connections::platforms)
         }),

@@ -5,7 +5,7 @@ use utoipa::openapi::path::Operation;
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, connections, error, health, jobs, media, operators, posts, tokens};
+use super::{account, auth, connections, error, health, jobs, media, operators, posts, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,10 @@ use super::{auth, connections, error, health, jobs, media, operators, posts, tok
         auth::login,
         auth::logout,
         auth::me,
+        account::change_password,
+        account::logout_everywhere,
+        account::list,
+        account::revoke,
         connections::platforms,
         connections::authorize,
         connections::sign_in,

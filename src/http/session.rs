@@ -15,10 +15,9 @@ use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ErrorCode};
 use crate::domain::UserId;
-use crate::persistence::sessions::{PgSessionStore, USER_ID_KEY};
+use crate::persistence::sessions::{CSRF_KEY, IP_KEY, PgSessionStore, USER_AGENT_KEY, USER_ID_KEY};
 use crate::settings::SessionSettings;
 
-const CSRF_KEY: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
 pub fn middleware(
@@ -48,14 +47,31 @@ pub fn absolute_lifetime(settings: &SessionSettings) -> Duration {
     Duration::from_secs(u64::from(settings.absolute_lifetime_hours.get()) * 3600)
 }
 
+/// Longest user agent kept with a session.
+const MAX_USER_AGENT: usize = 256;
+
 /// Starts a fresh session for `user` (new id, so a planted id is useless) and
-/// returns its CSRF token.
-pub fn log_in(session: &Session, user: UserId) -> Result<String, ApiError> {
+/// returns its CSRF token. Where it came from is kept for the user's list of
+/// their sessions.
+pub fn log_in(session: &Session, request: &HttpRequest, user: UserId) -> Result<String, ApiError> {
     session.renew();
     let token = new_csrf_token();
+    let ip = request.peer_addr().map(|a| a.ip().to_string());
+    let agent: Option<String> = request
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_USER_AGENT)
+                .collect()
+        });
     session
         .insert(USER_ID_KEY, user)
         .and_then(|()| session.insert(CSRF_KEY, &token))
+        .and_then(|()| session.insert(IP_KEY, ip))
+        .and_then(|()| session.insert(USER_AGENT_KEY, agent))
         .map_err(ApiError::internal)?;
     Ok(token)
 }

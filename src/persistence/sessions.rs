@@ -20,6 +20,11 @@ use crate::domain::UserId;
 
 /// The session-state entry that names the logged-in user; mirrored into `user_id`.
 pub const USER_ID_KEY: &str = "user_id";
+/// Session-state entries set at log-in, shown in the user's list of sessions.
+pub const IP_KEY: &str = "ip";
+pub const USER_AGENT_KEY: &str = "user_agent";
+/// The session's CSRF token, which also tells the caller's own session apart.
+pub const CSRF_KEY: &str = "csrf_token";
 
 type SessionState = HashMap<String, String>;
 
@@ -114,7 +119,8 @@ impl SessionStore for PgSessionStore {
             .map_err(|e| UpdateError::Serialization(e.into()))?;
         let updated = sqlx::query(
             "UPDATE sessions
-             SET state = $2, user_id = $3, expires_at = least(now() + $4, absolute_expires_at)
+             SET state = $2, user_id = $3, expires_at = least(now() + $4, absolute_expires_at),
+                 last_seen_at = now()
              WHERE key_hash = $1 AND expires_at > now() AND absolute_expires_at > now()",
         )
         .bind(key_hash(&session_key))
@@ -140,7 +146,8 @@ impl SessionStore for PgSessionStore {
         ttl: &CookieDuration,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE sessions SET expires_at = least(now() + $2, absolute_expires_at)
+            "UPDATE sessions SET expires_at = least(now() + $2, absolute_expires_at),
+                    last_seen_at = now()
              WHERE key_hash = $1",
         )
         .bind(key_hash(session_key))
@@ -187,4 +194,84 @@ pub async fn count_for_user(pool: &PgPool, user: UserId) -> Result<i64, StoreErr
     .bind(user)
     .fetch_one(pool)
     .await?)
+}
+
+/// One live session as its user sees it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: uuid::Uuid,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session asking (its CSRF token matched).
+    pub current: bool,
+}
+
+/// A state entry as actix-session keeps it: JSON inside the string.
+fn entry(state: &serde_json::Value, key: &str) -> Option<String> {
+    serde_json::from_str(state.get(key)?.as_str()?).ok()
+}
+
+/// The live sessions of `user`, the last used first; `current_csrf` marks
+/// the one asking.
+pub async fn list_for_user(
+    pool: &PgPool,
+    user: UserId,
+    current_csrf: Option<&str>,
+) -> Result<Vec<SessionInfo>, StoreError> {
+    let rows: Vec<(
+        uuid::Uuid,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+        serde_json::Value,
+    )> = sqlx::query_as(
+        "SELECT id, created_at, last_seen_at, state FROM sessions
+         WHERE user_id = $1 AND expires_at > now() AND absolute_expires_at > now()
+         ORDER BY last_seen_at DESC, id",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, created_at, last_seen_at, state)| SessionInfo {
+            id,
+            created_at,
+            last_seen_at,
+            ip: entry(&state, IP_KEY),
+            user_agent: entry(&state, USER_AGENT_KEY),
+            current: current_csrf
+                .is_some_and(|csrf| entry(&state, CSRF_KEY).as_deref() == Some(csrf)),
+        })
+        .collect())
+}
+
+/// Ends one session of `user`; false when it has no such session.
+pub async fn delete_one(pool: &PgPool, user: UserId, id: uuid::Uuid) -> Result<bool, StoreError> {
+    let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user)
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// Ends every session of `user` but the one whose CSRF token is `keep_csrf`
+/// (all of them when `None`); returns how many.
+pub async fn delete_others(
+    pool: &PgPool,
+    user: UserId,
+    keep_csrf: Option<&str>,
+) -> Result<u64, StoreError> {
+    let keep = keep_csrf.map(|csrf| serde_json::Value::String(csrf.to_owned()).to_string());
+    let deleted = sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1
+           AND ($2::text IS NULL OR state->>'csrf_token' IS DISTINCT FROM $2)",
+    )
+    .bind(user)
+    .bind(keep)
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected())
 }

@@ -105,3 +105,24 @@ pub async fn password_hash(pool: &PgPool, email: &Email) -> Result<Option<String
             .await?,
     )
 }
+
+/// Replaces the stored PHC string of `user`.
+#[tracing::instrument(skip_all, fields(user_id = %user))]
+pub async fn set_password_hash(pool: &PgPool, user: UserId, hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(user)
+        .bind(hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The stored PHC string of `user`, to check a password before a change.
+pub async fn password_hash_of(pool: &PgPool, user: UserId) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(pool)
+            .await?,
+    )
+}

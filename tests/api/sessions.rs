@@ -179,3 +179,142 @@ async fn all_sessions_of_a_user_can_be_ended() {
     let me = laptop.me().await;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Logs `browser` in as `email`; the session's CSRF token.
+async fn logged_in(browser: &crate::helpers::Browser, email: &str, password: &str) -> String {
+    let response = browser.login(email, password).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["csrf_token"].as_str().unwrap().to_owned()
+}
+
+async fn session_list(browser: &crate::helpers::Browser) -> Vec<Value> {
+    let response = browser.get("/api/v1/sessions").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["sessions"].as_array().unwrap().clone()
+}
+
+#[actix_web::test]
+async fn a_user_sees_their_sessions_and_ends_another_one() {
+    let app = TestApp::spawn().await;
+    let csrf = app.signed_up("two@example.com").await;
+    let laptop = app.new_browser();
+    let login = laptop
+        .client
+        .post(laptop.url("/api/v1/auth/login"))
+        .header("User-Agent", "Mozilla/5.0 (laptop) Firefox/150.0")
+        .json(&serde_json::json!({"email": "two@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let stranger = app.new_browser();
+    stranger.signed_up("stranger@example.com").await;
+
+    let sessions = session_list(&app).await;
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    let mine: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(mine.len(), 1, "exactly one is the caller's");
+    for session in &sessions {
+        assert_eq!(session["ip"], "127.0.0.1");
+        assert!(session["last_seen_at"].as_str().is_some());
+    }
+    let other = sessions.iter().find(|s| s["current"] == false).unwrap();
+    assert_eq!(other["user_agent"], "Mozilla/5.0 (laptop) Firefox/150.0");
+    let other_id = other["id"].as_str().unwrap();
+
+    // Another user cannot end it, nor can a request without the CSRF token.
+    let strangers = session_list(&stranger).await;
+    assert_eq!(strangers.len(), 1, "only their own");
+    let foreign = stranger
+        .client
+        .delete(stranger.url(&format!("/api/v1/sessions/{other_id}")))
+        .header("X-CSRF-Token", "whatever")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let ended = app
+        .client
+        .delete(app.url(&format!("/api/v1/sessions/{other_id}")))
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    assert_eq!(laptop.me().await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me().await.status(), StatusCode::OK);
+    let again = app
+        .client
+        .delete(app.url(&format!("/api/v1/sessions/{other_id}")))
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(again).await, "not_found");
+}
+
+#[actix_web::test]
+async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions() {
+    let app = TestApp::spawn().await;
+    let csrf = app.signed_up("change@example.com").await;
+    let phone = app.new_browser();
+    logged_in(&phone, "change@example.com", PASSWORD).await;
+    let change = |current: &str, new: &str| {
+        app.client
+            .post(app.url("/api/v1/auth/password"))
+            .header("X-CSRF-Token", &csrf)
+            .json(&serde_json::json!({"current_password": current, "new_password": new}))
+            .send()
+    };
+
+    let wrong = change("not my password at all", "a brand new passphrase")
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(wrong).await, "wrong_password");
+    let short = change(PASSWORD, "short").await.unwrap();
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(short).await, "invalid_password");
+    assert_eq!(
+        phone.me().await.status(),
+        StatusCode::OK,
+        "nothing changed yet"
+    );
+
+    let changed = change(PASSWORD, "a brand new passphrase").await.unwrap();
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        phone.me().await.status(),
+        StatusCode::UNAUTHORIZED,
+        "other sessions end"
+    );
+    let me = app.me().await;
+    assert_eq!(me.status(), StatusCode::OK, "this one continues");
+    let fresh = app.new_browser();
+    assert_eq!(
+        fresh.login("change@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    logged_in(&fresh, "change@example.com", "a brand new passphrase").await;
+}
+
+#[actix_web::test]
+async fn logging_out_everywhere_ends_every_session() {
+    let app = TestApp::spawn().await;
+    let csrf = app.signed_up("everywhere@example.com").await;
+    let tablet = app.new_browser();
+    logged_in(&tablet, "everywhere@example.com", PASSWORD).await;
+    let out = app
+        .client
+        .post(app.url("/api/v1/auth/logout-everywhere"))
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.me().await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(tablet.me().await.status(), StatusCode::UNAUTHORIZED);
+}
