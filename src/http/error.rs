@@ -62,6 +62,7 @@ error_codes! {
     RateLimited => (TOO_MANY_REQUESTS, "rate_limited"),
     NotReady => (SERVICE_UNAVAILABLE, "not_ready"),
     InternalError => (INTERNAL_SERVER_ERROR, "internal_error"),
+    DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable"),
     UnknownPlatform => (NOT_FOUND, "unknown_platform"),
     OauthStateInvalid => (BAD_REQUEST, "oauth_state_invalid"),
     OauthStateExpired => (BAD_REQUEST, "oauth_state_expired"),
@@ -131,6 +132,17 @@ impl ApiError {
             ..Self::new(
                 ErrorCode::RateLimited,
                 format!("too many attempts; try again in {retry_after} seconds"),
+            )
+        }
+    }
+
+    /// The database does not answer: nothing was done; try again shortly.
+    pub fn database_unavailable() -> Self {
+        Self {
+            retry_after: Some(5),
+            ..Self::new(
+                ErrorCode::DatabaseUnavailable,
+                "the database is not answering; nothing was changed: try again in a few seconds",
             )
         }
     }

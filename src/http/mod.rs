@@ -6,6 +6,7 @@ pub mod account;
 pub mod auth;
 pub mod connections;
 pub mod error;
+pub mod failures;
 pub mod health;
 pub mod jobs;
 mod landing;

@@ -119,3 +119,8 @@ pub async fn migration_state(pool: &PgPool) -> Result<MigrationState, StoreError
 fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
+
+/// Whether the database answers at all (after a failure: down, or a bug?).
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}

@@ -21,6 +21,6 @@ pub mod users;
 
 pub use database::{
     MIGRATOR, MigrationState, connect_url, drop_database, ensure_database, migrate,
-    migration_state, pool,
+    migration_state, ping, pool,
 };
 pub use error::StoreError;

@@ -321,6 +321,7 @@ async fn build_server(
                 &session_key,
                 &session_settings,
             ))
+            .wrap(from_fn(crate::http::failures::json_failures))
             .wrap(security_headers(https))
             .wrap(from_fn(request_id_header))
             .wrap(TracingLogger::<RequestSpan>::new())

@@ -226,3 +226,52 @@ async fn unknown_fields_are_refused_by_name_and_nothing_is_stored() {
         );
     }
 }
+
+#[actix_web::test]
+async fn while_the_database_is_gone_every_request_is_a_503_with_a_code_and_nothing_is_lost() {
+    let app = TestApp::spawn().await;
+    let csrf = app.signed_up("outage@example.com").await;
+    let token = app.api_token(&csrf).await;
+
+    app.set_database_reachable(false).await;
+    // A cookie request (the session store fails first), a bearer request, a write.
+    let cookie = app.me().await;
+    let bearer = crate::helpers::http()
+        .get(app.url("/api/v1/posts"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let write = crate::helpers::http()
+        .post(app.url("/api/v1/posts"))
+        .bearer_auth(&token)
+        .json(&json!({"content": "during the outage"}))
+        .send()
+        .await
+        .unwrap();
+    let login = app.login("outage@example.com", PASSWORD).await;
+    for response in [cookie, bearer, write, login] {
+        assert_eq!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            response.url()
+        );
+        assert_eq!(response.headers()["retry-after"], "5");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "database_unavailable", "{body}");
+    }
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    app.set_database_reachable(true).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while app.me().await.status() != StatusCode::OK {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the app came back by itself"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.count_rows("users").await, 1, "nothing lost");
+}

@@ -133,6 +133,33 @@ impl TestDatabase {
             .await
             .expect("test pool")
     }
+
+    /// Makes the database go away as a crash would (every connection cut,
+    /// new ones refused), or come back; other tests' databases are untouched.
+    pub async fn set_reachable(&self, reachable: bool) {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect_with(&test_server().admin)
+            .await
+            .expect("admin connection");
+        let allow = if reachable { "true" } else { "false" };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS {allow}",
+            self.name
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("alter database");
+        if !reachable {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&self.name)
+            .execute(&mut admin)
+            .await
+            .expect("terminate connections");
+        }
+    }
 }
 
 impl Drop for TestDatabase {
@@ -280,6 +307,11 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.stop().await;
         self.start().await;
+    }
+
+    /// See [`TestDatabase::set_reachable`].
+    pub async fn set_database_reachable(&self, reachable: bool) {
+        self._database.set_reachable(reachable).await;
     }
 
     /// Rows in `table` (a fixed name from the test, never user input).

@@ -9,6 +9,7 @@ import { Compose } from "./pages/Compose";
 import { Dashboard } from "./pages/Dashboard";
 import { History } from "./pages/History";
 import { JobStatusPage } from "./pages/JobStatus";
+import { Settings } from "./pages/Settings";
 
 function SignedIn({ children }: { children: ReactNode }) {
   const { user, loading } = useAuth();
@@ -35,6 +36,7 @@ export function App() {
         <Route path="jobs/:id" element={<JobStatusPage />} />
         <Route path="history" element={<History />} />
         <Route path="docs" element={<ApiDocs />} />
+        <Route path="settings" element={<Settings />} />
         <Route path="*" element={<p>There is no such page. <a className="underline" href="/">Back to the dashboard</a>.</p>} />
       </Route>
     </Routes>

@@ -8,6 +8,8 @@ interface AuthState {
   loading: boolean;
   signedIn: (session: Session) => void;
   signOut: () => Promise<void>;
+  /** The server has already ended this session (logged out everywhere): forget it here. */
+  signedOut: () => void;
 }
 
 const AuthContext = createContext<AuthState | null>(null);
@@ -34,16 +36,20 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     setUser(session.user);
   }, []);
 
+  const signedOut = useCallback(() => {
+    setCsrfToken(null);
+    setUser(null);
+  }, []);
+
   const signOut = useCallback(async () => {
     try {
       await api.logout();
     } finally {
-      setCsrfToken(null);
-      setUser(null);
+      signedOut();
     }
-  }, []);
+  }, [signedOut]);
 
-  return <AuthContext.Provider value={{ user, loading, signedIn, signOut }}>{children}</AuthContext.Provider>;
+  return <AuthContext.Provider value={{ user, loading, signedIn, signOut, signedOut }}>{children}</AuthContext.Provider>;
 }
 
 export function useAuth(): AuthState {

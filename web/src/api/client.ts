@@ -1,7 +1,19 @@
 // The one way the app talks to the server: JSON over fetch with the session
 // cookie, and the CSRF token on every state-changing request. Uploads go over
 // XMLHttpRequest, the one browser API that reports upload progress.
-import type { Accepted, Connection, History, Job, Media, Platform, PostOptions, Session } from "./types";
+import type {
+  Accepted,
+  ApiToken,
+  Connection,
+  CreatedApiToken,
+  History,
+  Job,
+  Media,
+  OpenSession,
+  Platform,
+  PostOptions,
+  Session,
+} from "./types";
 
 /** An error answer of the API: `{"error": {"code", "message"}}` plus its status. */
 export class ApiError extends Error {
@@ -84,6 +96,25 @@ export const api = {
   login: (email: string, password: string) =>
     request<Session>("POST", "/api/v1/auth/login", { email, password }),
   logout: () => request<void>("POST", "/api/v1/auth/logout"),
+  /**
+   * Changes the password and ends every other session (this one continues).
+   * 403 `wrong_password` (nothing changed), 422 `invalid_password`, 429 `rate_limited`.
+   */
+  changePassword: (currentPassword: string, newPassword: string) =>
+    request<void>("POST", "/api/v1/auth/password", {
+      current_password: currentPassword,
+      new_password: newPassword,
+    }),
+  /** Ends every session of the account, this one included. */
+  logoutEverywhere: () => request<void>("POST", "/api/v1/auth/logout-everywhere"),
+  /** The account's open sessions, the last used first. */
+  sessions: () => request<{ sessions: OpenSession[] }>("GET", "/api/v1/sessions"),
+  /** Ends one session; 404 `not_found` when it has already ended. */
+  endSession: (id: string) => request<void>("DELETE", `/api/v1/sessions/${id}`),
+  tokens: () => request<{ tokens: ApiToken[] }>("GET", "/api/v1/tokens"),
+  /** Creates a personal API token; its secret is in this answer only. 422 `invalid_body` for a bad name. */
+  createToken: (name: string) => request<CreatedApiToken>("POST", "/api/v1/tokens", { name }),
+  revokeToken: (id: string) => request<void>("DELETE", `/api/v1/tokens/${id}`),
   platforms: () => request<{ platforms: Platform[] }>("GET", "/api/v1/platforms"),
   /**
    * Starts connecting an account: the platform's consent URL. `server` (a

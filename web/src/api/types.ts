@@ -11,6 +11,35 @@ export interface Session {
   csrf_token: string;
 }
 
+/** One signed-in browser or client of the account (`GET /api/v1/sessions`). */
+export interface OpenSession {
+  /** End it with `DELETE /api/v1/sessions/{id}`. */
+  id: string;
+  created_at: string;
+  last_seen_at: string;
+  /** Where it signed in from, when known. */
+  ip: string | null;
+  /** The browser or client it signed in with, when known. */
+  user_agent: string | null;
+  /** The session asking: this browser. */
+  current: boolean;
+}
+
+/** A personal API token, never the secret itself (`GET /api/v1/tokens`). */
+export interface ApiToken {
+  id: string;
+  name: string;
+  /** The secret's first characters, to tell tokens apart. */
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A token as created: the secret, sent as `Authorization: Bearer <token>`, is in this answer only. */
+export interface CreatedApiToken extends ApiToken {
+  token: string;
+}
+
 export type ConnectionStatus = "active" | "needs_reauth" | "revoked";
 export type PlatformState = "not_connected" | "active" | "needs_reauth" | "revoked";
 

@@ -7,6 +7,7 @@ const links = [
   { to: "/compose", label: "Compose" },
   { to: "/history", label: "History" },
   { to: "/docs", label: "API docs" },
+  { to: "/settings", label: "Settings" },
 ];
 
 export function Layout() {

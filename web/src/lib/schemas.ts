@@ -5,16 +5,25 @@ import { z } from "zod";
 // reported as a violation). Set before any schema below is built.
 z.config({ jitless: true });
 
+const newPassword = z
+  .string()
+  .min(12, "Use at least 12 characters.")
+  .max(256, "Use at most 256 characters.")
+  .refine((p) => p.trim().length > 0, "The password cannot be only spaces.");
+
 export const credentialsSchema = z.object({
   email: z.string().trim().min(1, "Enter your email address.").email("Enter a valid email address."),
-  password: z
-    .string()
-    .min(12, "Use at least 12 characters.")
-    .max(256, "Use at most 256 characters.")
-    .refine((p) => p.trim().length > 0, "The password cannot be only spaces."),
+  password: newPassword,
 });
 
 export type Credentials = z.infer<typeof credentialsSchema>;
+
+export const passwordChangeSchema = z.object({
+  currentPassword: z.string().min(1, "Enter your current password."),
+  newPassword,
+});
+
+export type PasswordChange = z.infer<typeof passwordChangeSchema>;
 
 // Counting lives in ./length (links and mentions as the platforms count them).
 export { charCount, countText, type TextUnit } from "./length";
