@@ -405,9 +405,17 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     ))
 }
 
-pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
+/// 405 with `Allow` naming the methods the endpoint takes.
+pub fn method_not_allowed(allow: &str) -> HttpResponse {
+    let mut response = ApiError::new(
         ErrorCode::MethodNotAllowed,
-        "this endpoint does not accept that method; see /api/openapi.json",
-    ))
+        format!("this endpoint takes {allow}; see /api/openapi.json"),
+    )
+    .error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }

@@ -24,7 +24,8 @@ pub async fn json_failures(
     let pool = request.app_data::<web::Data<PgPool>>().cloned();
     let outcome = next.call(request).await;
     let failed = match &outcome {
-        Ok(response) => response.status().is_server_error(),
+        // Only a 500: a 502 or 503 of a handler already says what happened.
+        Ok(response) => response.status() == actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
         Err(_) => true,
     };
     if !failed {

@@ -59,11 +59,18 @@ impl From<TaskRow> for TaskView {
             last_error: t.last_error,
             last_error_kind: t.last_error_kind,
             external_post_id: t.external_post_id,
-            external_url: t.external_url,
+            external_url: t.external_url.filter(|url| is_web_link(url)),
             updated_at: t.updated_at,
             completed_at: t.completed_at,
         }
     }
+}
+
+/// A platform's URL for a post is shown only when it is a web link: a
+/// `javascript:` URL from a hostile server must never become a link the
+/// user clicks.
+fn is_web_link(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -297,4 +304,16 @@ pub async fn cancel(
     owned_job(&pool, user, job).await?;
     let cancelled = engine.cancel(job, "cancelled by the user").await?;
     Ok(HttpResponse::Ok().json(Steered { tasks: cancelled }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_web_links_are_shown() {
+        assert!(super::is_web_link("https://bsky.app/profile/x/post/1"));
+        assert!(super::is_web_link("http://127.0.0.1:8081/posts/1"));
+        assert!(!super::is_web_link("javascript:alert(1)"));
+        assert!(!super::is_web_link("data:text/html,hi"));
+        assert!(!super::is_web_link("not a url"));
+    }
 }

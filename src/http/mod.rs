@@ -186,7 +186,16 @@ fn register(cfg: &mut web::ServiceConfig, all: Vec<Endpoint>) {
         }
     }
     for path in paths {
-        let mut resource = web::resource(path).default_service(web::to(error::method_not_allowed));
+        let allowed: Vec<&str> = all
+            .iter()
+            .filter(|e| e.path == path)
+            .map(|e| e.method.as_str())
+            .collect();
+        let allow = allowed.join(", ");
+        let mut resource = web::resource(path).default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { error::method_not_allowed(&allow) }
+        }));
         for endpoint in all.iter().filter(|e| e.path == path) {
             resource = resource.route((endpoint.handler)().method(endpoint.method.clone()));
         }

@@ -411,9 +411,19 @@ async fn every_cookie_authenticated_state_change_needs_the_csrf_token() {
     }
 
     // The same requests with the session's token get past the check: it was
-    // the token that was missing, not the session. Logging out goes last.
-    checked.sort_by_key(|o| o.route.ends_with("/logout"));
+    // the token that was missing, not the session. Logging out (here, or
+    // everywhere) goes last, each from a fresh login.
+    checked.sort_by_key(|o| o.route.contains("/logout"));
+    let mut csrf = csrf;
     for operation in &checked {
+        if operation.route.contains("/logout") {
+            let login = app
+                .login("csrf@example.com", crate::helpers::PASSWORD)
+                .await;
+            assert_eq!(login.status(), StatusCode::OK);
+            let body: Value = login.json().await.unwrap();
+            csrf = body["csrf_token"].as_str().unwrap().to_owned();
+        }
         let response = send(&app, operation, Some(&csrf)).await;
         let status = response.status();
         assert!(

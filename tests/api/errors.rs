@@ -86,7 +86,16 @@ async fn unknown_route_and_wrong_method_are_json_errors() {
 
     let wrong_method = app.get("/api/v1/auth/login").await;
     assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.headers()["allow"], "POST");
     assert_eq!(error_code(wrong_method).await, "method_not_allowed");
+    let put = app
+        .client
+        .put(app.url("/api/v1/tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(put.headers()["allow"], "POST, GET", "every method it takes");
 }
 
 #[actix_web::test]
@@ -108,7 +117,7 @@ async fn every_response_carries_the_security_headers() {
         let headers = response.headers();
         assert_eq!(
             headers["content-security-policy"],
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
             "{path}"
         );
         assert_eq!(headers["x-content-type-options"], "nosniff");
@@ -117,6 +126,8 @@ async fn every_response_carries_the_security_headers() {
             "strict-origin-when-cross-origin"
         );
         assert_eq!(headers["cache-control"], "no-store");
+        assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
+        assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
         assert!(headers.contains_key("x-request-id"));
         // Dev settings serve plain HTTP, so no HSTS.
         assert!(!headers.contains_key("strict-transport-security"));
