@@ -107,7 +107,7 @@ pub async fn logout_everywhere(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SessionView {
+pub struct OpenSession {
     /// End it with `DELETE /api/v1/sessions/{id}`.
     pub id: uuid::Uuid,
     pub created_at: DateTime<Utc>,
@@ -120,7 +120,7 @@ pub struct SessionView {
     pub current: bool,
 }
 
-impl From<SessionInfo> for SessionView {
+impl From<SessionInfo> for OpenSession {
     fn from(s: SessionInfo) -> Self {
         Self {
             id: s.id,
@@ -134,14 +134,14 @@ impl From<SessionInfo> for SessionView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SessionList {
-    pub sessions: Vec<SessionView>,
+pub struct OpenSessionList {
+    pub sessions: Vec<OpenSession>,
 }
 
 /// The account's open sessions, the last used first.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "auth",
     responses(
-        (status = 200, body = SessionList),
+        (status = 200, body = OpenSessionList),
         (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 pub async fn list(
@@ -153,8 +153,8 @@ pub async fn list(
     let found = sessions::list_for_user(&pool, user.id, current.as_deref())
         .await
         .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(SessionList {
-        sessions: found.into_iter().map(SessionView::from).collect(),
+    Ok(HttpResponse::Ok().json(OpenSessionList {
+        sessions: found.into_iter().map(OpenSession::from).collect(),
     }))
 }
 

@@ -230,6 +230,10 @@ async fn unknown_fields_are_refused_by_name_and_nothing_is_stored() {
 
     // The document says so too.
     let document: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    // Two schemas of one name would overwrite each other in the document.
+    let schemas = &document["components"]["schemas"];
+    assert!(schemas["SessionView"]["properties"]["csrf_token"].is_object());
+    assert!(schemas["OpenSession"]["properties"]["user_agent"].is_object());
     for schema in ["PublishRequest", "Credentials", "NewToken"] {
         assert_eq!(
             document["components"]["schemas"][schema]["additionalProperties"], false,
