@@ -2,6 +2,7 @@
 //! handlers and the `users` table.
 
 mod hashing;
+mod strength;
 
 use std::sync::Arc;
 
@@ -19,6 +20,9 @@ pub enum AccountError {
     /// Deliberately vague: unknown email and wrong password look the same.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// A new password that is too easy to guess, and why.
+    #[error("{0}")]
+    WeakPassword(String),
     /// A change that needs the current password got a wrong one.
     #[error("the current password is not right")]
     WrongPassword,
@@ -47,6 +51,9 @@ impl Accounts {
     }
 
     pub async fn signup(&self, email: Email, password: Password) -> Result<User, AccountError> {
+        let password = strength::check(password, vec![email.as_str().to_owned()])
+            .await
+            .map_err(AccountError::WeakPassword)?;
         let hash = hash_password(password).await?;
         users::insert(&self.pool, UserId::new(), &email, &hash)
             .await
@@ -89,6 +96,9 @@ impl Accounts {
         if !verify_password(current, Arc::from(hash)).await? {
             return Err(AccountError::WrongPassword);
         }
+        let new = strength::check(new, vec![user.email.clone()])
+            .await
+            .map_err(AccountError::WeakPassword)?;
         let hash = hash_password(new).await?;
         users::set_password_hash(&self.pool, user.id, &hash).await?;
         Ok(sessions::delete_others(&self.pool, user.id, keep_csrf).await?)

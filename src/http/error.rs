@@ -199,6 +199,7 @@ impl From<AccountError> for ApiError {
                 ErrorCode::EmailTaken,
                 "an account with this email already exists; log in instead",
             ),
+            AccountError::WeakPassword(why) => ApiError::new(ErrorCode::InvalidPassword, why),
             AccountError::WrongPassword => ApiError::new(
                 ErrorCode::WrongPassword,
                 "the current password is not right; nothing was changed",

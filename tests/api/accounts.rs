@@ -138,6 +138,36 @@ async fn bad_email_and_password_are_422_with_their_own_codes() {
 }
 
 #[actix_web::test]
+async fn common_or_guessable_passwords_are_refused_saying_why() {
+    let app = TestApp::spawn().await;
+    for weak in ["password1234", "qwertyuiop123", "grace@example.com1"] {
+        let response = app.signup("grace@example.com", weak).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{weak}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_password");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("too easy to guess"), "{weak}: {message}");
+    }
+    assert_eq!(app.count_rows("users").await, 0);
+    // A change of password is held to the same rule.
+    let csrf = app.signed_up("grace@example.com").await;
+    let change = app
+        .client
+        .post(app.url("/api/v1/auth/password"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&serde_json::json!({"current_password": PASSWORD, "new_password": "password1234"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(change.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(change).await, "invalid_password");
+}
+
+#[actix_web::test]
 async fn login_rate_limit_trips_with_retry_after() {
     let app = TestApp::spawn_with(|s| {
         s.rate_limits.login_per_account_per_minute = 3.try_into().unwrap();
