@@ -131,7 +131,7 @@ impl KeyProvider for KmsKeyProvider {
 
     async fn unwrap(
         &self,
-        _key_id: &str,
+        key_id: &str,
         wrapped: &[u8],
         aad: &[u8],
     ) -> Result<DataKey, CryptoError> {
@@ -139,10 +139,13 @@ impl KeyProvider for KmsKeyProvider {
         if let Some(key) = self.cached(&slot) {
             return Ok(key);
         }
-        // A symmetric KMS ciphertext names its own key; the context must match the one it was made with.
+        // A symmetric KMS ciphertext names its own key; naming the key recorded
+        // with it too makes KMS refuse a ciphertext made under any other key
+        // (AWS's advice). The context must match the one it was made with.
         let answer = self
             .client
             .decrypt()
+            .key_id(key_id)
             .ciphertext_blob(Blob::new(wrapped.to_vec()))
             .set_encryption_context(Some(context(aad)))
             .send()
