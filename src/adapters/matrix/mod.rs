@@ -64,6 +64,21 @@ fn unreadable(what: &str, e: impl std::fmt::Display) -> AdapterError {
     }
 }
 
+/// Longest room or display name kept, in characters.
+const MAX_NAME_CHARS: usize = 100;
+
+/// A name the homeserver gave (a room's, the account's), as it is stored and
+/// shown: no control characters, and not longer than a name needs to be,
+/// whatever the server sent.
+fn for_people(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
 /// `@localpart:server.name` → the server name.
 fn server_name(mxid: &str) -> Option<&str> {
     let rest = mxid.strip_prefix('@')?;
@@ -244,9 +259,10 @@ impl MatrixAdapter {
                 )
                 .await;
             if let Ok(state) = state
-                && let Some(name) = state[field].as_str().filter(|n| !n.trim().is_empty())
+                && let Some(name) = state[field].as_str().map(for_people)
+                && !name.is_empty()
             {
-                return name.to_owned();
+                return name;
             }
         }
         room.to_owned()
@@ -568,8 +584,9 @@ impl PlatformAdapter for MatrixAdapter {
         let display_name = profile
             .as_ref()
             .and_then(|p| p["displayname"].as_str())
-            .unwrap_or(&me.user_id)
-            .to_owned();
+            .map(for_people)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| me.user_id.clone());
         Ok(Account {
             id: me.user_id.clone(),
             handle: me.user_id,
@@ -710,6 +727,16 @@ impl PlatformAdapter for MatrixAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_from_the_homeserver_are_cut_to_size_without_control_characters() {
+        assert_eq!(for_people("  Release\u{0}notes\n "), "Releasenotes");
+        assert_eq!(
+            for_people(&"क्षि".repeat(1000)).chars().count(),
+            MAX_NAME_CHARS
+        );
+        assert_eq!(for_people("\u{7}\u{1b}"), "");
+    }
 
     #[test]
     fn a_matrix_id_names_its_server() {
