@@ -12,6 +12,7 @@
 //! - [`connections`] — connecting platform accounts (OAuth2 + PKCE), key rotation.
 //! - [`publishing`] — accepting a publish: targets, content rules, backlog, idempotency.
 //! - [`crypto`] — envelope encryption of secrets at rest.
+//! - [`mail`] — outgoing mail: SMTP, or the development outbox.
 //! - [`domain`] — validated values (`Email`, `Password`, `UserId`).
 //! - [`adapters`] — platform code (Manch first); nothing platform-specific lives elsewhere.
 //! - [`persistence`] — all SQL, the migrations, and the embedded PostgreSQL cluster.
@@ -31,6 +32,7 @@ pub mod connections;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod mail;
 pub mod media;
 pub mod persistence;
 pub mod publishing;

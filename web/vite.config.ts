@@ -12,6 +12,8 @@ export default defineConfig({
     proxy: {
       "/api": "http://127.0.0.1:8080",
       "/health": "http://127.0.0.1:8080",
+      // The dev server's outbox of sent mails (verification and reset links).
+      "/dev/": "http://127.0.0.1:8080",
     },
   },
   test: {

@@ -2,7 +2,8 @@
 reached the engine. Standard library only; every request has a timeout.
 
     fuzz_user.py create BASE EMAIL HANDLE
-        Signs up, connects a Manch account through the sandbox's consent page
+        Signs up, logs in, verifies the address with the link from the
+        development outbox, connects a Manch account through the sandbox's consent page
         (the same steps as tests/api/helpers.rs `connect_manch`) and prints a
         new API token on stdout.
 
@@ -12,7 +13,9 @@ reached the engine. Standard library only; every request has a timeout.
         exactly one post per succeeded task (keyed by task id), no other.
 """
 
+import html
 import http.cookiejar
+import re
 import json
 import sys
 import time
@@ -66,15 +69,33 @@ class Client:
         return headers, text
 
 
+def verification_token(client, base, email, seconds=15):
+    """The token of the newest verification link mailed to EMAIL, read from
+    the development outbox page (mail is sent after signup answers)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        _, page = client.expect(200, "GET", f"{base}/dev/outbox")
+        for article in page.split("<article>")[1:]:
+            if html.escape(email) in article:
+                found = re.search(r'/verify-email\?token=([A-Za-z0-9_-]+)', article)
+                if found:
+                    return found.group(1)
+        time.sleep(0.2)
+    raise Fail(f"no verification mail to {email} in {base}/dev/outbox after {seconds} s")
+
+
 def create(base, email, handle):
     client = Client()
+    password = "correct horse battery staple"
+    client.expect(
+        202, "POST", f"{base}/api/v1/auth/signup", body={"email": email, "password": password}
+    )
     _, text = client.expect(
-        201,
-        "POST",
-        f"{base}/api/v1/auth/signup",
-        body={"email": email, "password": "correct horse battery staple"},
+        200, "POST", f"{base}/api/v1/auth/login", body={"email": email, "password": password}
     )
     csrf = json.loads(text)["csrf_token"]
+    token = verification_token(client, base, email)
+    client.expect(204, "POST", f"{base}/api/v1/auth/verify-email", body={"token": token})
 
     _, text = client.expect(
         200,
@@ -104,7 +125,10 @@ def create(base, email, handle):
         201,
         "POST",
         f"{base}/api/v1/tokens",
-        body={"name": "schemathesis"},
+        body={
+            "name": "schemathesis",
+            "scopes": ["posts:write", "posts:read", "connections", "tokens"],
+        },
         headers={"X-CSRF-Token": csrf},
     )
     print(json.loads(text)["token"])

@@ -6,6 +6,7 @@ mod ids;
 mod media;
 mod password;
 mod publishing;
+mod scope;
 mod user;
 
 pub use destination::{Destination, carry_over};
@@ -16,4 +17,5 @@ pub use media::{
 };
 pub use password::{Password, PasswordError};
 pub use publishing::{JobStatus, MAX_POST_CHARS, PostContent, PostContentError, TaskStatus};
+pub use scope::{Scope, Scopes};
 pub use user::{Role, User, UserId};

@@ -58,4 +58,6 @@ pub struct User {
     pub email: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// The owner opened a verification (or reset) link sent to the address.
+    pub email_verified: bool,
 }

@@ -40,6 +40,9 @@ pub struct UserView {
     pub email: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// The owner opened the verification link mailed to the address.
+    /// Unverified accounts cannot connect platforms (`accounts.verified_email_to_connect`).
+    pub email_verified: bool,
 }
 
 impl From<User> for UserView {
@@ -49,8 +52,19 @@ impl From<User> for UserView {
             email: user.email,
             role: user.role,
             created_at: user.created_at,
+            email_verified: user.email_verified,
         }
     }
+}
+
+/// A mail is on its way (or, to say nothing about which addresses have
+/// accounts, would be).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailSent {
+    /// `verification_sent` or `reset_sent`.
+    pub status: String,
+    /// What to do next, for people.
+    pub message: String,
 }
 
 /// The signed-in user and the token to echo in `X-CSRF-Token` on state-changing
@@ -61,18 +75,19 @@ pub struct SessionView {
     pub csrf_token: Option<String>,
 }
 
-fn client_ip(request: &HttpRequest) -> Option<std::net::IpAddr> {
+pub(super) fn client_ip(request: &HttpRequest) -> Option<std::net::IpAddr> {
     request.peer_addr().map(|addr| addr.ip())
 }
 
-/// Create an account and log it in.
+/// Create an account and mail a verification link; then log in. An address
+/// that already has an account gets the same answer (its owner gets a mail
+/// saying someone tried), so signup does not reveal who has an account.
 #[utoipa::path(
     post, path = "/api/v1/auth/signup", tag = "auth",
     request_body = Credentials,
     responses(
-        (status = 201, description = "Account created; the session cookie is set", body = SessionView),
+        (status = 202, description = "Verification mail on its way; log in with the same credentials", body = MailSent),
         (status = 400, description = "Body is not JSON", body = ErrorBody),
-        (status = 409, description = "Email already registered (`email_taken`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not application/json", body = ErrorBody),
         (status = 422, description = "`invalid_email`, `invalid_password` or `invalid_body`", body = ErrorBody),
@@ -85,7 +100,6 @@ pub async fn signup(
     body: web::Json<Credentials>,
     accounts: web::Data<Accounts>,
     limits: web::Data<RateLimiters>,
-    session: Session,
 ) -> Result<HttpResponse, ApiError> {
     let Credentials { email, password } = body.into_inner();
     let email =
@@ -93,12 +107,13 @@ pub async fn signup(
     let password = Password::parse(password)
         .map_err(|e| ApiError::new(ErrorCode::InvalidPassword, e.to_string()))?;
     limits.check_signup(client_ip(&request), &email)?;
-    let user = accounts.signup(email, password).await?;
-    tracing::info!(user_id = %user.id, "account created");
-    let csrf_token = session::log_in(&session, &request, user.id)?;
-    Ok(HttpResponse::Created().json(SessionView {
-        user: user.into(),
-        csrf_token: Some(csrf_token),
+    accounts.signup(email.clone(), password).await?;
+    Ok(HttpResponse::Accepted().json(MailSent {
+        status: "verification_sent".into(),
+        message: format!(
+            "We sent a message to {}: open its link to verify the address. Log in now with the same email and password.",
+            email.as_str()
+        ),
     }))
 }
 

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::session::CurrentUser;
+use crate::accounts::Accounts;
 use crate::adapters::{ConnectKind, ContentRules, PlatformAdapter};
 use crate::connections::{CallbackParams, ConnectError, Connections, PlatformState, SignIn};
 use crate::domain::{ConnectionId, Destination};
@@ -196,7 +197,7 @@ pub struct AuthorizeRequestBody {
         (status = 200, body = AuthorizeView),
         (status = 400, description = "`malformed_json`", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Missing X-CSRF-Token", body = ErrorBody),
+        (status = 403, description = "`csrf_failed`, `insufficient_scope`, or `email_unverified`: verify the email address first", body = ErrorBody),
         (status = 404, description = "`unknown_platform`", body = ErrorBody),
         (status = 422, description = "`server_required`, `invalid_server`", body = ErrorBody),
         (status = 502, description = "`platform_unavailable`: the server could not be reached", body = ErrorBody),
@@ -207,7 +208,9 @@ pub async fn authorize(
     platform: web::Path<String>,
     body: web::Bytes,
     service: web::Data<Connections>,
+    accounts: web::Data<Accounts>,
 ) -> Result<HttpResponse, ApiError> {
+    accounts.may_connect(user.id).await?;
     // No body at all is the usual case (one-server platforms).
     let body: AuthorizeRequestBody = if body.iter().all(u8::is_ascii_whitespace) {
         AuthorizeRequestBody::default()
@@ -340,7 +343,7 @@ pub struct SignInRequest {
         (status = 201, description = "Connected", body = ConnectionView),
         (status = 400, description = "`oauth_exchange_failed`: the platform refused the credentials", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Missing X-CSRF-Token", body = ErrorBody),
+        (status = 403, description = "`csrf_failed`, `insufficient_scope`, or `email_unverified`: verify the email address first", body = ErrorBody),
         (status = 404, description = "`unknown_platform`", body = ErrorBody),
         (status = 409, description = "`connect_with_redirect`: the platform connects through its own page", body = ErrorBody),
         (status = 422, description = "`invalid_body`", body = ErrorBody),
@@ -351,7 +354,9 @@ pub async fn sign_in(
     platform: web::Path<String>,
     body: web::Json<SignInRequest>,
     service: web::Data<Connections>,
+    accounts: web::Data<Accounts>,
 ) -> Result<HttpResponse, ApiError> {
+    accounts.may_connect(user.id).await?;
     let SignInRequest {
         identifier,
         password,

@@ -56,7 +56,12 @@ error_codes! {
     CsrfFailed => (FORBIDDEN, "csrf_failed"),
     NotFound => (NOT_FOUND, "not_found"),
     MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed"),
-    EmailTaken => (CONFLICT, "email_taken"),
+    InvalidLink => (UNPROCESSABLE_ENTITY, "invalid_link"),
+    AlreadyVerified => (CONFLICT, "already_verified"),
+    EmailUnverified => (FORBIDDEN, "email_unverified"),
+    ReauthenticationRequired => (FORBIDDEN, "reauthentication_required"),
+    InsufficientScope => (FORBIDDEN, "insufficient_scope"),
+    SessionRequired => (FORBIDDEN, "session_required"),
     PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large"),
     UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
     RateLimited => (TOO_MANY_REQUESTS, "rate_limited"),
@@ -195,9 +200,17 @@ impl ResponseError for ApiError {
 impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> Self {
         match error {
-            AccountError::EmailTaken => ApiError::new(
-                ErrorCode::EmailTaken,
-                "an account with this email already exists; log in instead",
+            AccountError::InvalidLink => ApiError::new(
+                ErrorCode::InvalidLink,
+                "this link does not work: it has expired, was already used, or a newer one was sent. Ask for a new one",
+            ),
+            AccountError::EmailUnverified => ApiError::new(
+                ErrorCode::EmailUnverified,
+                "verify your email address first: open the link we mailed you, or ask for a new one in Settings",
+            ),
+            AccountError::AlreadyVerified => ApiError::new(
+                ErrorCode::AlreadyVerified,
+                "the email address is already verified",
             ),
             AccountError::WeakPassword(why) => ApiError::new(ErrorCode::InvalidPassword, why),
             AccountError::WrongPassword => ApiError::new(

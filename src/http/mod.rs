@@ -5,6 +5,7 @@
 pub mod account;
 pub mod auth;
 pub mod connections;
+mod dev_outbox;
 pub mod error;
 pub mod failures;
 pub mod health;
@@ -15,7 +16,9 @@ pub mod openapi;
 pub mod operators;
 pub mod posts;
 pub mod rate_limit;
+pub mod recovery;
 mod request_span;
+pub mod scopes;
 mod security_headers;
 pub mod session;
 pub mod tokens;
@@ -58,6 +61,21 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::route().to(auth::logout)
         }),
         Endpoint::new(Method::GET, "/api/v1/me", || web::route().to(auth::me)),
+        Endpoint::new(Method::POST, "/api/v1/auth/verify-email", || {
+            web::route().to(recovery::verify_email)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/auth/resend-verification", || {
+            web::route().to(recovery::resend_verification)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/auth/forgot-password", || {
+            web::route().to(recovery::forgot_password)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/auth/reset-password", || {
+            web::route().to(recovery::reset_password)
+        }),
+        Endpoint::new(Method::GET, "/dev/outbox", || {
+            web::route().to(dev_outbox::page)
+        }),
         Endpoint::new(Method::POST, "/api/v1/auth/password", || {
             web::route().to(account::change_password)
         }),

@@ -5,7 +5,10 @@ use utoipa::openapi::path::Operation;
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, auth, connections, error, health, jobs, media, operators, posts, tokens};
+use super::{
+    account, auth, connections, dev_outbox, error, health, jobs, media, operators, posts, recovery,
+    tokens,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +21,11 @@ use super::{account, auth, connections, error, health, jobs, media, operators, p
         auth::login,
         auth::logout,
         auth::me,
+        recovery::verify_email,
+        recovery::resend_verification,
+        recovery::forgot_password,
+        recovery::reset_password,
+        dev_outbox::page,
         account::change_password,
         account::logout_everywhere,
         account::list,
@@ -61,6 +69,7 @@ use super::{account, auth, connections, error, health, jobs, media, operators, p
         (name = "publishing", description = "Publishing posts and following their jobs"),
         (name = "health", description = "Liveness, readiness, actors and metrics"),
         (name = "meta", description = "This document"),
+        (name = "dev", description = "Development aids, absent in production"),
     )
 )]
 pub struct ApiDoc;

@@ -14,8 +14,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ErrorCode};
-use crate::domain::UserId;
-use crate::persistence::sessions::{CSRF_KEY, IP_KEY, PgSessionStore, USER_AGENT_KEY, USER_ID_KEY};
+use crate::domain::{Scopes, UserId};
+use crate::persistence::sessions::{
+    AUTHENTICATED_AT_KEY, CSRF_KEY, IP_KEY, PgSessionStore, USER_AGENT_KEY, USER_ID_KEY,
+};
 use crate::settings::SessionSettings;
 
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
@@ -73,7 +75,23 @@ pub fn log_in(session: &Session, request: &HttpRequest, user: UserId) -> Result<
         .and_then(|()| session.insert(IP_KEY, ip))
         .and_then(|()| session.insert(USER_AGENT_KEY, agent))
         .map_err(ApiError::internal)?;
+    mark_authenticated(session)?;
     Ok(token)
+}
+
+/// Records that the password was given just now.
+pub fn mark_authenticated(session: &Session) -> Result<(), ApiError> {
+    session
+        .insert(AUTHENTICATED_AT_KEY, chrono::Utc::now().timestamp())
+        .map_err(ApiError::internal)
+}
+
+/// How long ago the password was last given in this session; None when it
+/// never was (a session from before this was recorded counts as long ago).
+pub fn since_authenticated(session: &Session) -> Option<Duration> {
+    let at = session.get::<i64>(AUTHENTICATED_AT_KEY).ok().flatten()?;
+    let elapsed = chrono::Utc::now().timestamp().saturating_sub(at);
+    Some(Duration::from_secs(u64::try_from(elapsed).unwrap_or(0)))
 }
 
 pub fn csrf_token(session: &Session) -> Result<Option<String>, ApiError> {
@@ -96,6 +114,9 @@ pub struct CurrentUser {
     /// What authenticated this request; long-lived responses (event streams)
     /// end when it ends.
     pub credential: Credential,
+    /// What the caller may do: everything for a session, the token's scopes
+    /// for an API token (checked per route by [`super::scopes`]).
+    pub scopes: Scopes,
 }
 
 /// A session or an API token, named without revealing it.
@@ -143,6 +164,7 @@ impl CurrentUser {
         Ok(Self {
             id: user,
             credential,
+            scopes: Scopes::all(),
         })
     }
 }
@@ -168,6 +190,7 @@ impl FromRequest for CurrentUser {
             let user = Self::from_session(request);
             return Box::pin(async move { user });
         };
+        let rule = super::scopes::rule(request.method(), &request.match_pattern());
         let pool = request
             .app_data::<actix_web::web::Data<sqlx::PgPool>>()
             .cloned();
@@ -182,13 +205,17 @@ impl FromRequest for CurrentUser {
             };
             let hash = super::tokens::token_hash(&token);
             match cache.authenticate(&pool, hash).await? {
-                Some((token, id)) => Ok(Self {
-                    id,
-                    credential: Credential::Token(token),
-                }),
+                Some(token) => {
+                    rule.allows(token.scopes)?;
+                    Ok(Self {
+                        id: token.user,
+                        credential: Credential::Token(token.id),
+                        scopes: token.scopes,
+                    })
+                }
                 None => Err(ApiError::new(
                     ErrorCode::InvalidToken,
-                    "the API token is unknown or revoked; create one with POST /api/v1/tokens",
+                    "the API token is unknown, expired or revoked; create one with POST /api/v1/tokens",
                 )),
             }
         })

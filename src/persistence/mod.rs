@@ -1,6 +1,7 @@
 //! Everything that speaks SQL: the connection pool and migrations, one module
 //! per table family, and the embedded default cluster.
 
+pub mod account_links;
 pub mod api_tokens;
 pub mod change_feed;
 pub mod connections;

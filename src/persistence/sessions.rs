@@ -25,6 +25,9 @@ pub const IP_KEY: &str = "ip";
 pub const USER_AGENT_KEY: &str = "user_agent";
 /// The session's CSRF token, which also tells the caller's own session apart.
 pub const CSRF_KEY: &str = "csrf_token";
+/// When the password was last given in this session (Unix seconds): at
+/// log-in, or again before something sensitive.
+pub const AUTHENTICATED_AT_KEY: &str = "authenticated_at";
 
 type SessionState = HashMap<String, String>;
 

@@ -19,6 +19,7 @@ struct UserRow {
     email: String,
     role: String,
     created_at: DateTime<Utc>,
+    email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -32,6 +33,7 @@ impl TryFrom<UserRow> for User {
             email: row.email,
             role,
             created_at: row.created_at,
+            email_verified: row.email_verified_at.is_some(),
         })
     }
 }
@@ -46,7 +48,7 @@ pub async fn insert(
 ) -> Result<User, StoreError> {
     let row: Result<UserRow, sqlx::Error> = sqlx::query_as(
         "INSERT INTO users (id, email, password_hash) VALUES ($1, $2, $3)
-         RETURNING id, email, role, created_at",
+         RETURNING id, email, role, created_at, email_verified_at",
     )
     .bind(id)
     .bind(email.as_str())
@@ -72,7 +74,7 @@ pub async fn find_credentials(
         password_hash: String,
     }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT id, email, role, created_at, password_hash FROM users WHERE lower(email) = $1",
+        "SELECT id, email, role, created_at, email_verified_at, password_hash FROM users WHERE lower(email) = $1",
     )
     .bind(email.as_str())
     .fetch_optional(pool)
@@ -88,11 +90,12 @@ pub async fn find_credentials(
 
 #[tracing::instrument(skip_all, fields(user_id = %id))]
 pub async fn find(pool: &PgPool, id: UserId) -> Result<Option<User>, StoreError> {
-    let row: Option<UserRow> =
-        sqlx::query_as("SELECT id, email, role, created_at FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT id, email, role, created_at, email_verified_at FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     row.map(User::try_from).transpose()
 }
 

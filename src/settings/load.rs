@@ -6,7 +6,7 @@ use std::str::FromStr;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 
-use super::{KeyProviderKind, MediaStoreKind, QueueKind, Role, Settings};
+use super::{KeyProviderKind, MailTransport, MediaStoreKind, QueueKind, Role, Settings};
 
 /// The config files are compiled in so the binary runs from any directory;
 /// environment variables override them.
@@ -130,6 +130,14 @@ pub fn check_mode_requirements(settings: &Settings) -> Result<(), SettingsError>
             hint: "media.store = \"s3\" needs the bucket's name (PRASARAN__MEDIA__S3__BUCKET)",
         });
     }
+    if settings.mail.transport == MailTransport::Smtp
+        && settings.mail.smtp.host.as_deref().is_none_or(str::is_empty)
+    {
+        return Err(SettingsError::Missing {
+            key: "mail.smtp.host",
+            hint: "mail.transport = \"smtp\" needs the relay's host (PRASARAN__MAIL__SMTP__HOST)",
+        });
+    }
     if settings.keys.provider == KeyProviderKind::Kms && settings.keys.kms.key_id.is_none() {
         return Err(SettingsError::Missing {
             key: "keys.kms.key_id",
@@ -189,6 +197,13 @@ fn check_production_secrets(settings: &Settings) -> Result<(), SettingsError> {
             key: "database.url",
             environment: Environment::Production,
             hint: "set PRASARAN__DATABASE__URL (the embedded database is for development only)",
+        });
+    }
+    if settings.mail.transport == MailTransport::Outbox {
+        return Err(SettingsError::MissingSecret {
+            key: "mail.transport",
+            environment: Environment::Production,
+            hint: "set PRASARAN__MAIL__TRANSPORT=smtp and PRASARAN__MAIL__SMTP__HOST (the outbox is for development only: nobody would receive their links)",
         });
     }
     Ok(())

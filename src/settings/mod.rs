@@ -39,9 +39,74 @@ pub struct Settings {
     pub engine: EngineSettings,
     pub queue: QueueSettings,
     pub media: MediaSettings,
+    pub mail: MailSettings,
+    pub accounts: AccountSettings,
     /// Which environment these settings were loaded for; set by the loader, not by files.
     #[serde(skip, default)]
     pub environment: Environment,
+}
+
+/// Outgoing mail (verification and password-reset links).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `outbox`: mail is written to `<data_dir>/outbox` and listed at
+    /// `/dev/outbox` (the embedded default; refused in production).
+    /// `smtp`: sent through `mail.smtp`.
+    pub transport: MailTransport,
+    /// The From header, e.g. `Prasaran <no-reply@example.com>`.
+    pub from: String,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransport {
+    Outbox,
+    Smtp,
+}
+
+/// The SMTP relay mail goes through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// The relay's host name (also the name its TLS certificate must carry).
+    #[serde(default)]
+    pub host: Option<String>,
+    pub port: u16,
+    /// `starttls` (port 587), `tls` (port 465), or `none`: plain text, which
+    /// is accepted only for a relay on a loopback address.
+    pub security: SmtpSecurity,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Secret: PRASARAN__MAIL__SMTP__PASSWORD or `password_file`.
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Time for one message to be handed over.
+    pub timeout_secs: NonZeroU32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
+    None,
+}
+
+/// Rules around accounts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    /// Accounts whose email address is not verified may log in and write,
+    /// but not connect platforms.
+    pub verified_email_to_connect: bool,
+    /// How long a verification link works.
+    pub verification_link_hours: NonZeroU32,
+    /// How long a password-reset link works.
+    pub reset_link_minutes: NonZeroU32,
 }
 
 /// Uploaded images and videos: limits and where they are kept.

@@ -18,7 +18,7 @@ use url::Url;
 
 pub use database::Database;
 
-use crate::accounts::Accounts;
+use crate::accounts::{AccountRules, Accounts, LinkSettings};
 use crate::actors::engine::Engine;
 use crate::actors::janitor::Janitor;
 use crate::actors::{EngineSetup, start_engine};
@@ -67,6 +67,7 @@ impl Sandboxes {
 /// What the HTTP workers share.
 struct Services {
     pool: PgPool,
+    accounts: Accounts,
     session_key: Vec<u8>,
     connections: Connections,
     engine: Engine,
@@ -158,8 +159,10 @@ impl Application {
             engine.clone(),
             settings.engine.max_user_backlog.get(),
         );
+        let accounts = accounts(&settings, database.pool.clone(), &public_url.url).await?;
         let services = Services {
             pool: database.pool.clone(),
+            accounts,
             session_key,
             connections: Connections::new(
                 database.pool.clone(),
@@ -258,6 +261,7 @@ async fn build_server(
 ) -> anyhow::Result<Server> {
     let Services {
         pool,
+        accounts,
         session_key,
         connections,
         engine,
@@ -268,11 +272,7 @@ async fn build_server(
     crate::persistence::platforms::sync(&pool, &platforms)
         .await
         .context("registering platforms")?;
-    let accounts = web::Data::new(
-        Accounts::new(pool.clone())
-            .await
-            .context("preparing password hashing")?,
-    );
+    let accounts = web::Data::new(accounts);
     let limiters = web::Data::new(RateLimiters::new(&settings.rate_limits));
     spawn_rate_limit_sweeper(limiters.clone());
     Janitor::start_in_system(
@@ -342,6 +342,27 @@ async fn build_server(
         server = server.workers(settings.server.workers);
     }
     Ok(server.run())
+}
+
+/// Accounts with the mailer and link rules the settings ask for.
+async fn accounts(settings: &Settings, pool: PgPool, public_url: &Url) -> anyhow::Result<Accounts> {
+    let mailer = crate::mail::from_settings(&settings.mail, &settings.data_dir)
+        .context("setting up mail")?;
+    let rules = AccountRules {
+        links: LinkSettings {
+            base: public_url.clone(),
+            verification_ttl: Duration::from_secs(
+                u64::from(settings.accounts.verification_link_hours.get()) * 3600,
+            ),
+            reset_ttl: Duration::from_secs(
+                u64::from(settings.accounts.reset_link_minutes.get()) * 60,
+            ),
+        },
+        verified_email_to_connect: settings.accounts.verified_email_to_connect,
+    };
+    Accounts::new(pool, mailer, rules)
+        .await
+        .context("preparing password hashing")
 }
 
 fn spawn_rate_limit_sweeper(limiters: web::Data<RateLimiters>) {

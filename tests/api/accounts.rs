@@ -12,7 +12,23 @@ async fn signup_me_logout_me() {
     let app = TestApp::spawn().await;
 
     let response = app.signup("  Ada@Example.com ", PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert!(
+        !response.headers().contains_key("set-cookie"),
+        "signup logs nobody in"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "verification_sent");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("ada@example.com")
+    );
+    assert_eq!(app.me().await.status(), StatusCode::UNAUTHORIZED);
+
+    let response = app.login("ada@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
     let cookie = response
         .headers()
         .get("set-cookie")
@@ -25,6 +41,7 @@ async fn signup_me_logout_me() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["user"]["email"], "ada@example.com");
     assert_eq!(body["user"]["role"], "user");
+    assert_eq!(body["user"]["email_verified"], false);
     let csrf = body["csrf_token"].as_str().unwrap().to_owned();
     assert!(csrf.len() >= 40);
 
@@ -43,17 +60,34 @@ async fn signup_me_logout_me() {
 }
 
 #[actix_web::test]
-async fn duplicate_email_in_any_case_is_a_conflict() {
+async fn signup_with_a_taken_address_in_any_case_answers_as_a_new_one_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    app.signed_up("grace@example.com").await;
+    let new = app.signup("grace@example.com", PASSWORD).await;
+    assert_eq!(new.status(), StatusCode::ACCEPTED);
+    let new: Value = new.json().await.unwrap();
+    let hash_before = users::password_hash(&app.pool, &Email::parse("grace@example.com").unwrap())
+        .await
+        .unwrap();
 
-    let response = app
+    let again = app
         .new_browser()
-        .signup("GRACE@Example.COM", PASSWORD)
+        .signup("GRACE@Example.COM", "another long passphrase 9")
         .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert_eq!(error_code(response).await, "email_taken");
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(
+        again, new,
+        "a stranger cannot tell the address has an account"
+    );
     assert_eq!(app.count_rows("users").await, 1);
+    let hash_after = users::password_hash(&app.pool, &Email::parse("grace@example.com").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(hash_before, hash_after, "the account is untouched");
+    let refused = app
+        .login("grace@example.com", "another long passphrase 9")
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[actix_web::test]
@@ -224,7 +258,7 @@ async fn signup_rate_limit_per_ip() {
             .new_browser()
             .signup(&format!("u{n}@example.com"), PASSWORD)
             .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
     }
     let limited = app.signup("u3@example.com", PASSWORD).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);

@@ -137,8 +137,9 @@ async fn every_response_carries_the_security_headers() {
 #[actix_web::test]
 async fn secure_cookie_and_hsts_when_configured_for_https() {
     let app = TestApp::spawn_with(|s| s.session.cookie_secure = true).await;
-    let response = app.signup("secure@example.com", PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
+    app.signup("secure@example.com", PASSWORD).await;
+    let response = app.login("secure@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
     let cookie = response.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(response.headers().contains_key("strict-transport-security"));

@@ -78,6 +78,13 @@ pub fn test_settings() -> Settings {
     settings.log.level = "warn".into();
     // Whether web/dist happens to be built must not change what the tests see.
     settings.server.web_dir = "/nonexistent/prasaran-web-dist".into();
+    // Each app keeps its mail outbox and media apart from every other's.
+    settings.data_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("prasaran-test-data")
+        .join(uuid::Uuid::new_v4().simple().to_string());
+    // Most tests connect platforms right after signup; tests/api/mail.rs
+    // covers verification with this rule on.
+    settings.accounts.verified_email_to_connect = false;
     // Mastodon's tests start their own instances (tests/api/mastodon.rs).
     settings.platforms.mastodon.enabled = false;
     settings.sandbox.mastodon_bind = None;
@@ -393,10 +400,41 @@ impl Browser {
         .await
     }
 
-    /// Signs up and returns the CSRF token of the new session.
+    /// The token of the newest `page` link (`verify-email`, `reset-password`)
+    /// mailed to `email`, read from the development outbox page (mail goes
+    /// out after the request is answered, so this waits for it).
+    pub async fn mailed_token(&self, email: &str, page: &str) -> String {
+        let pattern = regex::Regex::new(&format!(r"/{page}\?token=([A-Za-z0-9_-]+)")).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let html = self
+                .get("/dev/outbox")
+                .await
+                .text()
+                .await
+                .expect("outbox page");
+            let found = html
+                .split("<article>")
+                .skip(1)
+                .filter(|article| article.contains(email))
+                .find_map(|article| pattern.captures(article).map(|c| c[1].to_owned()));
+            if let Some(token) = found {
+                return token;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {page} mail to {email} in the outbox: {html}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Signs up, logs in and returns the CSRF token of the new session.
     pub async fn signed_up(&self, email: &str) -> String {
         let response = self.signup(email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let response = self.login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
         let body: Value = response.json().await.expect("json");
         body["csrf_token"].as_str().expect("csrf token").to_owned()
     }

@@ -1,6 +1,7 @@
 //! Secrets never reach the logs, even at the most verbose level: passwords,
-//! cookies, CSRF tokens, keys, OAuth codes, states, API tokens and platform
-//! tokens, through connecting, publishing and refreshing a token.
+//! cookies, CSRF tokens, keys, mailed link tokens, OAuth codes, states, API
+//! tokens and platform tokens, through verifying the address, connecting,
+//! publishing and refreshing a token.
 
 use std::time::Duration;
 
@@ -38,21 +39,42 @@ async fn secrets_stay_out_of_trace_logs() {
     let browser = Browser::new(&server.address);
 
     let signup = browser.signup("quiet@example.com", PASSWORD).await;
-    assert_eq!(signup.status(), StatusCode::CREATED);
-    let cookie = signup.headers()["set-cookie"]
+    assert_eq!(signup.status(), StatusCode::ACCEPTED);
+    assert!(
+        !signup.headers().contains_key("set-cookie"),
+        "signup logs nobody in"
+    );
+    let login = browser.login("quiet@example.com", PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let login_cookie_value = login.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .split(';')
         .next()
         .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
         .to_owned();
-    let cookie_value = cookie.split_once('=').unwrap().1.to_owned();
-    let body: Value = signup.json().await.unwrap();
-    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
-    let login = browser.login("quiet@example.com", PASSWORD).await;
-    assert_eq!(login.status(), StatusCode::OK);
-    // Logging in starts a new session: its cookie is the one sent from now on.
-    let login_cookie_value = login.headers()["set-cookie"]
+    let csrf = login.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Connecting waits for a verified address (the dev default).
+    let verification = browser
+        .mailed_token("quiet@example.com", "verify-email")
+        .await;
+    let verified = browser
+        .post_json(
+            "/api/v1/auth/verify-email",
+            &serde_json::json!({"token": verification}),
+        )
+        .await;
+    assert_eq!(verified.status(), StatusCode::NO_CONTENT);
+    // A second login starts a new session: its cookie is the one sent from now on.
+    let relogin = browser.login("quiet@example.com", PASSWORD).await;
+    assert_eq!(relogin.status(), StatusCode::OK);
+    let cookie_value = relogin.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .split(';')
@@ -146,6 +168,7 @@ async fn secrets_stay_out_of_trace_logs() {
         login_csrf,
         query["code"].clone(),
         query["state"].clone(),
+        verification,
         DEFAULT_CLIENT_SECRET.to_owned(),
         api_token,
     ];

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod api_tokens;
 mod bluesky;
 mod claims;
 mod cli;
@@ -14,6 +15,7 @@ mod errors;
 mod helpers;
 mod kms;
 mod logging;
+mod mail;
 mod mastodon;
 mod mastodon_sandbox;
 mod matrix;

@@ -43,7 +43,8 @@ async fn logout_without_a_session_is_401() {
 #[actix_web::test]
 async fn replaying_a_logged_out_cookie_is_refused() {
     let app = TestApp::spawn().await;
-    let response = app.signup("replay@example.com", PASSWORD).await;
+    app.signup("replay@example.com", PASSWORD).await;
+    let response = app.login("replay@example.com", PASSWORD).await;
     let cookie = session_cookie(&response);
     let body: Value = response.json().await.unwrap();
     let csrf = body["csrf_token"].as_str().unwrap();
@@ -157,8 +158,9 @@ async fn activity_pushes_the_idle_expiry_but_not_past_the_absolute_one() {
 #[actix_web::test]
 async fn all_sessions_of_a_user_can_be_ended() {
     let app = TestApp::spawn().await;
+    app.signup("many@example.com", PASSWORD).await;
     let body: Value = app
-        .signup("many@example.com", PASSWORD)
+        .login("many@example.com", PASSWORD)
         .await
         .json()
         .await

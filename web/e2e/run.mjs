@@ -71,6 +71,18 @@ function check(condition, message) {
     throw new Error(`check failed: ${message}`);
   }
 }
+// The dev server keeps every mail it sends at /dev/outbox (newest first, links
+// as <a href>): follow the newest link whose address contains `part`.
+async function openMailLink(part) {
+  await page.goto(`${base}/dev/outbox`);
+  const link = page.locator(`a[href*="${part}"]`).first();
+  await link.waitFor();
+  const href = await link.getAttribute("href");
+  const target = new URL(href, page.url());
+  check(target.origin === new URL(base).origin, `the mail's link leads to this server, not ${href}`);
+  await link.click();
+  await page.waitForURL((url) => url.pathname === target.pathname);
+}
 async function faults(body) {
   const response = await fetch(new URL("/_sandbox/faults", sandbox), {
     method: "POST",
@@ -92,8 +104,20 @@ try {
   await page.getByLabel("Password").fill("correct horse battery staple");
   await page.getByRole("button", { name: "Sign up" }).click();
 
+  console.log("verify the email address with the link from the dev outbox");
+  await page.getByRole("heading", { name: "Your platforms" }).waitFor();
+  const banner = page.getByRole("region", { name: "Email verification" });
+  await banner.getByText("we sent a link to ada@example.com").waitFor();
+  check(await banner.getByRole("button", { name: "Send the link again" }).isVisible(), "the banner offers to resend");
+  await shot("dashboard-unverified");
+  await openMailLink("/verify-email?token=");
+  await page.getByRole("heading", { name: "Your email address is verified" }).waitFor();
+  await shot("email-verified");
+  await page.getByRole("link", { name: "Go to your dashboard" }).click();
+
   console.log("dashboard, connect Manch through its consent page");
   await page.getByRole("heading", { name: "Your platforms" }).waitFor();
+  check((await banner.count()) === 0, "the verification banner is gone once the address is verified");
   // Manch's card (Mastodon's, the dev instance beside the app, comes last).
   const manchCard = page.getByTestId("platform-manch");
   await manchCard.getByText("Not connected").waitFor();
@@ -193,6 +217,34 @@ try {
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("heading", { name: "Your platforms" }).waitFor();
 
+  // Right after a login: older ones must give the password again to make a token.
+  console.log("settings: the address is verified; an API token with the default scopes, listed, then revoked");
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("region", { name: "Account" }).getByText("Verified", { exact: true }).waitFor();
+  await page.getByLabel("Token name").fill("browser test");
+  for (const scope of ["posts:write", "posts:read", "connections"]) {
+    check(await page.getByLabel(scope, { exact: true }).isChecked(), `${scope} is ticked by default`);
+  }
+  check(!(await page.getByLabel("tokens", { exact: true }).isChecked()), "the tokens scope is not ticked by default");
+  check((await page.getByLabel("Expires").inputValue()) === "90", "tokens expire in 90 days by default");
+  await page.getByRole("button", { name: "Create token" }).click();
+  const secret = page.getByLabel("Your new token");
+  await secret.waitFor();
+  check((await secret.inputValue()).length > 20, "the new token's secret is shown");
+  const tokenRow = page.getByRole("list", { name: "API tokens" }).getByRole("listitem").filter({ hasText: "browser test" });
+  await tokenRow.waitFor();
+  const tokenText = await tokenRow.innerText();
+  check(
+    ["posts:write", "posts:read", "connections"].every((scope) => tokenText.includes(scope)),
+    `the token's scopes are listed: ${tokenText}`,
+  );
+  check(tokenText.includes("expires ") && !tokenText.includes("never expires"), `the token's expiry is listed: ${tokenText}`);
+  await shot("settings-token");
+  await tokenRow.getByRole("button", { name: "Revoke" }).click();
+  await tokenRow.getByRole("button", { name: "Yes, revoke" }).click();
+  await tokenRow.waitFor({ state: "detached" });
+  check((await secret.count()) === 0, "the revoked token's secret is no longer shown");
+
   console.log("attach an image with alt text, publish, Manch gets both");
   await page.getByRole("link", { name: "Compose" }).click();
   await page.getByLabel("Post").fill("A post with a picture");
@@ -243,6 +295,36 @@ try {
   await page.getByTestId("job-status").getByText("Published").waitFor({ timeout: 60_000 });
   const atMastodon = await (await fetch(new URL("/_sandbox/posts", mastodon))).json();
   check(atMastodon.posts.length === 1, `one status at the Mastodon instance, found ${atMastodon.posts.length}`);
+
+  console.log("forgot the password: reset it with the emailed link, log in with the new one");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL("**/login");
+  await page.getByRole("link", { name: "Forgot password?" }).click();
+  await page.waitForURL("**/forgot-password");
+  await page.getByLabel("Email").fill("ada@example.com");
+  await page.getByRole("button", { name: "Send reset link" }).click();
+  await page.getByRole("heading", { name: "Check your email" }).waitFor();
+  await shot("forgot-password-sent");
+  await openMailLink("/reset-password?token=");
+  await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+  const newPassword = "a different long passphrase 42";
+  await page.getByLabel("New password", { exact: true }).fill(newPassword);
+  await page.getByLabel("Confirm new password", { exact: true }).fill(newPassword);
+  await shot("reset-password");
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await page.waitForURL("**/login");
+  await page.getByText("Your password was changed; every other session was signed out.").waitFor();
+  await shot("login-after-reset");
+  // The old password no longer works (its 401 is no console error, see below).
+  await page.getByLabel("Email").fill("ada@example.com");
+  await page.getByLabel("Password").fill("correct horse battery staple");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("alert").waitFor();
+  await page.getByLabel("Password").fill(newPassword);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Your platforms" }).waitFor();
+  await page.getByTestId("platform-manch").getByText("Active", { exact: true }).waitFor();
+  await shot("dashboard-new-password");
 
   await page.getByRole("button", { name: "Log out" }).click();
   await page.waitForURL("**/login");

@@ -7,9 +7,12 @@ import { ApiDocs } from "./pages/ApiDocs";
 import { AuthForm } from "./pages/AuthForm";
 import { Compose } from "./pages/Compose";
 import { Dashboard } from "./pages/Dashboard";
+import { ForgotPassword } from "./pages/ForgotPassword";
 import { History } from "./pages/History";
 import { JobStatusPage } from "./pages/JobStatus";
+import { ResetPassword } from "./pages/ResetPassword";
 import { Settings } from "./pages/Settings";
+import { VerifyEmail } from "./pages/VerifyEmail";
 
 function SignedIn({ children }: { children: ReactNode }) {
   const { user, loading } = useAuth();
@@ -24,6 +27,10 @@ export function App() {
     <Routes>
       <Route path="/login" element={<AuthForm mode="login" />} />
       <Route path="/signup" element={<AuthForm mode="signup" />} />
+      {/* Public: the links in emails open these, signed in or not. */}
+      <Route path="/forgot-password" element={<ForgotPassword />} />
+      <Route path="/reset-password" element={<ResetPassword />} />
+      <Route path="/verify-email" element={<VerifyEmail />} />
       <Route
         element={
           <SignedIn>

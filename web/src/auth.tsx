@@ -1,5 +1,5 @@
 // Who is signed in: loaded from GET /api/v1/me once, updated on login/logout.
-import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError, api, setCsrfToken } from "./api/client";
 import type { Session, User } from "./api/types";
 
@@ -10,6 +10,8 @@ interface AuthState {
   signOut: () => Promise<void>;
   /** The server has already ended this session (logged out everywhere): forget it here. */
   signedOut: () => void;
+  /** Reads the user again (e.g. once the email address is verified); never rejects. */
+  refresh: () => Promise<void>;
 }
 
 const AuthContext = createContext<AuthState | null>(null);
@@ -17,29 +19,49 @@ const AuthContext = createContext<AuthState | null>(null);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null>(null);
   const [loading, setLoading] = useState(true);
+  // Each read of GET /me and each sign-in or out takes the next number; an
+  // answer is applied only while its number is the latest (a slower, older
+  // read must not undo a newer one, a login, or a logout).
+  const latest = useRef(0);
+
+  const apply = useCallback((session: Session | null) => {
+    setCsrfToken(session?.csrf_token ?? null);
+    setUser(session?.user ?? null);
+    setLoading(false);
+  }, []);
+
+  const read = useCallback(async () => {
+    const ticket = ++latest.current;
+    try {
+      const session = await api.me();
+      if (ticket === latest.current) apply(session);
+    } catch (error) {
+      if (ticket !== latest.current) return;
+      if (error instanceof ApiError && error.status === 401) {
+        apply(null);
+      } else {
+        console.warn(error);
+        setLoading(false);
+      }
+    }
+  }, [apply]);
 
   useEffect(() => {
-    api
-      .me()
-      .then((session) => {
-        setCsrfToken(session.csrf_token);
-        setUser(session.user);
-      })
-      .catch((error) => {
-        if (!(error instanceof ApiError && error.status === 401)) console.warn(error);
-      })
-      .finally(() => setLoading(false));
-  }, []);
+    void read();
+  }, [read]);
 
-  const signedIn = useCallback((session: Session) => {
-    setCsrfToken(session.csrf_token);
-    setUser(session.user);
-  }, []);
+  const signedIn = useCallback(
+    (session: Session) => {
+      latest.current += 1;
+      apply(session);
+    },
+    [apply],
+  );
 
   const signedOut = useCallback(() => {
-    setCsrfToken(null);
-    setUser(null);
-  }, []);
+    latest.current += 1;
+    apply(null);
+  }, [apply]);
 
   const signOut = useCallback(async () => {
     try {
@@ -49,7 +71,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, [signedOut]);
 
-  return <AuthContext.Provider value={{ user, loading, signedIn, signOut, signedOut }}>{children}</AuthContext.Provider>;
+  return (
+    <AuthContext.Provider value={{ user, loading, signedIn, signOut, signedOut, refresh: read }}>
+      {children}
+    </AuthContext.Provider>
+  );
 }
 
 export function useAuth(): AuthState {

@@ -8,7 +8,9 @@ import type {
   CreatedApiToken,
   History,
   Job,
+  MailSent,
   Media,
+  NewApiToken,
   OpenSession,
   Platform,
   PostOptions,
@@ -91,8 +93,13 @@ function safeJson(text: string): unknown {
 
 export const api = {
   me: () => request<Session>("GET", "/api/v1/me"),
+  /**
+   * Asks for an account: 202 with a verification mail sent, for a new and an
+   * existing address alike. It does not log in: `login` follows. 422
+   * `invalid_email`/`invalid_password`, 429 `rate_limited`.
+   */
   signup: (email: string, password: string) =>
-    request<Session>("POST", "/api/v1/auth/signup", { email, password }),
+    request<MailSent>("POST", "/api/v1/auth/signup", { email, password }),
   login: (email: string, password: string) =>
     request<Session>("POST", "/api/v1/auth/login", { email, password }),
   logout: () => request<void>("POST", "/api/v1/auth/logout"),
@@ -105,6 +112,18 @@ export const api = {
       current_password: currentPassword,
       new_password: newPassword,
     }),
+  /** Sends the verification link again (202); 409 `already_verified`. */
+  resendVerification: () => request<MailSent>("POST", "/api/v1/auth/resend-verification"),
+  /** Confirms the address with the emailed link's token (no session needed); 422 `invalid_link`. */
+  verifyEmail: (token: string) => request<void>("POST", "/api/v1/auth/verify-email", { token }),
+  /** Mails a reset link if the address has an account: the same 202 either way; 429 `rate_limited`. */
+  forgotPassword: (email: string) => request<MailSent>("POST", "/api/v1/auth/forgot-password", { email }),
+  /**
+   * Sets a new password with the emailed link's token and ends every session
+   * and API token of the account. 422 `invalid_link` or `invalid_password`.
+   */
+  resetPassword: (token: string, password: string) =>
+    request<void>("POST", "/api/v1/auth/reset-password", { token, password }),
   /** Ends every session of the account, this one included. */
   logoutEverywhere: () => request<void>("POST", "/api/v1/auth/logout-everywhere"),
   /** The account's open sessions, the last used first. */
@@ -112,14 +131,19 @@ export const api = {
   /** Ends one session; 404 `not_found` when it has already ended. */
   endSession: (id: string) => request<void>("DELETE", `/api/v1/sessions/${id}`),
   tokens: () => request<{ tokens: ApiToken[] }>("GET", "/api/v1/tokens"),
-  /** Creates a personal API token; its secret is in this answer only. 422 `invalid_body` for a bad name. */
-  createToken: (name: string) => request<CreatedApiToken>("POST", "/api/v1/tokens", { name }),
+  /**
+   * Creates a personal API token; its secret is in this answer only. 422
+   * `invalid_body` for a bad name; 403 `reauthentication_required` (send
+   * `password`) or `wrong_password`.
+   */
+  createToken: (token: NewApiToken) => request<CreatedApiToken>("POST", "/api/v1/tokens", token),
   revokeToken: (id: string) => request<void>("DELETE", `/api/v1/tokens/${id}`),
   platforms: () => request<{ platforms: Platform[] }>("GET", "/api/v1/platforms"),
   /**
    * Starts connecting an account: the platform's consent URL. `server` (a
    * Mastodon instance, for platforms with `asks_for_server`) is sent only when
-   * given; 422 `server_required`/`invalid_server`, 502 `platform_unavailable`.
+   * given; 422 `server_required`/`invalid_server`, 502 `platform_unavailable`,
+   * 403 `email_unverified` until the user's address is verified (so is `signIn`).
    */
   authorize: (platform: string, server?: string) =>
     request<{ authorize_url: string }>(

@@ -4,11 +4,23 @@ export interface User {
   id: string;
   email: string;
   role: string;
+  /** The address was confirmed through the emailed link; connecting platforms needs it (403 `email_unverified`). */
+  email_verified: boolean;
 }
 
 export interface Session {
   user: User;
   csrf_token: string;
+}
+
+/**
+ * A mail was (or would have been) sent: signup, resend-verification (202
+ * `verification_sent`) and forgot-password (202 `reset_sent`). The same
+ * answer for known and unknown addresses; `message` is for people.
+ */
+export interface MailSent {
+  status: "verification_sent" | "reset_sent";
+  message: string;
 }
 
 /** One signed-in browser or client of the account (`GET /api/v1/sessions`). */
@@ -25,19 +37,50 @@ export interface OpenSession {
   current: boolean;
 }
 
+/** What an API token may do. */
+export type TokenScope = "posts:write" | "posts:read" | "connections" | "tokens";
+
+/** Every scope, in the order the form shows them. */
+export const TOKEN_SCOPES: TokenScope[] = ["posts:write", "posts:read", "connections", "tokens"];
+
+/** The scopes a token gets when `scopes` is left out. */
+export const DEFAULT_TOKEN_SCOPES: TokenScope[] = ["posts:write", "posts:read", "connections"];
+
 /** A personal API token, never the secret itself (`GET /api/v1/tokens`). */
 export interface ApiToken {
   id: string;
   name: string;
   /** The secret's first characters, to tell tokens apart. */
   prefix: string;
+  scopes: TokenScope[];
+  /** When it stops working; null: never (until revoked). */
+  expires_at: string | null;
+  /** Past `expires_at`: it no longer works. */
+  expired?: boolean;
   created_at: string;
   last_used_at: string | null;
+}
+
+/**
+ * `POST /api/v1/tokens`. Left out: the default scopes and 90 days.
+ * `password` answers 403 `reauthentication_required` (a login older than
+ * 10 minutes); a wrong one is 403 `wrong_password`.
+ */
+export interface NewApiToken {
+  name: string;
+  scopes?: TokenScope[];
+  /** 1 to 365. */
+  expires_in_days?: number;
+  /** Never expires: valid until revoked. */
+  no_expiry?: boolean;
+  password?: string;
 }
 
 /** A token as created: the secret, sent as `Authorization: Bearer <token>`, is in this answer only. */
 export interface CreatedApiToken extends ApiToken {
   token: string;
+  /** Something to know about it (e.g. that it never expires). */
+  warning?: string;
 }
 
 export type ConnectionStatus = "active" | "needs_reauth" | "revoked";

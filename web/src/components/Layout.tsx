@@ -1,6 +1,7 @@
-import { NavLink, Outlet, useNavigate } from "react-router-dom";
+import { NavLink, Outlet, useLocation, useNavigate } from "react-router-dom";
 import { useAuth } from "../auth";
 import { Button } from "./ui";
+import { VerifyEmailBanner } from "./VerifyEmailBanner";
 
 const links = [
   { to: "/", label: "Dashboard", end: true },
@@ -13,6 +14,8 @@ const links = [
 export function Layout() {
   const { user, signOut } = useAuth();
   const navigate = useNavigate();
+  // Settings shows the address and its own resend button instead.
+  const onSettings = useLocation().pathname === "/settings";
   return (
     <div className="min-h-screen">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:p-2">
@@ -52,6 +55,7 @@ export function Layout() {
         </div>
       </header>
       <main id="main" className="mx-auto max-w-4xl px-4 py-6">
+        {!onSettings && <VerifyEmailBanner />}
         <Outlet />
       </main>
     </div>

@@ -11,8 +11,10 @@ const newPassword = z
   .max(256, "Use at most 256 characters.")
   .refine((p) => p.trim().length > 0, "The password cannot be only spaces.");
 
+const email = z.string().trim().min(1, "Enter your email address.").email("Enter a valid email address.");
+
 export const credentialsSchema = z.object({
-  email: z.string().trim().min(1, "Enter your email address.").email("Enter a valid email address."),
+  email,
   password: newPassword,
 });
 
@@ -24,6 +26,24 @@ export const passwordChangeSchema = z.object({
 });
 
 export type PasswordChange = z.infer<typeof passwordChangeSchema>;
+
+/** Forgot password: only the address. */
+export const emailSchema = z.object({ email });
+
+export type EmailOnly = z.infer<typeof emailSchema>;
+
+/** A new password from a reset link, typed twice. */
+export const passwordResetSchema = z
+  .object({
+    password: newPassword,
+    confirm: z.string().min(1, "Type the new password again."),
+  })
+  .refine((v) => v.password === v.confirm, {
+    message: "The two passwords do not match.",
+    path: ["confirm"],
+  });
+
+export type PasswordReset = z.infer<typeof passwordResetSchema>;
 
 // Counting lives in ./length (links and mentions as the platforms count them).
 export { charCount, countText, type TextUnit } from "./length";

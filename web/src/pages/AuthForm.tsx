@@ -1,17 +1,32 @@
 // Sign up and log in: one form, field errors from zod and from the server.
+// Signing up does not log in by itself (the server answers the same for a new
+// and a known address): the form logs in with the same credentials next.
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
-import { Link, useNavigate } from "react-router-dom";
+import { useLocation, useNavigate } from "react-router-dom";
 import { ApiError, api } from "../api/client";
+import type { Session } from "../api/types";
 import { useAuth } from "../auth";
-import { Alert, Button, Card, FieldError, Input, Label } from "../components/ui";
+import { PublicPage, TextLink } from "../components/PublicPage";
+import { Alert, Button, FieldError, Input, Label } from "../components/ui";
+import { tooManyAttempts } from "../lib/messages";
 import { credentialsSchema, type Credentials } from "../lib/schemas";
+
+/** What other pages may hand the login page (router state). */
+export interface LoginState {
+  /** Shown above the form, e.g. after a password reset. */
+  notice?: string;
+}
 
 export function AuthForm({ mode }: { mode: "login" | "signup" }) {
   const { signedIn } = useAuth();
   const navigate = useNavigate();
+  const location = useLocation();
+  const notice = mode === "login" ? (location.state as LoginState | null)?.notice : undefined;
   const [formError, setFormError] = useState<string | null>(null);
+  // Signed up, but the login that followed was refused: the address may belong to someone else.
+  const [sentTo, setSentTo] = useState<string | null>(null);
   const {
     register,
     handleSubmit,
@@ -22,76 +37,102 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
   const onSubmit = handleSubmit(async ({ email, password }) => {
     setFormError(null);
     try {
-      const session = mode === "signup" ? await api.signup(email, password) : await api.login(email, password);
+      if (mode === "signup") await api.signup(email, password);
+      let session: Session;
+      try {
+        session = await api.login(email, password);
+      } catch (error) {
+        if (mode === "signup" && error instanceof ApiError && error.status === 401) {
+          setSentTo(email);
+          return;
+        }
+        throw error;
+      }
       signedIn(session);
       navigate("/");
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      if (error.code === "invalid_email" || error.code === "email_taken") {
+      if (error.code === "invalid_email") {
         setError("email", { message: error.message });
       } else if (error.code === "invalid_password") {
         setError("password", { message: error.message });
       } else if (error.code === "rate_limited") {
-        setFormError(`Too many attempts. Try again in ${error.retryAfter ?? 60} seconds.`);
+        setFormError(tooManyAttempts(error.retryAfter));
       } else {
         setFormError(error.message);
       }
     }
   });
 
-  const title = mode === "signup" ? "Create your account" : "Log in";
-  return (
-    <div className="mx-auto mt-10 max-w-sm px-4">
-      <h1 className="mb-2 text-center text-2xl font-bold text-indigo-700">Prasaran</h1>
-      <Card>
-        <h2 className="mb-4 text-lg font-semibold">{title}</h2>
-        <form onSubmit={onSubmit} noValidate className="space-y-4">
-          {formError && <Alert>{formError}</Alert>}
-          <div>
-            <Label htmlFor="email">Email</Label>
-            <Input
-              id="email"
-              type="email"
-              autoComplete="email"
-              aria-invalid={errors.email ? true : undefined}
-              aria-describedby={errors.email ? "email-error" : undefined}
-              {...register("email")}
-            />
-            <FieldError id="email-error" message={errors.email?.message} />
-          </div>
-          <div>
-            <Label htmlFor="password">Password</Label>
-            <Input
-              id="password"
-              type="password"
-              autoComplete={mode === "signup" ? "new-password" : "current-password"}
-              aria-invalid={errors.password ? true : undefined}
-              aria-describedby={errors.password ? "password-error" : "password-hint"}
-              {...register("password")}
-            />
-            <FieldError id="password-error" message={errors.password?.message} />
-            {!errors.password && mode === "signup" && (
-              <p id="password-hint" className="mt-1 text-xs text-slate-500">
-                At least 12 characters.
-              </p>
-            )}
-          </div>
-          <Button type="submit" busy={isSubmitting} className="w-full">
-            {mode === "signup" ? "Sign up" : "Log in"}
-          </Button>
-        </form>
-        <p className="mt-4 text-center text-sm text-slate-600">
-          {mode === "signup" ? (
-            <>
-              Have an account? <Link className="font-medium text-indigo-700 underline" to="/login">Log in</Link>
-            </>
-          ) : (
-            <>
-              New here? <Link className="font-medium text-indigo-700 underline" to="/signup">Create an account</Link>
-            </>
-          )}
+  if (sentTo) {
+    return (
+      <PublicPage title="Check your email">
+        <Alert tone="info">
+          We sent a message to <strong>{sentTo}</strong>. If you already have an account with that address, log in
+          with its password or reset it.
+        </Alert>
+        <p className="mt-4 flex flex-wrap justify-between gap-2 text-sm">
+          <TextLink to="/login">Log in</TextLink>
+          <TextLink to="/forgot-password">Reset your password</TextLink>
         </p>
-      </Card>
-    </div>
+      </PublicPage>
+    );
+  }
+
+  return (
+    <PublicPage title={mode === "signup" ? "Create your account" : "Log in"}>
+      <form onSubmit={onSubmit} noValidate className="space-y-4">
+        {notice && <Alert tone="success">{notice}</Alert>}
+        {formError && <Alert>{formError}</Alert>}
+        <div>
+          <Label htmlFor="email">Email</Label>
+          <Input
+            id="email"
+            type="email"
+            autoComplete="email"
+            aria-invalid={errors.email ? true : undefined}
+            aria-describedby={errors.email ? "email-error" : undefined}
+            {...register("email")}
+          />
+          <FieldError id="email-error" message={errors.email?.message} />
+        </div>
+        <div>
+          <Label htmlFor="password">Password</Label>
+          <Input
+            id="password"
+            type="password"
+            autoComplete={mode === "signup" ? "new-password" : "current-password"}
+            aria-invalid={errors.password ? true : undefined}
+            aria-describedby={errors.password ? "password-error" : "password-hint"}
+            {...register("password")}
+          />
+          <FieldError id="password-error" message={errors.password?.message} />
+          {!errors.password && mode === "signup" && (
+            <p id="password-hint" className="mt-1 text-xs text-slate-500">
+              At least 12 characters.
+            </p>
+          )}
+          {mode === "login" && (
+            <p className="mt-1 text-right text-sm">
+              <TextLink to="/forgot-password">Forgot password?</TextLink>
+            </p>
+          )}
+        </div>
+        <Button type="submit" busy={isSubmitting} className="w-full">
+          {mode === "signup" ? "Sign up" : "Log in"}
+        </Button>
+      </form>
+      <p className="mt-4 text-center text-sm text-slate-600">
+        {mode === "signup" ? (
+          <>
+            Have an account? <TextLink to="/login">Log in</TextLink>
+          </>
+        ) : (
+          <>
+            New here? <TextLink to="/signup">Create an account</TextLink>
+          </>
+        )}
+      </p>
+    </PublicPage>
   );
 }

@@ -210,6 +210,64 @@ describe("Dashboard", () => {
     expect(call?.[1]?.body).toBeUndefined();
   });
 
+  describe("before the email address is verified", () => {
+    const unverified = () =>
+      json(
+        {
+          error: {
+            code: "email_unverified",
+            message: "Verify your email address before connecting a platform: open the link we sent you.",
+          },
+        },
+        403,
+      );
+
+    it("shows why a redirect platform cannot be connected yet", async () => {
+      vi.stubGlobal(
+        "fetch",
+        vi.fn().mockImplementation((url: string, init?: RequestInit) =>
+          String(url).endsWith("/authorize") && init?.method === "POST"
+            ? unverified()
+            : json({
+                platforms: [
+                  { id: "manch", name: "Manch", connect: "redirect", rules: { max_chars: 500 }, state: "not_connected", connections: [] },
+                ],
+              }),
+        ),
+      );
+      const assign = vi.fn();
+      vi.stubGlobal("location", { ...window.location, assign });
+      render(
+        <MemoryRouter>
+          <Dashboard />
+        </MemoryRouter>,
+      );
+      fireEvent.click(await screen.findByRole("button", { name: "Connect Manch" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent(
+        "Verify your email address before connecting a platform: open the link we sent you.",
+      );
+      expect(assign).not.toHaveBeenCalled();
+    });
+
+    it("shows why a credentials platform cannot be connected yet, keeping the form", async () => {
+      vi.stubGlobal(
+        "fetch",
+        vi.fn().mockImplementation((url: string) => (String(url).endsWith("/sign-in") ? unverified() : json(bluesky([])))),
+      );
+      render(
+        <MemoryRouter>
+          <Dashboard />
+        </MemoryRouter>,
+      );
+      fireEvent.click(await screen.findByRole("button", { name: "Connect Bluesky" }));
+      fireEvent.change(screen.getByLabelText("Handle"), { target: { value: "ada.test" } });
+      fireEvent.change(screen.getByLabelText("App password"), { target: { value: "abcd-efgh-ijkl-mnop" } });
+      fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent("Verify your email address before connecting a platform");
+      expect(screen.getByLabelText("App password")).toBeInTheDocument();
+    });
+  });
+
   describe("Matrix", () => {
     const matrix = (connections: unknown[] = []) => ({
       platforms: [

@@ -36,9 +36,13 @@ const loadTest = {
   id: "t1",
   name: "load test",
   prefix: "prs_abc123",
+  scopes: ["posts:write", "posts:read", "connections"],
+  expires_at: "2999-04-01T10:00:00Z",
   created_at: "2026-01-01T10:00:00Z",
   last_used_at: null,
 };
+
+const ada = { id: "u1", email: "ada@example.com", role: "user", email_verified: true };
 
 type Answer = (body: unknown) => Promise<Response>;
 
@@ -51,7 +55,7 @@ function server(answers: Record<string, Answer> = {}) {
   let sessions = [thisBrowser, laptop];
   let tokens: unknown[] = [loadTest];
   const defaults: Record<string, Answer> = {
-    "GET /api/v1/me": () => json({ user: { id: "u1", email: "ada@example.com", role: "user" }, csrf_token: "csrf-1" }),
+    "GET /api/v1/me": () => json({ user: ada, csrf_token: "csrf-1" }),
     "GET /api/v1/sessions": () => json({ sessions }),
     "GET /api/v1/tokens": () => json({ tokens }),
     "POST /api/v1/auth/password": () => noContent(),
@@ -61,7 +65,9 @@ function server(answers: Record<string, Answer> = {}) {
       return noContent();
     },
     "POST /api/v1/tokens": (body) => {
-      const made = { ...loadTest, id: "t2", name: (body as { name: string }).name, prefix: "prs_xyz789" };
+      const { name, scopes = loadTest.scopes, no_expiry } = body as { name: string; scopes?: string[]; no_expiry?: boolean };
+      const expires_at = no_expiry ? null : "2999-06-01T10:00:00Z";
+      const made = { ...loadTest, id: "t2", name, scopes, expires_at, prefix: "prs_xyz789" };
       tokens = [made, ...tokens];
       return json({ ...made, token: "prs_xyz789-the-whole-secret" }, 201);
     },
@@ -103,6 +109,37 @@ describe("Settings", () => {
     const nav = await screen.findByRole("navigation", { name: "Main" });
     expect(within(nav).getByRole("link", { name: "Settings" })).toHaveAttribute("aria-current", "page");
     expect(screen.getByRole("heading", { level: 1, name: "Settings" })).toBeInTheDocument();
+  });
+
+  describe("account", () => {
+    it("shows the email address as verified, with nothing to resend", async () => {
+      server();
+      renderSettings();
+      const account = await screen.findByRole("region", { name: "Account" });
+      await within(account).findByText("ada@example.com");
+      expect(account).toHaveTextContent("Verified");
+      expect(account).not.toHaveTextContent("Not verified");
+      expect(screen.queryByRole("button", { name: "Send the link again" })).not.toBeInTheDocument();
+    });
+
+    it("sends the verification link again for an unverified address, once, and shows the answer", async () => {
+      const calls = server({
+        "GET /api/v1/me": () => json({ user: { ...ada, email_verified: false }, csrf_token: "csrf-1" }),
+        "POST /api/v1/auth/resend-verification": () =>
+          json({ status: "verification_sent", message: "We sent a new link to ada@example.com." }, 202),
+      });
+      renderSettings();
+      const account = await screen.findByRole("region", { name: "Account" });
+      await within(account).findByText("Not verified");
+      // Settings has its own button: the signed-in pages' banner is not shown twice here.
+      expect(screen.queryByRole("region", { name: "Email verification" })).not.toBeInTheDocument();
+      fireEvent.click(within(account).getByRole("button", { name: "Send the link again" }));
+      expect(await within(account).findByText("We sent a new link to ada@example.com.")).toBeInTheDocument();
+      const sent = calls.filter((c) => c.url === "/api/v1/auth/resend-verification");
+      expect(sent).toHaveLength(1);
+      expect(sent[0].method).toBe("POST");
+      expect(sent[0].headers.get("X-CSRF-Token")).toBe("csrf-1");
+    });
   });
 
   describe("password", () => {
@@ -231,7 +268,12 @@ describe("Settings", () => {
       expect(secret).toHaveValue("prs_xyz789-the-whole-secret");
       expect(secret).toHaveAttribute("readonly");
       expect(screen.getByText(/Copy it now: it is not shown again\./)).toBeInTheDocument();
-      expect(calls.find((c) => c.method === "POST" && c.url === "/api/v1/tokens")?.body).toEqual({ name: "deploy" });
+      // The default scopes and expiry, sent as such.
+      expect(calls.find((c) => c.method === "POST" && c.url === "/api/v1/tokens")?.body).toEqual({
+        name: "deploy",
+        scopes: ["posts:write", "posts:read", "connections"],
+        expires_in_days: 90,
+      });
       expect(screen.getByLabelText("Token name")).toHaveValue("");
 
       fireEvent.click(screen.getByRole("button", { name: "Copy" }));
@@ -255,6 +297,139 @@ describe("Settings", () => {
       fireEvent.click(await screen.findByRole("button", { name: "Copy" }));
       expect(await screen.findByText(/copy it by hand/)).toBeInTheDocument();
       expect(screen.getByLabelText("Your new token")).toHaveValue("prs_xyz789-the-whole-secret");
+    });
+
+    it("creates a token with the scopes and expiry picked, warning about one that never expires", async () => {
+      const calls = server();
+      renderSettings();
+      fireEvent.change(await screen.findByLabelText("Token name"), { target: { value: "ci" } });
+      // The three default scopes are ticked, `tokens` is not.
+      expect(screen.getByLabelText("posts:write")).toBeChecked();
+      expect(screen.getByLabelText("posts:read")).toBeChecked();
+      expect(screen.getByLabelText("connections")).toBeChecked();
+      expect(screen.getByLabelText("tokens")).not.toBeChecked();
+      expect(screen.getByLabelText("Expires")).toHaveValue("90");
+      expect(screen.queryByText("A token that never expires stays valid until you revoke it.")).not.toBeInTheDocument();
+
+      fireEvent.click(screen.getByLabelText("posts:read"));
+      fireEvent.click(screen.getByLabelText("tokens"));
+      fireEvent.change(screen.getByLabelText("Expires"), { target: { value: "never" } });
+      expect(screen.getByLabelText("Expires")).toHaveAccessibleDescription(
+        "A token that never expires stays valid until you revoke it.",
+      );
+      fireEvent.click(screen.getByRole("button", { name: "Create token" }));
+      expect(await screen.findByLabelText("Your new token")).toHaveValue("prs_xyz789-the-whole-secret");
+      expect(calls.find((c) => c.method === "POST" && c.url === "/api/v1/tokens")?.body).toEqual({
+        name: "ci",
+        scopes: ["posts:write", "connections", "tokens"],
+        no_expiry: true,
+      });
+      const list = screen.getByRole("list", { name: "API tokens" });
+      await waitFor(() => expect(within(list).getAllByRole("listitem")).toHaveLength(2));
+      const [made] = within(list).getAllByRole("listitem");
+      expect(made).toHaveTextContent("scopes: posts:write, connections, tokens");
+      expect(made).toHaveTextContent("never expires");
+      // The form is back to the defaults for the next token.
+      expect(screen.getByLabelText("Expires")).toHaveValue("90");
+      expect(screen.getByLabelText("posts:read")).toBeChecked();
+      expect(screen.getByLabelText("tokens")).not.toBeChecked();
+    });
+
+    it("sends 30 or 365 days as picked", async () => {
+      const calls = server();
+      renderSettings();
+      fireEvent.change(await screen.findByLabelText("Token name"), { target: { value: "short" } });
+      fireEvent.change(screen.getByLabelText("Expires"), { target: { value: "30" } });
+      fireEvent.click(screen.getByRole("button", { name: "Create token" }));
+      await screen.findByLabelText("Your new token");
+      expect(calls.find((c) => c.method === "POST" && c.url === "/api/v1/tokens")?.body).toMatchObject({
+        expires_in_days: 30,
+      });
+    });
+
+    it("will not create a token without a scope", async () => {
+      const calls = server();
+      renderSettings();
+      fireEvent.change(await screen.findByLabelText("Token name"), { target: { value: "none" } });
+      for (const scope of ["posts:write", "posts:read", "connections"]) fireEvent.click(screen.getByLabelText(scope));
+      expect(screen.getByText("Pick at least one scope.")).toBeInTheDocument();
+      expect(screen.getByRole("button", { name: "Create token" })).toBeDisabled();
+      fireEvent.submit(screen.getByRole("form", { name: "Create an API token" }));
+      expect(calls.some((c) => c.method === "POST" && c.url === "/api/v1/tokens")).toBe(false);
+    });
+
+    it("asks for the password when the login is too old, and sends it with the same token", async () => {
+      let asked = 0;
+      const calls = server({
+        "POST /api/v1/tokens": (body) => {
+          asked += 1;
+          const { password } = body as { password?: string };
+          if (password === undefined) {
+            return json({ error: { code: "reauthentication_required", message: "log in again" } }, 403);
+          }
+          if (password !== "correct horse battery staple") {
+            return json({ error: { code: "wrong_password", message: "that password is not right" } }, 403);
+          }
+          return json({ ...loadTest, id: "t2", name: "deploy", token: "prs_new-secret" }, 201);
+        },
+      });
+      renderSettings();
+      fireEvent.change(await screen.findByLabelText("Token name"), { target: { value: "deploy" } });
+      fireEvent.click(screen.getByLabelText("tokens"));
+      expect(screen.queryByLabelText("Your password")).not.toBeInTheDocument();
+      fireEvent.click(screen.getByRole("button", { name: "Create token" }));
+
+      const password = await screen.findByLabelText("Your password");
+      expect(password).toHaveAttribute("type", "password");
+      expect(password).toHaveAccessibleDescription(/enter your password to confirm it is you/);
+      expect(screen.queryByLabelText("Your new token")).not.toBeInTheDocument();
+      expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+      // What was typed stays; nothing goes without a password.
+      expect(screen.getByLabelText("Token name")).toHaveValue("deploy");
+      expect(screen.getByRole("button", { name: "Create token" })).toBeDisabled();
+
+      fireEvent.change(password, { target: { value: "not it" } });
+      fireEvent.click(screen.getByRole("button", { name: "Create token" }));
+      expect(await screen.findByText("that password is not right")).toBeInTheDocument();
+      expect(screen.getByLabelText("Your password")).toHaveAttribute("aria-invalid", "true");
+
+      fireEvent.change(screen.getByLabelText("Your password"), { target: { value: "correct horse battery staple" } });
+      fireEvent.click(screen.getByRole("button", { name: "Create token" }));
+      expect(await screen.findByLabelText("Your new token")).toHaveValue("prs_new-secret");
+      expect(asked).toBe(3);
+      const sent = calls.filter((c) => c.method === "POST" && c.url === "/api/v1/tokens").map((c) => c.body);
+      expect(sent[0]).toEqual({
+        name: "deploy",
+        scopes: ["posts:write", "posts:read", "connections", "tokens"],
+        expires_in_days: 90,
+      });
+      expect(sent[2]).toEqual({ ...(sent[0] as object), password: "correct horse battery staple" });
+      // Asked for once: the next token starts without the field.
+      expect(screen.queryByLabelText("Your password")).not.toBeInTheDocument();
+    });
+
+    it("shows each token's scopes, expiry and last use", async () => {
+      server({
+        "GET /api/v1/tokens": () =>
+          json({
+            tokens: [
+              { ...loadTest, last_used_at: "2026-01-03T10:00:00Z" },
+              { ...loadTest, id: "t3", name: "forever", expires_at: null, scopes: ["posts:read"] },
+              { ...loadTest, id: "t4", name: "old", expires_at: "2026-01-02T10:00:00Z" },
+            ],
+          }),
+      });
+      renderSettings();
+      const list = await screen.findByRole("list", { name: "API tokens" });
+      const [live, forever, old] = await within(list).findAllByRole("listitem");
+      expect(live).toHaveTextContent("scopes: posts:write, posts:read, connections");
+      expect(live).toHaveTextContent(`expires ${new Date(loadTest.expires_at).toLocaleString()}`);
+      expect(live).toHaveTextContent(`last used ${new Date("2026-01-03T10:00:00Z").toLocaleString()}`);
+      expect(within(live).queryByText("Expired")).not.toBeInTheDocument();
+      expect(forever).toHaveTextContent("scopes: posts:read");
+      expect(forever).toHaveTextContent("never expires");
+      expect(old).toHaveTextContent(`expired ${new Date("2026-01-02T10:00:00Z").toLocaleString()}`);
+      expect(within(old).getByText("Expired")).toBeInTheDocument();
     });
 
     it("lists tokens and revokes one by its id", async () => {

@@ -1,13 +1,24 @@
-// The signed-in user's own account: change the password, see and end the
-// sessions that are open, and make or revoke personal API tokens.
+// The signed-in user's own account: its email address and whether it is
+// verified, change the password, see and end the sessions that are open, and
+// make or revoke personal API tokens.
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useForm } from "react-hook-form";
 import { useNavigate } from "react-router-dom";
 import { ApiError, api } from "../api/client";
-import type { ApiToken, CreatedApiToken, OpenSession } from "../api/types";
+import {
+  DEFAULT_TOKEN_SCOPES,
+  TOKEN_SCOPES,
+  type ApiToken,
+  type CreatedApiToken,
+  type NewApiToken,
+  type OpenSession,
+  type TokenScope,
+} from "../api/types";
 import { useAuth } from "../auth";
-import { Alert, Badge, Button, Card, EmptyState, FieldError, Input, Label, Spinner } from "../components/ui";
+import { Alert, Badge, Button, Card, EmptyState, FieldError, Input, Label, Select, Spinner } from "../components/ui";
+import { ResendVerification } from "../components/VerifyEmailBanner";
+import { tooManyAttempts } from "../lib/messages";
 import { passwordChangeSchema, type PasswordChange } from "../lib/schemas";
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
@@ -19,10 +30,37 @@ export function Settings() {
   return (
     <div className="space-y-4">
       <h1 className="text-2xl font-bold">Settings</h1>
+      <AccountSection />
       <PasswordSection onChanged={() => setSessionsRead((n) => n + 1)} />
       <SessionsSection key={sessionsRead} />
       <TokensSection />
     </div>
+  );
+}
+
+function AccountSection() {
+  const { user } = useAuth();
+  if (!user) return null;
+  const verified = user.email_verified !== false;
+  return (
+    <Card aria-labelledby="account-heading">
+      <h2 id="account-heading" className="mb-3 text-lg font-semibold">
+        Account
+      </h2>
+      <dl className="text-sm">
+        <dt className="font-medium text-slate-800">Email</dt>
+        <dd className="mt-1 flex flex-wrap items-center gap-2">
+          <span className="break-all">{user.email}</span>
+          <Badge tone={verified ? "success" : "warning"}>{verified ? "Verified" : "Not verified"}</Badge>
+        </dd>
+      </dl>
+      {!verified && (
+        <div className="mt-3 text-sm text-slate-700">
+          <p>Open the link we sent to this address to verify it. Until then you cannot connect platforms.</p>
+          <ResendVerification />
+        </div>
+      )}
+    </Card>
   );
 }
 
@@ -52,7 +90,7 @@ function PasswordSection({ onChanged }: { onChanged: () => void }) {
       } else if (error.code === "invalid_password") {
         setError("newPassword", { message: error.message });
       } else if (error.code === "rate_limited") {
-        setFormError(`Too many attempts. Try again in ${error.retryAfter ?? 60} seconds.`);
+        setFormError(tooManyAttempts(error.retryAfter));
       } else {
         setFormError(error.message);
       }
@@ -219,10 +257,28 @@ function SessionRow({ session, onEnd }: { session: OpenSession; onEnd: () => Pro
   );
 }
 
+/** What each scope lets a token do. */
+const SCOPE_HINTS: Record<TokenScope, string> = {
+  "posts:write": "publish, schedule, retry and cancel posts; upload media",
+  "posts:read": "read posts, jobs and media",
+  connections: "connect, list and disconnect platform accounts",
+  tokens: "create, list and revoke API tokens",
+};
+
+type Expiry = "30" | "90" | "365" | "never";
+
+const NEVER_WARNING = "A token that never expires stays valid until you revoke it.";
+
 function TokensSection() {
   const [tokens, setTokens] = useState<ApiToken[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [name, setName] = useState("");
+  const [scopes, setScopes] = useState<TokenScope[]>(DEFAULT_TOKEN_SCOPES);
+  const [expiry, setExpiry] = useState<Expiry>("90");
+  // The login is too old to create a token: the server wants the password too.
+  const [askPassword, setAskPassword] = useState(false);
+  const [password, setPassword] = useState("");
+  const [passwordError, setPasswordError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // The secret of the token just made: the server never shows it again.
   const [created, setCreated] = useState<CreatedApiToken | null>(null);
@@ -235,16 +291,39 @@ function TokensSection() {
   }, []);
   useEffect(load, [load]);
 
+  const toggleScope = (scope: TokenScope, on: boolean) =>
+    setScopes((old) => (on ? [...old.filter((s) => s !== scope), scope] : old.filter((s) => s !== scope)));
+
+  const ready = name.trim() !== "" && scopes.length > 0 && (!askPassword || password !== "");
   const create = async (event: React.FormEvent) => {
     event.preventDefault();
+    if (!ready) return;
     setError(null);
+    setPasswordError(null);
     setBusy(true);
+    const token: NewApiToken = {
+      name: name.trim(),
+      scopes: TOKEN_SCOPES.filter((s) => scopes.includes(s)),
+      ...(expiry === "never" ? { no_expiry: true } : { expires_in_days: Number(expiry) }),
+      ...(askPassword ? { password } : {}),
+    };
     try {
-      setCreated(await api.createToken(name.trim()));
+      setCreated(await api.createToken(token));
       setName("");
+      setScopes(DEFAULT_TOKEN_SCOPES);
+      setExpiry("90");
+      setAskPassword(false);
+      setPassword("");
       load();
     } catch (e) {
-      setError(message(e));
+      if (e instanceof ApiError && e.code === "reauthentication_required") {
+        setAskPassword(true);
+      } else if (e instanceof ApiError && e.code === "wrong_password") {
+        setAskPassword(true);
+        setPasswordError(e.message);
+      } else {
+        setError(message(e));
+      }
     } finally {
       setBusy(false);
     }
@@ -267,12 +346,13 @@ function TokensSection() {
         API tokens
       </h2>
       <p className="mb-3 text-sm text-slate-600">
-        For scripts: send a token as <code>Authorization: Bearer &lt;token&gt;</code>. It acts as you until revoked.
+        For scripts: send a token as <code>Authorization: Bearer &lt;token&gt;</code>. It acts as you, within its
+        scopes, until it expires or you revoke it.
       </p>
       {error && <Alert>{error}</Alert>}
       {created && <NewToken token={created} onDone={() => setCreated(null)} />}
-      <form onSubmit={create} className="mt-3 flex flex-wrap items-end gap-2" aria-label="Create an API token">
-        <div className="min-w-48 flex-1">
+      <form onSubmit={create} className="mt-3 max-w-lg space-y-4" aria-label="Create an API token">
+        <div>
           <Label htmlFor="token-name">Token name</Label>
           <Input
             id="token-name"
@@ -283,7 +363,73 @@ function TokensSection() {
             required
           />
         </div>
-        <Button type="submit" busy={busy} disabled={name.trim() === ""}>
+        <fieldset>
+          <legend className="text-sm font-medium text-slate-800">Scopes</legend>
+          <ul className="mt-1 space-y-1">
+            {TOKEN_SCOPES.map((scope) => {
+              const id = `token-scope-${scope.replace(":", "-")}`;
+              return (
+                <li key={scope} className="flex items-baseline gap-2 text-sm">
+                  <input
+                    id={id}
+                    type="checkbox"
+                    className="h-4 w-4 self-center"
+                    aria-describedby={`${id}-hint`}
+                    checked={scopes.includes(scope)}
+                    onChange={(e) => toggleScope(scope, e.target.checked)}
+                  />
+                  <label htmlFor={id} className="font-mono">
+                    {scope}
+                  </label>
+                  <span id={`${id}-hint`} className="text-slate-600">
+                    {SCOPE_HINTS[scope]}
+                  </span>
+                </li>
+              );
+            })}
+          </ul>
+          {scopes.length === 0 && <p className="mt-1 text-sm text-red-600">Pick at least one scope.</p>}
+        </fieldset>
+        <div>
+          <Label htmlFor="token-expiry">Expires</Label>
+          <Select
+            id="token-expiry"
+            className="max-w-48"
+            value={expiry}
+            aria-describedby={expiry === "never" ? "token-expiry-warning" : undefined}
+            onChange={(e) => setExpiry(e.target.value as Expiry)}
+          >
+            <option value="30">in 30 days</option>
+            <option value="90">in 90 days</option>
+            <option value="365">in 365 days</option>
+            <option value="never">never</option>
+          </Select>
+          {expiry === "never" && (
+            <p id="token-expiry-warning" className="mt-1 text-sm text-amber-800">
+              {NEVER_WARNING}
+            </p>
+          )}
+        </div>
+        {askPassword && (
+          <div>
+            <p id="token-password-why" className="mb-2 text-sm text-slate-700">
+              You logged in a while ago: enter your password to confirm it is you, then choose Create token again.
+            </p>
+            <Label htmlFor="token-password">Your password</Label>
+            <Input
+              id="token-password"
+              type="password"
+              autoComplete="current-password"
+              autoFocus
+              value={password}
+              aria-invalid={passwordError ? true : undefined}
+              aria-describedby={passwordError ? "token-password-why token-password-error" : "token-password-why"}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+            <FieldError id="token-password-error" message={passwordError ?? undefined} />
+          </div>
+        )}
+        <Button type="submit" busy={busy} disabled={!ready}>
           Create token
         </Button>
       </form>
@@ -349,18 +495,32 @@ function NewToken({ token, onDone }: { token: CreatedApiToken; onDone: () => voi
   );
 }
 
+/** "never expires", "expires <date>", or "expired <date>". */
+function expiryText(expiresAt: string | null, expired: boolean): string {
+  if (expiresAt == null) return "never expires";
+  return `${expired ? "expired" : "expires"} ${when(expiresAt)}`;
+}
+
 function TokenRow({ token, onRevoke }: { token: ApiToken; onRevoke: () => Promise<void> }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const nameId = `token-${token.id}-name`;
+  // Read defensively: a server from before scopes and expiry sends neither.
+  const expired = token.expired ?? (token.expires_at != null && new Date(token.expires_at).getTime() <= Date.now());
+  const scopes = token.scopes ?? [];
   return (
     <li className="flex flex-wrap items-center justify-between gap-2 py-2">
       <div>
         <p className="font-medium" id={nameId}>
-          {token.name} <code className="text-sm font-normal text-slate-600">{token.prefix}…</code>
+          {token.name} <code className="text-sm font-normal text-slate-600">{token.prefix}…</code>{" "}
+          {expired && <Badge tone="danger">Expired</Badge>}
         </p>
         <p className="text-sm text-slate-600">
-          created {when(token.created_at)} · last used {token.last_used_at ? when(token.last_used_at) : "never"}
+          scopes: <span className="font-mono">{scopes.length ? scopes.join(", ") : "none"}</span>
+        </p>
+        <p className="text-sm text-slate-600">
+          created {when(token.created_at)} · {expiryText(token.expires_at, expired)} · last used{" "}
+          {token.last_used_at ? when(token.last_used_at) : "never"}
         </p>
       </div>
       {confirming ? (
