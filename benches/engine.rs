@@ -149,16 +149,27 @@ async fn prepare_user(base: &str, manch: &str, n: usize, targets: usize) -> Stri
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let signup: Value = client
+    let credentials = json!({
+        "email": format!("bench{n}@example.com"),
+        "password": "a benchmark passphrase for prasaran",
+    });
+    let signup = client
         .post(format!("{base}/api/v1/auth/signup"))
-        .json(&json!({"email": format!("bench{n}@example.com"), "password": "benchmark password"}))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 202, "signup failed");
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&credentials)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let csrf = signup["csrf_token"].as_str().expect("signup").to_owned();
+    let csrf = login["csrf_token"].as_str().expect("login").to_owned();
     for t in 0..targets {
         let authorize: Value = client
             .post(format!("{base}/api/v1/connections/manch/authorize"))
@@ -394,6 +405,8 @@ fn app_command(
             role,
             "--bind",
             &format!("127.0.0.1:{port}"),
+            "--ops-bind",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(data)
@@ -405,6 +418,11 @@ fn app_command(
         .env("PRASARAN__RATE_LIMITS__SIGNUP_PER_IP_PER_HOUR", "1000000")
         .env("PRASARAN__RATE_LIMITS__LOGIN_PER_IP_PER_MINUTE", "1000000")
         .env("PRASARAN__ENGINE__RATE_LIMIT_PER_S", "100000")
+        // The engine is measured, not mail: connect without verifying.
+        .env("PRASARAN__ACCOUNTS__VERIFIED_EMAIL_TO_CONNECT", "false")
+        // Nor quotas: a load test publishes far more than one person would.
+        .env("PRASARAN__QUOTAS__PUBLISHES_PER_HOUR", "100000000")
+        .env("PRASARAN__QUOTAS__PUBLISHES_PER_DAY", "100000000")
         .env("PRASARAN__DATABASE__MAX_CONNECTIONS", "8")
         // PostgreSQL, the sandbox and this load generator share the machine:
         // one HTTP worker and one engine thread switch less than one per core each.

@@ -26,15 +26,16 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 base="http://127.0.0.1:$port"
 log="$work/app.log"
 PRASARAN__SERVER__WORKERS=2 PRASARAN__MEDIA__MAX_VIDEO_BYTES=$(((video_mb + 10) * 1000000)) \
-    RUST_LOG=warn target/release/prasaran serve --bind "127.0.0.1:$port" --data-dir "$work/data" >"$log" 2>&1 </dev/null &
+    RUST_LOG=warn target/release/prasaran serve --bind "127.0.0.1:$port" --ops-bind 127.0.0.1:0 --data-dir "$work/data" >"$log" 2>&1 </dev/null &
 app=$!
 trap 'stop_server "$app" "$work/data"; rm -rf "$work"' EXIT
 wait_ready "$base/health/ready" "$app" "$log" 120
 
 jar="$work/cookies"
-csrf=$(curl -sf -c "$jar" -b "$jar" -H 'content-type: application/json' \
-    -d '{"email":"bench@example.com","password":"correct horse battery staple"}' \
-    "$base/api/v1/auth/signup" | python3 -c 'import sys,json; print(json.load(sys.stdin)["csrf_token"])')
+bench_user='{"email":"bench@example.com","password":"correct horse battery staple"}'
+curl -sf -o /dev/null -H 'content-type: application/json' -d "$bench_user" "$base/api/v1/auth/signup"
+csrf=$(curl -sf -c "$jar" -b "$jar" -H 'content-type: application/json' -d "$bench_user" \
+    "$base/api/v1/auth/login" | python3 -c 'import sys,json; print(json.load(sys.stdin)["csrf_token"])')
 token=$(curl -sf -b "$jar" -H "X-CSRF-Token: $csrf" -H 'content-type: application/json' \
     -d '{"name":"bench"}' "$base/api/v1/tokens" | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
 

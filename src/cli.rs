@@ -40,6 +40,10 @@ pub enum Command {
         /// Where the dev-mode Manch sandbox listens [default: a free port on 127.0.0.1].
         #[arg(long)]
         sandbox_bind: Option<SocketAddr>,
+        /// Where /metrics and /health/actors are served [default:
+        /// 127.0.0.1:9464, from server.ops_bind]; never on the public listener.
+        #[arg(long)]
+        ops_bind: Option<SocketAddr>,
         /// What this process runs: api (accepts publishes), worker (runs them:
         /// queue ingress, platform workers, scheduler; serves /health and
         /// /metrics only) or all. api and worker need queue.kind = "sqs"
@@ -86,6 +90,10 @@ pub enum SandboxCommand {
         /// Worker threads (1 keeps it to one core).
         #[arg(long, default_value_t = 1)]
         workers: usize,
+        /// Accept a non-loopback --bind: the sandbox hands out tokens to
+        /// anyone and has no real users, so only on a closed network.
+        #[arg(long)]
+        allow_remote: bool,
     },
     /// The Mastodon sandbox: app registration, OAuth 2 with PKCE, accounts,
     /// instance, statuses and media as a Mastodon 4.3+ instance answers
@@ -101,7 +109,32 @@ pub enum SandboxCommand {
         /// Worker threads (1 keeps it to one core).
         #[arg(long, default_value_t = 1)]
         workers: usize,
+        /// Accept a non-loopback --bind (a closed network only).
+        #[arg(long)]
+        allow_remote: bool,
     },
+}
+
+impl SandboxCommand {
+    /// A sandbox grants tokens to whoever asks: refuse to face a network
+    /// unless told to.
+    pub fn check_bind(&self) -> Result<(), String> {
+        let (bind, allow_remote) = match self {
+            SandboxCommand::Manch {
+                bind, allow_remote, ..
+            }
+            | SandboxCommand::Mastodon {
+                bind, allow_remote, ..
+            } => (bind, *allow_remote),
+        };
+        if bind.ip().is_loopback() || allow_remote {
+            Ok(())
+        } else {
+            Err(format!(
+                "--bind {bind} is not a loopback address: a sandbox gives tokens to anyone who asks. Add --allow-remote to serve it on a closed network"
+            ))
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@
 //! - [`accounts`] — signup and login rules, password hashing off the event loop.
 //! - [`connections`] — connecting platform accounts (OAuth2 + PKCE), key rotation.
 //! - [`publishing`] — accepting a publish: targets, content rules, backlog, idempotency.
+//! - [`quotas`] — what one account may publish, schedule, connect, mint and store.
 //! - [`crypto`] — envelope encryption of secrets at rest.
 //! - [`mail`] — outgoing mail: SMTP, or the development outbox.
 //! - [`domain`] — validated values (`Email`, `Password`, `UserId`).
@@ -37,6 +38,7 @@ pub mod media;
 pub mod persistence;
 pub mod publishing;
 pub mod queue;
+pub mod quotas;
 pub mod sandbox;
 pub mod settings;
 pub mod startup;

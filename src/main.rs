@@ -15,6 +15,12 @@ use prasaran::telemetry;
 async fn main() -> ExitCode {
     keep_large_allocations_returnable();
     let cli = Cli::parse();
+    if let Command::Sandbox { platform } = &cli.command
+        && let Err(refusal) = platform.check_bind()
+    {
+        eprintln!("error: {refusal}");
+        return ExitCode::FAILURE;
+    }
     let settings = match settings::load(cli.env) {
         Ok(settings) => settings,
         Err(error) => {
@@ -39,6 +45,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             bind,
             data_dir,
             sandbox_bind,
+            ops_bind,
             role,
         } => {
             if let Some(role) = role {
@@ -52,6 +59,9 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             }
             if let Some(bind) = sandbox_bind {
                 settings.sandbox.bind = bind;
+            }
+            if let Some(bind) = ops_bind {
+                settings.server.ops_bind = bind;
             }
             Application::build(settings)
                 .await?
@@ -74,6 +84,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                     client_id,
                     client_secret,
                     workers,
+                    ..
                 },
         } => {
             let config = SandboxConfig {
@@ -94,6 +105,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                     bind,
                     domain,
                     workers,
+                    ..
                 },
         } => {
             let config = MastodonConfig {

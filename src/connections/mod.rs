@@ -591,11 +591,18 @@ impl Connections {
         &self,
         user: UserId,
         id: ConnectionId,
-    ) -> Result<Connection, ConnectError> {
+    ) -> Result<(Connection, Revocation), ConnectError> {
         let connection = connections::find_for_user(&self.pool, user, id)
             .await?
             .ok_or(ConnectError::NotFound)?;
-        if let Some(sealed) = connections::sealed_tokens(&self.pool, id).await? {
+        // The row lock is the one a token refresh holds across its platform
+        // call: taking it waits for a refresh in flight, so the tokens read
+        // here are the newest, and no refresh can start until the row says
+        // revoked. Otherwise a refresh finishing after the revocation would
+        // leave a live grant at the platform.
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut revocation = Revocation::NotNeeded;
+        if let Some(sealed) = connections::lock_tokens(&mut tx, id).await? {
             let grant_secret = match &sealed.grant_secret {
                 Some(blob) => {
                     Some(open_token(&self.keyring, id, TokenKind::GrantSecret, blob).await?)
@@ -614,15 +621,55 @@ impl Connections {
             };
             if let (Some(adapter), Some(blob)) = (adapter, blob) {
                 let token = open_token(&self.keyring, id, kind, &blob).await?;
-                if let Err(error) = adapter.revoke(&token).await {
-                    tracing::warn!(error = %error, "revoking at the platform failed; wiping local tokens anyway");
-                }
+                revocation = revoke_with_retries(adapter.as_ref(), &token).await;
             }
         }
-        connections::mark_revoked(&self.pool, id).await?;
-        tracing::info!("connection revoked");
-        connections::find_for_user(&self.pool, user, id)
+        connections::mark_revoked(&mut tx, id).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        tracing::info!(?revocation, "connection revoked");
+        let connection = connections::find_for_user(&self.pool, user, id)
             .await?
-            .ok_or(ConnectError::NotFound)
+            .ok_or(ConnectError::NotFound)?;
+        Ok((connection, revocation))
+    }
+}
+
+/// What the platform said when asked to end the grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// The platform ended the grant.
+    Revoked,
+    /// Nothing to revoke (no tokens held, or a platform without revocation).
+    NotNeeded,
+    /// The platform could not be reached or refused, after retries; the local
+    /// tokens are wiped anyway, and the user is told to end it there.
+    Failed(String),
+}
+
+/// Attempts at revoking, and the pauses before the second and third.
+const REVOKE_PAUSES: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(250),
+    std::time::Duration::from_secs(1),
+];
+
+async fn revoke_with_retries(
+    adapter: &dyn crate::adapters::PlatformAdapter,
+    token: &secrecy::SecretString,
+) -> Revocation {
+    let mut pauses = REVOKE_PAUSES.iter();
+    loop {
+        match adapter.revoke(token).await {
+            Ok(()) => return Revocation::Revoked,
+            Err(error) => match pauses.next() {
+                Some(pause) => {
+                    tracing::warn!(%error, "revoking at the platform failed; trying again");
+                    tokio::time::sleep(*pause).await;
+                }
+                None => {
+                    tracing::warn!(%error, "revoking at the platform failed; wiping local tokens anyway");
+                    return Revocation::Failed(error.to_string());
+                }
+            },
+        }
     }
 }

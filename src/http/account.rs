@@ -66,7 +66,7 @@ pub async fn change_password(
         .ok_or_else(ApiError::unauthenticated)?;
     // Guessing the current password is guessing a login: the same limits.
     if let Ok(email) = Email::parse(&account.email) {
-        limits.check_login(request.peer_addr().map(|a| a.ip()), &email)?;
+        limits.check_login(super::client_ip::client_ip(&request), &email)?;
     }
     let keep = own_csrf(&user, &session)?;
     let ended = accounts

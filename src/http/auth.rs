@@ -6,11 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::client_ip::client_ip;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::rate_limit::RateLimiters;
 use super::session::{self, CurrentUser};
 use crate::accounts::Accounts;
 use crate::domain::{Email, Password, Role, User, UserId};
+use crate::quotas::{QuotaUsage, Quotas};
 
 #[derive(Deserialize, ToSchema)]
 /// Unknown fields are refused (422 `invalid_body` naming the field), never
@@ -73,10 +75,9 @@ pub struct MailSent {
 pub struct SessionView {
     pub user: UserView,
     pub csrf_token: Option<String>,
-}
-
-pub(super) fn client_ip(request: &HttpRequest) -> Option<std::net::IpAddr> {
-    request.peer_addr().map(|addr| addr.ip())
+    /// Each quota of the account and what it used (`GET /api/v1/me` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<QuotaUsage>,
 }
 
 /// Create an account and mail a verification link; then log in. An address
@@ -151,6 +152,7 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(SessionView {
         user: user.into(),
         csrf_token: Some(csrf_token),
+        quotas: None,
     }))
 }
 
@@ -183,6 +185,7 @@ pub async fn logout(user: CurrentUser, session: Session) -> HttpResponse {
 pub async fn me(
     user: CurrentUser,
     accounts: web::Data<Accounts>,
+    quotas: web::Data<Quotas>,
     session: Session,
 ) -> Result<HttpResponse, ApiError> {
     let found = accounts
@@ -193,5 +196,6 @@ pub async fn me(
     Ok(HttpResponse::Ok().json(SessionView {
         user: found.into(),
         csrf_token,
+        quotas: Some(quotas.usage(user.id).await?),
     }))
 }

@@ -10,9 +10,12 @@ use super::error::{ApiError, ErrorBody};
 use super::session::CurrentUser;
 use crate::accounts::Accounts;
 use crate::adapters::{ConnectKind, ContentRules, PlatformAdapter};
-use crate::connections::{CallbackParams, ConnectError, Connections, PlatformState, SignIn};
+use crate::connections::{
+    CallbackParams, ConnectError, Connections, PlatformState, Revocation, SignIn,
+};
 use crate::domain::{ConnectionId, Destination};
 use crate::persistence::connections::{Connection, ConnectionStatus};
+use crate::quotas::Quotas;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionView {
@@ -198,6 +201,7 @@ pub struct AuthorizeRequestBody {
         (status = 400, description = "`malformed_json`", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "`csrf_failed`, `insufficient_scope`, or `email_unverified`: verify the email address first", body = ErrorBody),
+        (status = 429, description = "`quota_exceeded`: `connections` or `authorizations_per_hour` (with Retry-After)", body = ErrorBody),
         (status = 404, description = "`unknown_platform`", body = ErrorBody),
         (status = 422, description = "`server_required`, `invalid_server`", body = ErrorBody),
         (status = 502, description = "`platform_unavailable`: the server could not be reached", body = ErrorBody),
@@ -209,8 +213,10 @@ pub async fn authorize(
     body: web::Bytes,
     service: web::Data<Connections>,
     accounts: web::Data<Accounts>,
+    quotas: web::Data<Quotas>,
 ) -> Result<HttpResponse, ApiError> {
     accounts.may_connect(user.id).await?;
+    quotas.admit_connection(user.id).await?;
     // No body at all is the usual case (one-server platforms).
     let body: AuthorizeRequestBody = if body.iter().all(u8::is_ascii_whitespace) {
         AuthorizeRequestBody::default()
@@ -300,7 +306,7 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path, description = "Connection id"),
            ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
     responses(
-        (status = 200, description = "The connection, now revoked", body = ConnectionView),
+        (status = 200, description = "The connection, now revoked, and whether the platform ended the grant", body = DisconnectView),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Missing X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "No such connection (or another user's)", body = ErrorBody),
@@ -311,11 +317,38 @@ pub async fn disconnect(
     service: web::Data<Connections>,
     engine: web::Data<crate::actors::engine::Engine>,
 ) -> Result<HttpResponse, ApiError> {
-    let connection = service.disconnect(user.id, ConnectionId(*id)).await?;
+    let (connection, revocation) = service.disconnect(user.id, ConnectionId(*id)).await?;
     engine
         .connection_disconnected(user.id, connection.id)
         .await?;
-    Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
+    let platform = connection.platform_id.clone();
+    let (platform_revocation, message) = match revocation {
+        Revocation::Revoked => ("revoked", None),
+        Revocation::NotNeeded => ("not_needed", None),
+        Revocation::Failed(_) => (
+            "failed",
+            Some(format!(
+                "Prasaran forgot this account's tokens, but {platform} could not be reached to end its access (tried three times): remove Prasaran's access in your {platform} account settings"
+            )),
+        ),
+    };
+    Ok(HttpResponse::Ok().json(DisconnectView {
+        connection: ConnectionView::from(connection),
+        platform_revocation: platform_revocation.into(),
+        message,
+    }))
+}
+
+/// A disconnected connection, and whether its grant ended at the platform.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisconnectView {
+    #[serde(flatten)]
+    pub connection: ConnectionView,
+    /// `revoked` (the platform ended the grant), `not_needed`, or `failed`
+    /// (tokens are wiped here; `message` says what the user should do).
+    pub platform_revocation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -344,6 +377,7 @@ pub struct SignInRequest {
         (status = 400, description = "`oauth_exchange_failed`: the platform refused the credentials", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "`csrf_failed`, `insufficient_scope`, or `email_unverified`: verify the email address first", body = ErrorBody),
+        (status = 429, description = "`quota_exceeded`: `connections` or `authorizations_per_hour` (with Retry-After)", body = ErrorBody),
         (status = 404, description = "`unknown_platform`", body = ErrorBody),
         (status = 409, description = "`connect_with_redirect`: the platform connects through its own page", body = ErrorBody),
         (status = 422, description = "`invalid_body`", body = ErrorBody),
@@ -355,8 +389,10 @@ pub async fn sign_in(
     body: web::Json<SignInRequest>,
     service: web::Data<Connections>,
     accounts: web::Data<Accounts>,
+    quotas: web::Data<Quotas>,
 ) -> Result<HttpResponse, ApiError> {
     accounts.may_connect(user.id).await?;
+    quotas.admit_connection(user.id).await?;
     let SignInRequest {
         identifier,
         password,

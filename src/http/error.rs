@@ -16,6 +16,7 @@ use crate::media::{InspectError, MediaError};
 use crate::persistence::StoreError;
 use crate::persistence::oauth_states::StateRefusal;
 use crate::publishing::PublishError;
+use crate::quotas::QuotaError;
 
 /// Declares every error code once: its variant, HTTP status and snake_case name.
 macro_rules! error_codes {
@@ -68,6 +69,8 @@ error_codes! {
     NotReady => (SERVICE_UNAVAILABLE, "not_ready"),
     InternalError => (INTERNAL_SERVER_ERROR, "internal_error"),
     DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable"),
+    Overloaded => (SERVICE_UNAVAILABLE, "overloaded"),
+    QuotaExceeded => (TOO_MANY_REQUESTS, "quota_exceeded"),
     UnknownPlatform => (NOT_FOUND, "unknown_platform"),
     OauthStateInvalid => (BAD_REQUEST, "oauth_state_invalid"),
     OauthStateExpired => (BAD_REQUEST, "oauth_state_expired"),
@@ -220,6 +223,13 @@ impl From<AccountError> for ApiError {
             AccountError::InvalidCredentials => {
                 ApiError::new(ErrorCode::InvalidCredentials, "invalid email or password")
             }
+            AccountError::Hashing(HashingError::Busy) => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(
+                    ErrorCode::Overloaded,
+                    "too many logins and signups are being checked right now; try again in a second",
+                )
+            },
             other @ (AccountError::Hashing(_) | AccountError::Store(_)) => {
                 ApiError::internal(other)
             }
@@ -304,6 +314,10 @@ impl From<ConnectError> for ApiError {
 impl From<PublishError> for ApiError {
     fn from(error: PublishError) -> Self {
         use ErrorCode::*;
+        let error = match error {
+            PublishError::Quota(quota) => return quota.into(),
+            other => other,
+        };
         let code = match &error {
             PublishError::InvalidIdempotencyKey => InvalidIdempotencyKey,
             PublishError::InvalidContent(_) => InvalidContent,
@@ -323,9 +337,23 @@ impl From<PublishError> for ApiError {
                     ..ApiError::new(BacklogFull, error.to_string())
                 };
             }
+            // Answered above, with its Retry-After.
+            PublishError::Quota(_) => QuotaExceeded,
             PublishError::Store(_) | PublishError::Engine(_) => return ApiError::internal(error),
         };
         ApiError::new(code, error.to_string())
+    }
+}
+
+impl From<QuotaError> for ApiError {
+    fn from(error: QuotaError) -> Self {
+        match &error {
+            QuotaError::Exceeded { retry_after, .. } => ApiError {
+                retry_after: retry_after.map(|wait| wait.as_secs().max(1)),
+                ..ApiError::new(ErrorCode::QuotaExceeded, error.to_string())
+            },
+            QuotaError::Store(_) => ApiError::internal(error),
+        }
     }
 }
 
@@ -364,7 +392,7 @@ impl From<StoreError> for ApiError {
 
 impl From<HashingError> for ApiError {
     fn from(error: HashingError) -> Self {
-        ApiError::internal(error)
+        AccountError::Hashing(error).into()
     }
 }
 

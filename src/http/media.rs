@@ -34,6 +34,7 @@ pub struct UploadQuery {
         (status = 403, description = "Missing X-CSRF-Token (cookie sessions)", body = ErrorBody),
         (status = 413, description = "`media_too_large`: over `media.max_image_bytes` / `max_video_bytes`", body = ErrorBody),
         (status = 422, description = "`unsupported_media`, `invalid_media` (truncated or corrupt), `image_too_large` (too many pixels), `empty_upload`, `invalid_alt_text`, `invalid_body` (a form without a `file` field)", body = ErrorBody),
+        (status = 429, description = "`quota_exceeded` (`media_bytes`)", body = ErrorBody),
     ))]
 pub async fn upload(
     user: CurrentUser,
@@ -41,7 +42,17 @@ pub async fn upload(
     query: web::Query<UploadQuery>,
     body: web::Payload,
     media: web::Data<MediaLibrary>,
+    quotas: web::Data<crate::quotas::Quotas>,
 ) -> Result<HttpResponse, ApiError> {
+    // The declared length, when there is one, is checked before a byte is
+    // stored; without one only an already full quota refuses.
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    quotas.admit_media(user.id, declared).await?;
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)

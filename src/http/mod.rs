@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod client_ip;
 pub mod connections;
 mod dev_outbox;
 pub mod error;

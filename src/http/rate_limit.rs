@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use super::client_ip::limit_key;
 use super::error::ApiError;
 use crate::domain::Email;
 use crate::settings::RateLimitSettings;
@@ -38,8 +39,18 @@ impl RateLimiters {
         }
     }
 
+    /// The per-account login limit is kept per account *and* client, so a
+    /// stranger guessing at an account cannot lock its owner out.
     pub fn check_login(&self, ip: Option<IpAddr>, email: &Email) -> Result<(), ApiError> {
-        check_pair(&self.login_ip, ip, &self.login_account, email)
+        let ip = ip.map(limit_key);
+        if let Some(ip) = ip {
+            check(&self.login_ip, &ip)?;
+        }
+        let key = match ip {
+            Some(ip) => format!("{}|{ip}", email.as_str()),
+            None => email.as_str().to_owned(),
+        };
+        check(&self.login_account, &key)
     }
 
     pub fn check_signup(&self, ip: Option<IpAddr>, email: &Email) -> Result<(), ApiError> {
@@ -66,7 +77,7 @@ fn check_pair(
     email: &Email,
 ) -> Result<(), ApiError> {
     if let Some(ip) = ip {
-        check(by_ip, &ip)?;
+        check(by_ip, &limit_key(ip))?;
     }
     check(by_account, &email.as_str().to_owned())
 }

@@ -5,7 +5,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::{MailSent, client_ip};
+use super::auth::MailSent;
+use super::client_ip::client_ip;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::rate_limit::RateLimiters;
 use super::session::CurrentUser;

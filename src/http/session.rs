@@ -58,7 +58,7 @@ const MAX_USER_AGENT: usize = 256;
 pub fn log_in(session: &Session, request: &HttpRequest, user: UserId) -> Result<String, ApiError> {
     session.renew();
     let token = new_csrf_token();
-    let ip = request.peer_addr().map(|a| a.ip().to_string());
+    let ip = super::client_ip::client_ip(request).map(|ip| ip.to_string());
     let agent: Option<String> = request
         .headers()
         .get(actix_web::http::header::USER_AGENT)

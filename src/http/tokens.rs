@@ -214,12 +214,14 @@ fn invalid(message: impl Into<String>) -> ApiError {
         (status = 401, body = ErrorBody),
         (status = 403, description = "`csrf_failed`, `insufficient_scope` (the token lacks `tokens`, or a scope it would grant), `reauthentication_required` (send `password`) or `wrong_password`", body = ErrorBody),
         (status = 422, description = "`invalid_body`", body = ErrorBody),
+        (status = 429, description = "`quota_exceeded` (`api_tokens`)", body = ErrorBody),
     ))]
 pub async fn create(
     user: CurrentUser,
     body: web::Json<NewToken>,
     pool: web::Data<PgPool>,
     accounts: web::Data<Accounts>,
+    quotas: web::Data<crate::quotas::Quotas>,
     session: Session,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -278,6 +280,7 @@ pub async fn create(
             session::mark_authenticated(&session)?;
         }
     }
+    quotas.admit_token(user.id).await?;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));

@@ -311,9 +311,13 @@ pub async fn sealed_tokens(
     Ok(row.map(SealedTokens::from))
 }
 
-/// Wipes the tokens and marks the connection revoked.
+/// Wipes the tokens and marks the connection revoked (inside the
+/// transaction that holds its row lock: see [`lock_tokens`]).
 #[tracing::instrument(skip_all, fields(connection_id = %id))]
-pub async fn mark_revoked(pool: &PgPool, id: ConnectionId) -> Result<(), StoreError> {
+pub async fn mark_revoked(
+    tx: &mut Transaction<'_, Postgres>,
+    id: ConnectionId,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE platform_connections
          SET access_token = NULL, refresh_token = NULL, grant_secret = NULL, expires_at = NULL,
@@ -321,7 +325,7 @@ pub async fn mark_revoked(pool: &PgPool, id: ConnectionId) -> Result<(), StoreEr
          WHERE id = $1",
     )
     .bind(id)
-    .execute(pool)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }

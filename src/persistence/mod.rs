@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod platform_clients;
 pub mod platforms;
 pub mod publishing;
+pub mod quotas;
 pub mod sessions;
 pub mod tasks;
 pub mod users;

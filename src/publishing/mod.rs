@@ -123,6 +123,8 @@ pub enum PublishError {
     )]
     BacklogFull { waiting: i64, limit: u32 },
     #[error(transparent)]
+    Quota(#[from] crate::quotas::QuotaError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -134,15 +136,23 @@ pub struct Publishing {
     registry: Registry,
     engine: Engine,
     backlog: Arc<backlog::Backlog>,
+    quotas: Arc<crate::quotas::Quotas>,
 }
 
 impl Publishing {
-    pub fn new(pool: PgPool, registry: Registry, engine: Engine, max_user_backlog: u32) -> Self {
+    pub fn new(
+        pool: PgPool,
+        registry: Registry,
+        engine: Engine,
+        max_user_backlog: u32,
+        quotas: Arc<crate::quotas::Quotas>,
+    ) -> Self {
         Self {
             pool,
             registry,
             engine,
             backlog: Arc::new(backlog::Backlog::new(max_user_backlog)),
+            quotas,
         }
     }
 
@@ -268,6 +278,7 @@ impl Publishing {
         }
         let media: Vec<MediaId> = media.iter().map(|m| m.id).collect();
         let due_now = scheduled_at.is_none_or(|at| at <= Utc::now());
+        self.quotas.admit_publish(user, !due_now).await?;
         if due_now {
             let connections: Vec<ConnectionId> = active.iter().map(|(c, _)| *c).collect();
             if let Err(full) = self

@@ -93,6 +93,7 @@ pub fn load(environment: Environment) -> Result<Settings, SettingsError> {
     })?;
     settings.environment = environment;
     check_production_secrets(&settings)?;
+    super::guardrails::check_production(&settings)?;
     check_mode_requirements(&settings)?;
     Ok(settings)
 }
@@ -100,6 +101,7 @@ pub fn load(environment: Environment) -> Result<Settings, SettingsError> {
 /// The SQS queue, the KMS key and the media bucket have no sensible default:
 /// whoever picks those modes must name them.
 pub fn check_mode_requirements(settings: &Settings) -> Result<(), SettingsError> {
+    super::guardrails::check_exposure(settings)?;
     if settings.queue.kind == QueueKind::Sqs && settings.queue.sqs.queue_url.is_none() {
         return Err(SettingsError::Missing {
             key: "queue.sqs.queue_url",
@@ -137,6 +139,14 @@ pub fn check_mode_requirements(settings: &Settings) -> Result<(), SettingsError>
             key: "mail.smtp.host",
             hint: "mail.transport = \"smtp\" needs the relay's host (PRASARAN__MAIL__SMTP__HOST)",
         });
+    }
+    if let Some(token) = &settings.server.ops_token
+        && secrecy::ExposeSecret::expose_secret(token).chars().count() < 32
+    {
+        return Err(SettingsError::Invalid(
+            "`server.ops_token`: use at least 32 random characters (e.g. prasaran keys generate)"
+                .into(),
+        ));
     }
     if settings.keys.provider == KeyProviderKind::Kms && settings.keys.kms.key_id.is_none() {
         return Err(SettingsError::Missing {

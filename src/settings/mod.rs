@@ -4,6 +4,7 @@
 //! `PRASARAN__SECTION__KEY` environment variables (see [`load`]). Every struct
 //! rejects unknown keys so a typo stops start-up instead of being ignored.
 
+mod guardrails;
 mod load;
 mod secrets;
 
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use guardrails::check_production;
 pub use load::{Environment, SettingsError, check_mode_requirements, load};
 pub use secrets::{
     KeyError, MASTER_KEY_LEN, SESSION_KEY_LEN, generate_key_text, load_or_create_master_key,
@@ -41,6 +43,7 @@ pub struct Settings {
     pub media: MediaSettings,
     pub mail: MailSettings,
     pub accounts: AccountSettings,
+    pub quotas: QuotaSettings,
     /// Which environment these settings were loaded for; set by the loader, not by files.
     #[serde(skip, default)]
     pub environment: Environment,
@@ -94,6 +97,28 @@ pub enum SmtpSecurity {
     Starttls,
     Tls,
     None,
+}
+
+/// What one account may use (`GET /api/v1/me` shows each with its use; over
+/// one is `429 quota_exceeded`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSettings {
+    /// Posts accepted in any hour.
+    pub publishes_per_hour: u64,
+    /// Posts accepted in any day.
+    pub publishes_per_day: u64,
+    /// Scheduled posts whose time has not come.
+    pub pending_scheduled: u64,
+    /// Connected platform accounts.
+    pub connections: u64,
+    /// Live API tokens.
+    pub api_tokens: u64,
+    /// Connections started (consent pages opened, sign-ins) per hour; counted
+    /// per API process.
+    pub authorizations_per_hour: u64,
+    /// Bytes of uploads kept.
+    pub media_bytes: u64,
 }
 
 /// Rules around accounts.
@@ -171,6 +196,24 @@ pub struct ServerSettings {
     pub web_dir: PathBuf,
     /// Address to listen on; port 0 picks a free port (tests use that).
     pub bind: SocketAddr,
+    /// The operator listener: `/metrics`, `/health/actors` (and the probes).
+    /// Keep it on loopback or a private network; the public listener does
+    /// not serve those two unless `ops_token` is set.
+    pub ops_bind: SocketAddr,
+    /// Lets `/metrics` and `/health/actors` be read on the public listener
+    /// too, with `Authorization: Bearer <ops_token>` (environment only:
+    /// PRASARAN__SERVER__OPS_TOKEN; at least 32 characters).
+    #[serde(default)]
+    pub ops_token: Option<SecretString>,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the
+    /// client, for rate limits and the sessions list; from anyone else the
+    /// header is ignored. E.g. `["10.0.0.0/8"]` behind a load balancer.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Let dev settings listen on a non-loopback address (a closed network
+    /// only; production refuses it).
+    #[serde(default)]
+    pub allow_insecure_dev: bool,
     /// actix-web worker threads; 0 means one per CPU core.
     pub workers: usize,
     /// Largest JSON request body accepted, in bytes; larger bodies get 413.

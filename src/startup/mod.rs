@@ -25,6 +25,7 @@ use crate::actors::{EngineSetup, start_engine};
 use crate::adapters::Registry;
 use crate::connections::{Connections, PublicUrl};
 use crate::http::error::{json_error, path_error, query_error};
+use crate::http::operators::OperatorAccess;
 use crate::http::rate_limit::RateLimiters;
 use crate::http::web_app::{WebApp, fallback};
 use crate::http::{self, RequestSpan, request_id_header, security_headers, session};
@@ -42,6 +43,9 @@ const RATE_LIMIT_SWEEP: Duration = Duration::from_secs(60);
 pub struct Application {
     port: u16,
     server: Server,
+    /// The operator listener (`server.ops_bind`).
+    ops: Server,
+    ops_port: u16,
     engine: Engine,
     database: Database,
     sandboxes: Sandboxes,
@@ -67,6 +71,7 @@ impl Sandboxes {
 /// What the HTTP workers share.
 struct Services {
     pool: PgPool,
+    quotas: std::sync::Arc<crate::quotas::Quotas>,
     accounts: Accounts,
     session_key: Vec<u8>,
     connections: Connections,
@@ -96,6 +101,13 @@ impl Application {
         let listener = TcpListener::bind(settings.server.bind)
             .with_context(|| format!("binding {}", settings.server.bind))?;
         let local = listener.local_addr()?;
+        let ops_listener = TcpListener::bind(settings.server.ops_bind).with_context(|| {
+            format!(
+                "binding the operator listener {} (server.ops_bind, or --ops-bind: another prasaran may hold it)",
+                settings.server.ops_bind
+            )
+        })?;
+        let ops_local = ops_listener.local_addr()?;
         let public_url = match &settings.server.public_url {
             Some(url) => PublicUrl {
                 url: url.clone(),
@@ -153,15 +165,21 @@ impl Application {
             },
         );
         let engine_handle = engine.clone();
+        let quotas = std::sync::Arc::new(crate::quotas::Quotas::new(
+            database.pool.clone(),
+            settings.quotas.clone(),
+        ));
         let publishing = Publishing::new(
             database.pool.clone(),
             registry.clone(),
             engine.clone(),
             settings.engine.max_user_backlog.get(),
+            quotas.clone(),
         );
         let accounts = accounts(&settings, database.pool.clone(), &public_url.url).await?;
         let services = Services {
             pool: database.pool.clone(),
+            quotas,
             accounts,
             session_key,
             connections: Connections::new(
@@ -174,18 +192,21 @@ impl Application {
             publishing,
             media,
         };
-        let server = match build_server(&settings, listener, &registry, services).await {
-            Ok(server) => server,
+        let servers = build_server(&settings, listener, ops_listener, &registry, services).await;
+        let (server, ops) = match servers {
+            Ok(servers) => servers,
             Err(error) => {
                 database.close().await;
                 sandboxes.stop().await;
                 return Err(error);
             }
         };
-        tracing::info!(address = %local, role = ?settings.server.role, queue = ?settings.queue.kind, "listening");
+        tracing::info!(address = %local, operators = %ops_local, role = ?settings.server.role, queue = ?settings.queue.kind, "listening");
         Ok(Self {
             port: local.port(),
             server,
+            ops,
+            ops_port: ops_local.port(),
             engine: engine_handle,
             database,
             sandboxes,
@@ -194,6 +215,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The operator listener's port (`/metrics`, `/health/actors`).
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
     }
 
     /// The dev-mode sandbox, when this app started one.
@@ -215,7 +241,11 @@ impl Application {
     /// sandbox, closes the pool and stops the embedded database if this
     /// process started them.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let ops = self.ops.handle();
+        let ops_served = actix_web::rt::spawn(self.ops);
         let served = self.server.await;
+        ops.stop(true).await;
+        let _ = ops_served.await;
         self.engine.shutdown().await;
         self.sandboxes.stop().await;
         self.database.close().await;
@@ -253,14 +283,17 @@ async fn media_library(settings: &Settings, pool: PgPool) -> anyhow::Result<Medi
     Ok(MediaLibrary::new(pool, store, settings.media.clone()))
 }
 
+/// The public server and the operator server.
 async fn build_server(
     settings: &Settings,
     listener: TcpListener,
+    ops_listener: TcpListener,
     registry: &Registry,
     services: Services,
-) -> anyhow::Result<Server> {
+) -> anyhow::Result<(Server, Server)> {
     let Services {
         pool,
+        quotas,
         accounts,
         session_key,
         connections,
@@ -297,6 +330,17 @@ async fn build_server(
     let media = web::Data::new(media);
     let engine = web::Data::new(engine);
     let token_cache = web::Data::new(crate::http::tokens::TokenCache::default());
+    let quotas = web::Data::from(quotas);
+    let ops = operator_server(
+        ops_listener,
+        pool.clone(),
+        engine.clone(),
+        settings.session.cookie_secure,
+    )?;
+    let trusted_proxies = web::Data::new(crate::http::client_ip::TrustedProxies(
+        settings.server.trusted_proxies.clone(),
+    ));
+    let public_operators = web::Data::new(OperatorAccess::Token(settings.server.ops_token.clone()));
 
     let mut server = HttpServer::new(move || {
         App::new()
@@ -316,6 +360,9 @@ async fn build_server(
             .app_data(publishing.clone())
             .app_data(media.clone())
             .app_data(token_cache.clone())
+            .app_data(quotas.clone())
+            .app_data(public_operators.clone())
+            .app_data(trusted_proxies.clone())
             .wrap(session::middleware(
                 store.clone(),
                 &session_key,
@@ -341,6 +388,37 @@ async fn build_server(
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }
+    Ok((server.run(), ops))
+}
+
+/// The operator listener: probes, `/health/actors` and `/metrics`, to
+/// whoever reaches it (it is meant for loopback or a private network).
+fn operator_server(
+    listener: TcpListener,
+    pool: web::Data<PgPool>,
+    engine: web::Data<Engine>,
+    https: bool,
+) -> anyhow::Result<Server> {
+    let access = web::Data::new(OperatorAccess::Listener);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(pool.clone())
+            .app_data(engine.clone())
+            .app_data(access.clone())
+            .wrap(security_headers(https))
+            .wrap(from_fn(request_id_header))
+            .configure(http::configure_operators)
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(crate::http::error::ApiError::new(
+                    crate::http::error::ErrorCode::NotFound,
+                    "the operator listener serves /metrics, /health/actors, /health/live and /health/ready",
+                ))
+            }))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .listen(listener)?;
     Ok(server.run())
 }
 

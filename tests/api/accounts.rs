@@ -272,3 +272,57 @@ async fn signup_rate_limit_per_ip() {
         "an hourly limit waits more than a minute: {retry_after}"
     );
 }
+
+async fn login_from(app: &TestApp, forwarded_for: &str, password: &str) -> StatusCode {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&serde_json::json!({"email": "owner@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[actix_web::test]
+async fn a_stranger_guessing_cannot_lock_the_owner_out() {
+    // The app sits behind a proxy on loopback, which says who the client is.
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits.login_per_account_per_minute = 3.try_into().unwrap();
+        s.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    app.signed_up("owner@example.com").await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(login_from(&app, "198.51.100.66", "guessing the password").await);
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        login_from(&app, "203.0.113.10", PASSWORD).await,
+        StatusCode::OK,
+        "the owner, elsewhere, still gets in"
+    );
+}
+
+#[actix_web::test]
+async fn a_forwarded_for_header_from_an_untrusted_peer_changes_nothing() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits.login_per_ip_per_minute = 2.try_into().unwrap();
+    })
+    .await;
+    let statuses = [
+        login_from(&app, "198.51.100.1", "wrong password one").await,
+        login_from(&app, "198.51.100.2", "wrong password two").await,
+        login_from(&app, "198.51.100.3", "wrong password three").await,
+    ];
+    assert_eq!(
+        statuses[2],
+        StatusCode::TOO_MANY_REQUESTS,
+        "a client cannot pick fresh addresses: {statuses:?}"
+    );
+}

@@ -199,6 +199,8 @@ impl Drop for Moto {
 /// A `prasaran serve` process; killed (SIGKILL) when dropped unless stopped.
 pub struct Serve {
     pub address: String,
+    /// The operator listener (`/metrics`, `/health/actors`).
+    pub ops_address: String,
     pub log: PathBuf,
     child: Option<Child>,
 }
@@ -208,6 +210,7 @@ impl Serve {
     /// until `/health/ready` says 200.
     pub async fn start(role: &str, env: &[(String, String)]) -> Self {
         let port = free_port();
+        let ops_port = free_port();
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "serve-{role}-{port}-{}.log",
             uuid::Uuid::new_v4().simple()
@@ -226,14 +229,20 @@ impl Serve {
                 role,
                 "--bind",
                 &format!("127.0.0.1:{port}"),
+                "--ops-bind",
+                &format!("127.0.0.1:{ops_port}"),
             ])
             .envs(AWS_ENV)
+            // As in TestApp: connecting right after signup (tests/api/mail.rs
+            // and logging.rs verify addresses with the rule on).
+            .env("PRASARAN__ACCOUNTS__VERIFIED_EMAIL_TO_CONNECT", "false")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(file.try_clone().unwrap())
             .stderr(file);
         let child = command.spawn().expect("starting prasaran serve");
         let serve = Self {
             address: format!("http://127.0.0.1:{port}"),
+            ops_address: format!("http://127.0.0.1:{ops_port}"),
             log,
             child: Some(child),
         };
@@ -297,7 +306,7 @@ impl Serve {
     /// A counter from this process's `/metrics`, summed over its labels matching `filter`.
     pub async fn metric(&self, name: &str, filter: &str) -> f64 {
         let text = crate::helpers::http()
-            .get(format!("{}/metrics", self.address))
+            .get(format!("{}/metrics", self.ops_address))
             .send()
             .await
             .unwrap()

@@ -260,7 +260,7 @@ async fn an_outcome_after_the_lease_moved_on_is_not_written_over_the_new_owner()
 async fn wait_worker_idle_since(app: &TestApp, since: chrono::DateTime<chrono::Utc>) {
     let deadline = Instant::now() + LIMIT;
     loop {
-        let actors: Value = app.get("/health/actors").await.json().await.unwrap();
+        let actors: Value = app.ops_get("/health/actors").await.json().await.unwrap();
         let idle = actors["actors"].as_array().unwrap().iter().any(|a| {
             a["kind"] == "platform_worker"
                 && a["state"] != "running"
@@ -395,4 +395,74 @@ async fn a_redirect_platform_refuses_credentials_saying_how_to_connect() {
             .unwrap()
             .contains("/authorize")
     );
+}
+
+/// Disconnecting while a refresh is in flight waits for it and revokes the
+/// refresh token it brought; revoking the one read before would leave the
+/// new grant alive at the platform.
+#[actix_web::test]
+async fn a_disconnect_during_a_refresh_revokes_the_grant_the_refresh_made() {
+    let stage = Stage::new();
+    let platform = Platform::new(Script {
+        refuse_unrefreshed: true,
+        refresh_delay: Duration::from_millis(1500),
+        ..Script::default()
+    });
+    let app = app_on(&stage, &platform).await;
+    let p = publisher(&app, "leaving@example.com", &["leaving"]).await;
+    // The publish meets a 401 and starts the (slow) refresh.
+    let id = accepted(&app, &p.token, json!({"content": "refreshing"})).await;
+    let deadline = Instant::now() + LIMIT;
+    while platform.record().unauthorized == 0 {
+        assert!(Instant::now() < deadline, "no 401 was met");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(platform.record().refreshes.len() <= 1);
+    let disconnected = app.disconnect(&p.browser_csrf, &p.connections[0]).await;
+    assert_eq!(disconnected.status(), reqwest::StatusCode::OK);
+    let body: Value = disconnected.json().await.unwrap();
+    assert_eq!(body["status"], "revoked");
+    assert_eq!(body["platform_revocation"], "revoked");
+    {
+        let record = platform.record();
+        assert_eq!(record.refreshes.len(), 1, "{record:?}");
+        assert_eq!(
+            record.revoked,
+            vec!["scripted-refresh-1".to_owned()],
+            "the refresh token the refresh brought is the one revoked: {record:?}"
+        );
+    }
+    let view = wait_job(&app, &p.token, &id, LIMIT).await;
+    assert_ne!(view["status"], "pending", "{view}");
+}
+
+/// A platform that cannot be reached is asked three times; the tokens are
+/// wiped anyway and the answer says what the user should do.
+#[actix_web::test]
+async fn a_failed_revocation_is_retried_and_said() {
+    let stage = Stage::new();
+    let platform = Platform::new(Script {
+        refuse_revocations: true,
+        ..Script::default()
+    });
+    let app = app_on(&stage, &platform).await;
+    let p = publisher(&app, "unreachable@example.com", &["unreachable"]).await;
+    let disconnected = app.disconnect(&p.browser_csrf, &p.connections[0]).await;
+    assert_eq!(disconnected.status(), reqwest::StatusCode::OK);
+    let body: Value = disconnected.json().await.unwrap();
+    assert_eq!(body["status"], "revoked");
+    assert_eq!(body["platform_revocation"], "failed");
+    assert!(
+        body["message"].as_str().unwrap().contains("settings"),
+        "{body}"
+    );
+    assert_eq!(platform.record().revoked.len(), 3, "asked three times");
+    let tokens: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT refresh_token FROM platform_connections WHERE id = $1::uuid")
+            .bind(&p.connections[0])
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(tokens.is_none(), "tokens wiped anyway");
 }

@@ -14,7 +14,7 @@ use crate::helpers::{TestApp, error_code};
 use crate::stage::{Stage, accepted, job, publish, publisher, wait_all, wait_job};
 
 async fn workers(app: &TestApp) -> Vec<Value> {
-    let actors: Value = app.get("/health/actors").await.json().await.unwrap();
+    let actors: Value = app.ops_get("/health/actors").await.json().await.unwrap();
     actors["actors"]
         .as_array()
         .unwrap()

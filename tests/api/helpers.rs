@@ -72,6 +72,7 @@ fn test_server() -> &'static TestServer {
 pub fn test_settings() -> Settings {
     let mut settings = settings::load(Environment::Dev).expect("dev settings load");
     settings.server.bind = "127.0.0.1:0".parse().expect("address");
+    settings.server.ops_bind = "127.0.0.1:0".parse().expect("address");
     settings.server.workers = 2;
     settings.session.key = Some(SecretString::from(random_key(64)));
     settings.keys.local.master_key = Some(SecretString::from(random_key(32)));
@@ -85,6 +86,10 @@ pub fn test_settings() -> Settings {
     // Most tests connect platforms right after signup; tests/api/mail.rs
     // covers verification with this rule on.
     settings.accounts.verified_email_to_connect = false;
+    // Load-shaped tests publish thousands; tests/api/quotas.rs sets its own.
+    settings.quotas.publishes_per_hour = 1_000_000;
+    settings.quotas.publishes_per_day = 1_000_000;
+    settings.quotas.pending_scheduled = 1_000_000;
     // Mastodon's tests start their own instances (tests/api/mastodon.rs).
     settings.platforms.mastodon.enabled = false;
     settings.sandbox.mastodon_bind = None;
@@ -200,6 +205,8 @@ pub struct TestApp {
     running: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
     /// The Manch sandbox the app started beside itself (dev mode).
     pub manch: Option<SandboxHandle>,
+    /// The operator listener's address (`/metrics`, `/health/actors`).
+    pub ops_address: String,
     /// What the platform adapters are passed through at every start.
     adapt: Adapt,
 }
@@ -273,6 +280,7 @@ impl TestApp {
             handle: None,
             running: None,
             manch: None,
+            ops_address: String::new(),
             adapt,
         };
         app.start().await;
@@ -285,6 +293,7 @@ impl TestApp {
             .await
             .expect("app builds");
         self.browser.address = format!("http://127.0.0.1:{}", application.port());
+        self.ops_address = format!("http://127.0.0.1:{}", application.ops_port());
         if let Some(sandbox) = application.sandbox() {
             distrust_idempotency(&sandbox.sandbox);
         }
@@ -333,6 +342,15 @@ impl TestApp {
         self.manch
             .as_ref()
             .expect("dev mode starts a Manch sandbox")
+    }
+
+    /// GET on the operator listener.
+    pub async fn ops_get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.ops_address))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// A second browser: same server, its own cookie jar.
@@ -544,6 +562,16 @@ impl Browser {
         let connection: Value = response.json().await.expect("json");
         assert_eq!(connection["handle"], identifier);
         connection
+    }
+
+    /// `DELETE /api/v1/connections/{id}` with this session.
+    pub async fn disconnect(&self, csrf: &str, id: &str) -> Response {
+        self.client
+            .delete(self.url(&format!("/api/v1/connections/{id}")))
+            .header("X-CSRF-Token", csrf)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// A new personal API token of this browser's user (`POST /api/v1/tokens`).

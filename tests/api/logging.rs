@@ -31,6 +31,10 @@ async fn secrets_stay_out_of_trace_logs() {
             DEFAULT_CLIENT_SECRET.to_owned(),
         ),
         ("RUST_LOG", "trace".to_owned()),
+        (
+            "PRASARAN__ACCOUNTS__VERIFIED_EMAIL_TO_CONNECT",
+            "true".to_owned(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

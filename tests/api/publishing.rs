@@ -308,7 +308,7 @@ async fn a_panic_in_a_platform_call_restarts_the_worker_and_the_task_completes()
     let view = wait_job(&app, &p.token, &id, Duration::from_secs(20)).await;
     assert_eq!(view["status"], "succeeded", "{view}");
     assert_eq!(stage.post_count().await, 1);
-    let actors: Value = app.get("/health/actors").await.json().await.unwrap();
+    let actors: Value = app.ops_get("/health/actors").await.json().await.unwrap();
     let worker = actors["actors"]
         .as_array()
         .unwrap()
@@ -747,13 +747,7 @@ async fn disconnecting_cancels_pending_tasks() {
         json!({"content": "pending", "scheduled_at": later}),
     )
     .await;
-    let response = app
-        .client
-        .delete(app.url(&format!("/api/v1/connections/{}", p.connections[0])))
-        .header("X-CSRF-Token", &p.browser_csrf)
-        .send()
-        .await
-        .unwrap();
+    let response = app.disconnect(&p.browser_csrf, &p.connections[0]).await;
     assert_eq!(response.status(), StatusCode::OK);
     let view = wait_job(&app, &p.token, &id, Duration::from_secs(10)).await;
     assert_eq!(view["status"], "cancelled");
@@ -772,7 +766,7 @@ async fn metrics_and_actor_health_describe_the_engine() {
     let p = publisher(&app, "ops@example.com", &["ops"]).await;
     let id = accepted(&app, &p.token, json!({"content": "measured"})).await;
     wait_job(&app, &p.token, &id, Duration::from_secs(15)).await;
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.ops_get("/metrics").await.text().await.unwrap();
     for name in [
         "prasaran_task_transitions_total{to=\"queued\"} 1",
         "prasaran_task_transitions_total{to=\"running\"} 1",
@@ -785,7 +779,7 @@ async fn metrics_and_actor_health_describe_the_engine() {
     ] {
         assert!(metrics.contains(name), "missing {name} in\n{metrics}");
     }
-    let actors: Value = app.get("/health/actors").await.json().await.unwrap();
+    let actors: Value = app.ops_get("/health/actors").await.json().await.unwrap();
     let kinds: Vec<&str> = actors["actors"]
         .as_array()
         .unwrap()

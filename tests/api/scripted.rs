@@ -44,6 +44,10 @@ pub struct Script {
     /// Connect with an identifier and password (as Bluesky's app passwords);
     /// this password is the right one.
     pub credentials: Option<String>,
+    /// Each refresh takes this long (a slow token endpoint).
+    pub refresh_delay: Duration,
+    /// Revocations fail (the platform cannot be reached).
+    pub refuse_revocations: bool,
 }
 
 impl Default for Script {
@@ -57,6 +61,8 @@ impl Default for Script {
             refreshed_ttl: chrono::Duration::hours(1),
             plan_keys: false,
             credentials: None,
+            refresh_delay: Duration::ZERO,
+            refuse_revocations: false,
         }
     }
 }
@@ -81,6 +87,8 @@ pub struct Record {
     pub lookups: Vec<String>,
     /// The refresh token of every refresh call, in order.
     pub refreshes: Vec<String>,
+    /// Every token a revocation was asked for, in order.
+    pub revoked: Vec<String>,
     /// Access tokens the scripted refreshes issued.
     refreshed: HashSet<String>,
     /// Publishes open now, the most open at once, and held ones waiting.
@@ -336,6 +344,7 @@ impl PlatformAdapter for Scripted {
     }
 
     async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, AdapterError> {
+        tokio::time::sleep(self.platform.current().refresh_delay).await;
         Ok(self.platform.refresh(refresh_token))
     }
 
@@ -382,6 +391,20 @@ impl PlatformAdapter for Scripted {
     }
 
     async fn revoke(&self, token: &SecretString) -> Result<(), AdapterError> {
+        self.platform
+            .record()
+            .revoked
+            .push(token.expose_secret().to_owned());
+        if self.platform.current().refuse_revocations {
+            return Err(AdapterError::Transient {
+                reason: "the platform cannot be reached".into(),
+                status: None,
+            });
+        }
+        if token.expose_secret().starts_with("scripted-") {
+            // Issued here, unknown to the sandbox behind.
+            return Ok(());
+        }
         self.inner.revoke(token).await
     }
 }

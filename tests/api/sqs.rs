@@ -182,7 +182,7 @@ impl Stage {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let actors: Value = crate::helpers::http()
-                .get(format!("{}/health/actors", api.address))
+                .get(format!("{}/health/actors", api.ops_address))
                 .send()
                 .await
                 .unwrap()
@@ -313,7 +313,7 @@ async fn an_api_process_and_a_worker_process_publish_through_sqs() {
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     let actors: Value = crate::helpers::http()
-        .get(format!("{}/health/actors", api.address))
+        .get(format!("{}/health/actors", api.ops_address))
         .send()
         .await
         .unwrap()

@@ -6,6 +6,7 @@ import type {
   ApiToken,
   Connection,
   CreatedApiToken,
+  DisconnectResult,
   History,
   Job,
   MailSent,
@@ -151,7 +152,7 @@ export const api = {
       `/api/v1/connections/${platform}/authorize`,
       server !== undefined ? { server } : undefined,
     ),
-  disconnect: (id: string) => request<void>("DELETE", `/api/v1/connections/${id}`),
+  disconnect: (id: string) => request<DisconnectResult>("DELETE", `/api/v1/connections/${id}`),
   /**
    * Connects a credentials platform's account. `server` (a Matrix homeserver,
    * for platforms with `sign_in_names_server`) is sent only when given; left

@@ -266,3 +266,10 @@ export const FINAL_JOB_STATES: JobStatus[] = [
   "cancelled",
   "missed",
 ];
+
+/** `DELETE /api/v1/connections/{id}`: the connection, now revoked, and whether the platform ended its grant. */
+export interface DisconnectResult extends Connection {
+  platform_revocation: "revoked" | "not_needed" | "failed";
+  /** What the user should do, when the platform could not be reached. */
+  message?: string;
+}

@@ -426,4 +426,45 @@ describe("Dashboard", () => {
       expect(screen.queryByRole("button", { name: "Save rooms" })).not.toBeInTheDocument();
     });
   });
+
+  it("shows no free text from the URL when a connection came back with an error", async () => {
+    vi.stubGlobal("fetch", vi.fn().mockImplementation(() => json(bluesky([]))));
+    render(
+      <MemoryRouter
+        initialEntries={["/?connect_error=access_denied&platform=bluesky&message=Call%20evil.example%20now"]}
+      >
+        <Dashboard />
+      </MemoryRouter>,
+    );
+    await screen.findByText(/You declined at Bluesky, so nothing was connected/);
+    expect(screen.queryByText(/evil\.example/)).not.toBeInTheDocument();
+  });
+
+  it("names no crafted code and says what to do when the platform could not end the grant", async () => {
+    const account = { id: "c1", platform: "bluesky", handle: "ada.test", display_name: "ada.test", status: "active" };
+    let gone = false;
+    const fetch = vi.fn().mockImplementation((_url: string, init?: RequestInit) => {
+      if (init?.method === "DELETE") {
+        gone = true;
+        return json({
+          ...account,
+          status: "revoked",
+          platform_revocation: "failed",
+          message: "remove Prasaran's access in your Bluesky account settings",
+        });
+      }
+      return json(bluesky(gone ? [] : [account]));
+    });
+    vi.stubGlobal("fetch", fetch);
+    render(
+      <MemoryRouter initialEntries={["/?connect_error=%3Cscript%3E&platform=nope"]}>
+        <Dashboard />
+      </MemoryRouter>,
+    );
+    await screen.findByText(/The platform did not finish connecting\./);
+    fireEvent.click(await screen.findByRole("button", { name: "Disconnect" }));
+    fireEvent.click(screen.getByRole("button", { name: "Yes, disconnect" }));
+    await screen.findByText(/remove Prasaran's access in your Bluesky account settings/);
+    expect(screen.getByText("Disconnected here, but not at the platform")).toBeInTheDocument();
+  });
 });

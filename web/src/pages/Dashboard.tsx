@@ -21,6 +21,7 @@ export function Dashboard() {
   const connected = params.get("connected");
   const connectError = params.get("connect_error");
 
+  const [notice, setNotice] = useState<string | null>(null);
   const load = useCallback(() => {
     api
       .platforms()
@@ -50,27 +51,70 @@ export function Dashboard() {
       )}
       {connectError && (
         <Alert title="The connection did not complete">
-          {params.get("message") ?? connectError}. Try connecting again.
+          {connectErrorMessage(connectError, platformName(platforms, params.get("platform")))} Try connecting again.
+        </Alert>
+      )}
+      {notice && (
+        <Alert tone="warning" title="Disconnected here, but not at the platform">
+          {notice}{" "}
+          <button className="underline" onClick={() => setNotice(null)}>Dismiss</button>
         </Alert>
       )}
       {error && <Alert>{error}</Alert>}
       {platforms === null && !error && <Spinner label="Loading platforms…" />}
       {platforms?.length === 0 && <EmptyState title="No platforms are configured on this server." />}
       {platforms?.map((platform) => (
-        <PlatformCard key={platform.id} platform={platform} onConnect={connect} onChanged={load} />
+        <PlatformCard
+          key={platform.id}
+          platform={platform}
+          onConnect={connect}
+          onChanged={load}
+          onDisconnected={(message) => {
+            setNotice(message ?? null);
+            load();
+          }}
+        />
       ))}
     </div>
   );
+}
+
+/**
+ * Words for an OAuth error code a platform sent back. Only the code and the
+ * platform id come from the URL, and neither is shown as it came: anyone can
+ * craft a link to this page, so no free text from it reaches the screen.
+ */
+export function connectErrorMessage(code: string, platform: string): string {
+  switch (code) {
+    case "access_denied":
+      return `You declined at ${platform}, so nothing was connected.`;
+    case "invalid_scope":
+      return `${platform} did not grant the access Prasaran needs to post.`;
+    case "server_error":
+    case "temporarily_unavailable":
+      return `${platform} had a problem finishing the connection; wait a moment.`;
+    default:
+      return /^[a-z_]{1,40}$/.test(code)
+        ? `${platform} did not finish connecting (it answered “${code}”).`
+        : `${platform} did not finish connecting.`;
+  }
+}
+
+/** The platform's name from the server's list; the URL's id only picks it. */
+function platformName(platforms: Platform[] | null, id: string | null): string {
+  return platforms?.find((p) => p.id === id)?.name ?? "The platform";
 }
 
 function PlatformCard({
   platform,
   onConnect,
   onChanged,
+  onDisconnected,
 }: {
   platform: Platform;
   onConnect: (id: string) => void;
   onChanged: () => void;
+  onDisconnected: (message?: string) => void;
 }) {
   const [label, tone] = stateLabel[platform.state];
   const live = platform.connections.filter((c) => c.status !== "revoked");
@@ -120,7 +164,12 @@ function PlatformCard({
       {live.length > 0 && (
         <ul className="mt-4 divide-y divide-slate-100" aria-label={`${platform.name} accounts`}>
           {live.map((c) => (
-            <ConnectionRow key={c.id} connection={c} hasDestinations={platform.has_destinations} onChanged={onChanged} />
+            <ConnectionRow
+              key={c.id}
+              connection={c}
+              hasDestinations={platform.has_destinations}
+              onDisconnected={onDisconnected}
+            />
           ))}
         </ul>
       )}
@@ -312,12 +361,13 @@ function serverHost(url: string | null | undefined): string | null {
 function ConnectionRow({
   connection,
   hasDestinations,
-  onChanged,
+  onDisconnected,
 }: {
   connection: Connection;
   /** The platform posts to places the user picks per account (Matrix rooms). */
   hasDestinations?: boolean;
-  onChanged: () => void;
+  /** With what to tell the user when the platform could not end its grant. */
+  onDisconnected: (message?: string) => void;
 }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -325,8 +375,8 @@ function ConnectionRow({
   const disconnect = async () => {
     setBusy(true);
     try {
-      await api.disconnect(connection.id);
-      onChanged();
+      const result = await api.disconnect(connection.id);
+      onDisconnected(result.platform_revocation === "failed" ? result.message : undefined);
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
     } finally {
