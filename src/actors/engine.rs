@@ -28,6 +28,9 @@ use crate::persistence::media_store::MediaStore;
 /// Shared, read-only context of the engine's actors.
 pub struct EngineContext {
     pub pool: PgPool,
+    /// The longest a platform call may take: a call whose outcome is unknown
+    /// may land until this long after it started.
+    pub call_timeout: Duration,
     pub registry: Registry,
     pub keyring: Keyring,
     pub settings: EngineSettings,

@@ -99,6 +99,7 @@ pub fn start_engine(
         queue: queue.as_ref().map(|(q, _)| q.clone()),
         holder,
         media,
+        call_timeout,
     });
     let cores = match (role.runs_tasks(), context.settings.worker_arbiters) {
         // An API process only keeps coordinators (cancel, retry); no platform workers.

@@ -125,11 +125,18 @@ pub async fn run(
             }
         }
         Decision::Unconfirmed(reason) => {
+            // A call cut short on our side (a dropped connection, a process
+            // shutting down) may still be on its way and land later: asking
+            // the platform before it can no longer land would find nothing
+            // and send it again. So the check waits out the call's timeout,
+            // counted from when the call started.
+            let still_landing = ctx.call_timeout.saturating_sub(started.elapsed());
             let delay = backoff(
                 ctx.settings.backoff_base_ms.get(),
                 ctx.settings.backoff_cap_ms.get(),
                 claimed.attempt_count,
-            );
+            )
+            .max(still_landing);
             settlement.to = TaskStatus::Unconfirmed;
             settlement.outcome = "unknown";
             settlement.next_attempt_at =
