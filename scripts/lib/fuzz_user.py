@@ -7,6 +7,11 @@ reached the engine. Standard library only; every request has a timeout.
         (the same steps as tests/api/helpers.rs `connect_manch`) and prints a
         new API token on stdout.
 
+    fuzz_user.py session BASE EMAIL
+        Logs the (created) user in again and prints two lines: the Cookie
+        header of the new session and its CSRF token, for fuzzing as a
+        browser does.
+
     fuzz_user.py check BASE SANDBOX TOKEN [SECONDS]
         Waits (at most SECONDS, default 60) until no task that is due is still
         under way, then fails unless the sandbox holds at least one post and
@@ -39,8 +44,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 class Client:
     def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
         )
 
     def call(self, method, url, body=None, headers=None, form=False):
@@ -135,6 +141,21 @@ def create(base, email, handle):
     print(f"fuzz user {email}: Manch account @{handle} connected", file=sys.stderr)
 
 
+def session(base, email):
+    client = Client()
+    _, text = client.expect(
+        200,
+        "POST",
+        f"{base}/api/v1/auth/login",
+        body={"email": email, "password": "correct horse battery staple"},
+    )
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.jar)
+    if not cookie:
+        raise Fail("login set no session cookie")
+    print(cookie)
+    print(json.loads(text)["csrf_token"])
+
+
 def history(client, base, token):
     """Every job of the token's user, all pages."""
     jobs, cursor = [], None
@@ -219,6 +240,8 @@ def main(argv):
     try:
         if len(argv) == 4 and argv[0] == "create":
             create(*argv[1:])
+        elif len(argv) == 3 and argv[0] == "session":
+            session(*argv[1:])
         elif len(argv) in (4, 5) and argv[0] == "check":
             check(*argv[1:4], *(int(s) for s in argv[4:]))
         else:

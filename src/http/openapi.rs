@@ -145,6 +145,13 @@ impl Modify for CommonErrors {
                         "Not logged in, or the API token is unknown (`unauthenticated`, `invalid_token`)",
                     );
                 }
+                if operation.responses.responses.contains_key("401") {
+                    add(
+                        operation,
+                        "403",
+                        "`csrf_failed` (a cookie session without `X-CSRF-Token`), `insufficient_scope` (an API token without this route's scope) or `session_required` (an API token where only a logged-in session may)",
+                    );
+                }
                 if operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
                     && !path.contains('{')
                 {

@@ -96,6 +96,7 @@ async fn start_embedded(settings: &Settings) -> anyhow::Result<OwnedCluster> {
         bin_dir: embedded.bin_dir.clone(),
         os_user: embedded.os_user.clone(),
         start_timeout: Duration::from_secs(u64::from(embedded.start_timeout_secs.get())),
+        listen: None,
     };
     let owned = tokio::task::spawn_blocking(move || -> Result<OwnedCluster, EmbeddedError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| EmbeddedError::Io {

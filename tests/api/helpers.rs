@@ -57,6 +57,7 @@ fn test_server() -> &'static TestServer {
                 bin_dir: None,
                 os_user: "postgres".into(),
                 start_timeout: Duration::from_secs(60),
+                listen: None,
             };
             let cluster =
                 EmbeddedCluster::start(&config).expect("starting the test PostgreSQL cluster");

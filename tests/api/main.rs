@@ -25,6 +25,7 @@ mod media_s3;
 mod openapi;
 mod operators;
 mod pds;
+mod postgres_tls;
 mod publishing;
 mod quotas;
 mod sandbox;

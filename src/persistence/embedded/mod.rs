@@ -38,6 +38,9 @@ pub struct ClusterConfig {
     pub bin_dir: Option<PathBuf>,
     pub os_user: String,
     pub start_timeout: Duration,
+    /// Also listen on TCP at this address (the tests of PostgreSQL over TLS
+    /// need a network listener); None: the private socket only.
+    pub listen: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,7 @@ pub struct EmbeddedCluster {
     pgdata: PathBuf,
     socket_dir: PathBuf,
     port: u16,
+    listen: Option<std::net::IpAddr>,
     binaries: ServerBinaries,
     owner: Option<ClusterOwner>,
 }
@@ -104,6 +108,7 @@ impl EmbeddedCluster {
             socket_dir: socket_dir_for(&pgdata),
             pgdata,
             port: 0,
+            listen: config.listen,
             binaries,
             owner,
         };
@@ -119,6 +124,11 @@ impl EmbeddedCluster {
             None => cluster.pg_start(config.start_timeout)?,
         }
         Ok(cluster)
+    }
+
+    /// The port of the socket (and of the TCP listener, when there is one).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Options for connecting to `database` over the private socket.
@@ -212,6 +222,7 @@ impl EmbeddedCluster {
             });
         }
         self.port = free_port()?;
+        let listen = self.listen.map(|ip| ip.to_string()).unwrap_or_default();
         let mut command = self.command(&self.binaries.pg_ctl);
         command
             .arg("-D")
@@ -220,7 +231,7 @@ impl EmbeddedCluster {
             .arg(self.pgdata.join("server.log"))
             .args(["-w", "-t", &timeout.as_secs().max(1).to_string(), "-o"])
             .arg(format!(
-                "-p {} -k '{socket_dir}' -c listen_addresses=''",
+                "-p {} -k '{socket_dir}' -c listen_addresses='{listen}'",
                 self.port
             ))
             .arg("start");

@@ -11,6 +11,24 @@ export interface User {
 export interface Session {
   user: User;
   csrf_token: string;
+  /** Each quota of the account and what it used (`GET /api/v1/me` only). */
+  quotas?: Quotas;
+}
+
+export interface QuotaUse {
+  used: number;
+  limit: number;
+}
+
+/** What one account may use; over one the server answers 429 `quota_exceeded`. */
+export interface Quotas {
+  publishes_per_hour: QuotaUse;
+  publishes_per_day: QuotaUse;
+  pending_scheduled: QuotaUse;
+  connections: QuotaUse;
+  api_tokens: QuotaUse;
+  authorizations_per_hour: QuotaUse;
+  media_bytes: QuotaUse;
 }
 
 /**

@@ -142,6 +142,34 @@ describe("Settings", () => {
     });
   });
 
+  describe("usage", () => {
+    it("shows each quota with what was used, and marks a full one", async () => {
+      const use = (used: number, limit: number) => ({ used, limit });
+      server({
+        "GET /api/v1/me": () =>
+          json({
+            user: ada,
+            csrf_token: "csrf-1",
+            quotas: {
+              publishes_per_hour: use(12, 1000),
+              publishes_per_day: use(40, 10000),
+              pending_scheduled: use(3, 1000),
+              connections: use(50, 50),
+              api_tokens: use(1, 50),
+              authorizations_per_hour: use(2, 60),
+              media_bytes: use(2_500_000, 10_000_000_000),
+            },
+          }),
+      });
+      renderSettings();
+      const usage = await screen.findByRole("region", { name: "Usage" });
+      expect(await within(usage).findByTestId("quota-publishes_per_hour")).toHaveTextContent("Posts in the last hour12 of 1000");
+      expect(within(usage).getByTestId("quota-connections")).toHaveTextContent("50 of 50 — full");
+      expect(within(usage).getByTestId("quota-api_tokens")).not.toHaveTextContent("full");
+      expect(within(usage).getByTestId("quota-media_bytes")).toHaveTextContent("2.5 MB of 10.0 GB");
+    });
+  });
+
   describe("password", () => {
     async function change(current: string, next: string) {
       fireEvent.change(await screen.findByLabelText("Current password"), { target: { value: current } });

@@ -13,6 +13,7 @@ import {
   type CreatedApiToken,
   type NewApiToken,
   type OpenSession,
+  type Quotas,
   type TokenScope,
 } from "../api/types";
 import { useAuth } from "../auth";
@@ -31,6 +32,7 @@ export function Settings() {
     <div className="space-y-4">
       <h1 className="text-2xl font-bold">Settings</h1>
       <AccountSection />
+      <UsageSection />
       <PasswordSection onChanged={() => setSessionsRead((n) => n + 1)} />
       <SessionsSection key={sessionsRead} />
       <TokensSection />
@@ -59,6 +61,60 @@ function AccountSection() {
           <p>Open the link we sent to this address to verify it. Until then you cannot connect platforms.</p>
           <ResendVerification />
         </div>
+      )}
+    </Card>
+  );
+}
+
+const QUOTA_LABELS: [keyof Quotas, string][] = [
+  ["publishes_per_hour", "Posts in the last hour"],
+  ["publishes_per_day", "Posts in the last day"],
+  ["pending_scheduled", "Scheduled posts waiting"],
+  ["connections", "Connected accounts"],
+  ["api_tokens", "API tokens"],
+  ["authorizations_per_hour", "Connections started in the last hour"],
+  ["media_bytes", "Uploads"],
+];
+
+const bytes = (n: number) =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
+
+/** What the account has used of each quota, read fresh when the page opens. */
+function UsageSection() {
+  // undefined while reading; null when the server tells none.
+  const [quotas, setQuotas] = useState<Quotas | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api
+      .me()
+      .then((session) => setQuotas(session.quotas ?? null))
+      .catch((e) => setError(message(e)));
+  }, []);
+  return (
+    <Card aria-labelledby="usage-heading">
+      <h2 id="usage-heading" className="mb-3 text-lg font-semibold">
+        Usage
+      </h2>
+      {error && <Alert>{error}</Alert>}
+      {quotas === undefined && !error && <Spinner label="Reading usage…" />}
+      {quotas === null && <p className="text-sm text-slate-600">This server sets no quotas.</p>}
+      {quotas && (
+        <dl className="grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-2">
+          {QUOTA_LABELS.map(([key, label]) => {
+            const { used, limit } = quotas[key];
+            const full = used >= limit;
+            const shown = key === "media_bytes" ? `${bytes(used)} of ${bytes(limit)}` : `${used} of ${limit}`;
+            return (
+              <div key={key} data-testid={`quota-${key}`} className="flex justify-between gap-2">
+                <dt className="text-slate-700">{label}</dt>
+                <dd className={full ? "font-medium text-red-700" : "text-slate-900"}>
+                  {shown}
+                  {full && " — full"}
+                </dd>
+              </div>
+            );
+          })}
+        </dl>
       )}
     </Card>
   );
