@@ -37,7 +37,7 @@ fn own_csrf(user: &CurrentUser, session: &Session) -> Result<Option<String>, Api
 /// of the account ends (this one continues, under a new session id).
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth",
     request_body = PasswordChange,
-    params(("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+    params(("X-CSRF-Token" = Option<String>, Header, description = "The session's csrf_token")),
     responses(
         (status = 204, description = "Changed; other sessions ended"),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -86,7 +86,7 @@ pub async fn change_password(
 
 /// End every session of the account, this one included.
 #[utoipa::path(post, path = "/api/v1/auth/logout-everywhere", tag = "auth",
-    params(("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+    params(("X-CSRF-Token" = Option<String>, Header, description = "The session's csrf_token")),
     responses(
         (status = 204, description = "Every session ended"),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -161,7 +161,7 @@ pub async fn list(
 /// End one of the account's sessions (the one asking too, if it is that one).
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "auth",
     params(("id" = uuid::Uuid, Path, description = "Session id"),
-           ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+           ("X-CSRF-Token" = Option<String>, Header, description = "The session's csrf_token")),
     responses(
         (status = 204, description = "Ended"),
         (status = 401, description = "Not logged in", body = ErrorBody),

@@ -159,7 +159,7 @@ pub async fn login(
 /// End this session on the server and clear its cookie.
 #[utoipa::path(
     post, path = "/api/v1/auth/logout", tag = "auth",
-    params(("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+    params(("X-CSRF-Token" = Option<String>, Header, description = "The session's csrf_token")),
     responses(
         (status = 204, description = "Session destroyed"),
         (status = 401, description = "No session", body = ErrorBody),

@@ -194,7 +194,7 @@ pub struct AuthorizeRequestBody {
 /// Start connecting an account: returns the platform's consent URL.
 #[utoipa::path(post, path = "/api/v1/connections/{platform}/authorize", tag = "connections",
     params(("platform" = String, Path, description = "Platform id, e.g. `manch`"),
-           ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+           ("X-CSRF-Token" = Option<String>, Header, description = "The session's csrf_token")),
     request_body(content = Option<AuthorizeRequestBody>, description = "Only for platforms that ask for a server"),
     responses(
         (status = 200, body = AuthorizeView),
@@ -217,17 +217,19 @@ pub async fn authorize(
 ) -> Result<HttpResponse, ApiError> {
     accounts.may_connect(user.id).await?;
     quotas.admit_connection(user.id).await?;
-    // No body at all is the usual case (one-server platforms).
-    let body: AuthorizeRequestBody = if body.iter().all(u8::is_ascii_whitespace) {
-        AuthorizeRequestBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                crate::http::error::ErrorCode::MalformedJson,
-                format!("the body is not the JSON expected: {e}"),
-            )
-        })?
-    };
+    // No body at all is the usual case (one-server platforms); JSON `null`
+    // says the same.
+    let body: AuthorizeRequestBody =
+        if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
+            AuthorizeRequestBody::default()
+        } else {
+            serde_json::from_slice(&body).map_err(|e| {
+                ApiError::new(
+                    crate::http::error::ErrorCode::MalformedJson,
+                    format!("the body is not the JSON expected: {e}"),
+                )
+            })?
+        };
     let url = service
         .authorize(
             user.id,
@@ -304,7 +306,7 @@ pub async fn list(
 /// the connection's tasks that have not started.
 #[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections",
     params(("id" = uuid::Uuid, Path, description = "Connection id"),
-           ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+           ("X-CSRF-Token" = Option<String>, Header, description = "The session's csrf_token")),
     responses(
         (status = 200, description = "The connection, now revoked, and whether the platform ended the grant", body = DisconnectView),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -355,6 +357,7 @@ pub struct DisconnectView {
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
     /// The account's handle or email at the platform.
+    #[schema(min_length = 1, max_length = 255)]
     pub identifier: String,
     /// Used once for tokens, never stored (for Bluesky: an app password).
     #[schema(value_type = String, format = Password)]
@@ -371,7 +374,7 @@ pub struct SignInRequest {
 #[utoipa::path(post, path = "/api/v1/connections/{platform}/sign-in", tag = "connections",
     request_body = SignInRequest,
     params(("platform" = String, Path, description = "Platform id"),
-           ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+           ("X-CSRF-Token" = Option<String>, Header, description = "The session's csrf_token")),
     responses(
         (status = 201, description = "Connected", body = ConnectionView),
         (status = 400, description = "`oauth_exchange_failed`: the platform refused the credentials", body = ErrorBody),
@@ -443,7 +446,7 @@ const MAX_PICKED: usize = 100;
 #[utoipa::path(put, path = "/api/v1/connections/{id}/destinations", tag = "connections",
     request_body = PickDestinations,
     params(("id" = uuid::Uuid, Path, description = "Connection id"),
-           ("X-CSRF-Token" = String, Header, description = "The session's csrf_token")),
+           ("X-CSRF-Token" = Option<String>, Header, description = "The session's csrf_token")),
     responses(
         (status = 200, description = "The connection with its destinations", body = ConnectionView),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -471,6 +474,7 @@ pub async fn pick_destinations(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     /// Authorization code (on approval).
     code: Option<String>,

@@ -14,6 +14,7 @@ use crate::domain::MediaId;
 use crate::media::{MediaLibrary, MediaView};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// Describes the image for people who cannot see it (≤ 1,500 characters).
     alt_text: Option<String>,
@@ -184,7 +185,12 @@ pub async fn thumbnail(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MediaUpdate {
-    /// ≤ 1,500 characters; empty removes it.
+    /// ≤ 1,500 characters, no control characters but line breaks;
+    /// empty removes it.
+    #[schema(
+        max_length = 1500,
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub alt_text: String,
 }
 

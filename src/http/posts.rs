@@ -56,8 +56,9 @@ pub struct AcceptedView {
 /// backlog, written durably (post, job, one task per target), answered before
 /// any platform is called.
 #[utoipa::path(post, path = "/api/v1/posts", tag = "publishing", request_body = PublishRequest,
-    params(("Idempotency-Key" = Option<String>, Header,
-            description = "Same key and body within 24 h → the first answer; same key, other body → 422")),
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 255,
+            pattern = "^[\\t -~]*[!-~][\\t -~]*$",
+            description = "Same key and body within 24 h → the first answer; same key, other body → 422. 1 to 255 visible ASCII characters (surrounding spaces are ignored)")),
     responses(
         (status = 202, description = "Accepted; publishing runs in the background", body = AcceptedView),
         (status = 400, description = "`malformed_json`, `invalid_idempotency_key`", body = ErrorBody),
@@ -100,10 +101,12 @@ pub async fn publish(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -126,13 +129,19 @@ fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, JobId)> {
 
 /// The user's posts, newest first, each with its job and targets.
 #[utoipa::path(get, path = "/api/v1/posts", tag = "publishing", params(HistoryQuery),
-    responses((status = 200, body = History), (status = 400, description = "`invalid_cursor`", body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = History), (status = 400, description = "`invalid_cursor`, or `invalid_query` (a limit outside 1 to 100)", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn history(
     user: CurrentUser,
     query: web::Query<HistoryQuery>,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "limit must be 1 to 100 (the page size; default 20)",
+        ));
+    }
     let cursor = match query.cursor.as_deref() {
         None => None,
         Some(text) => Some(decode_cursor(text).ok_or_else(|| {

@@ -130,6 +130,7 @@ pub struct NewToken {
     /// What the token may do; default `posts:write`, `posts:read`,
     /// `connections`. A token may only grant scopes it has itself.
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub scopes: Option<Vec<Scope>>,
     /// Days until the token stops working (1–365, default 90).
     #[serde(default)]

@@ -214,7 +214,7 @@ impl Publishing {
             None => None,
             Some(raw) => {
                 let key = raw.trim();
-                if key.is_empty() || key.len() > MAX_KEY_LEN {
+                if key.is_empty() || raw.len() > MAX_KEY_LEN {
                     return Err(PublishError::InvalidIdempotencyKey);
                 }
                 // Only a keyed request is compared with an earlier one.
