@@ -301,6 +301,8 @@ try {
   await page.waitForURL("**/login");
   await page.getByRole("link", { name: "Forgot password?" }).click();
   await page.waitForURL("**/forgot-password");
+  // The login form's own Email field may still be on the page for a moment.
+  await page.getByRole("heading", { name: "Reset your password" }).waitFor();
   await page.getByLabel("Email").fill("ada@example.com");
   await page.getByRole("button", { name: "Send reset link" }).click();
   await page.getByRole("heading", { name: "Check your email" }).waitFor();
