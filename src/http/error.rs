@@ -174,11 +174,23 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable snake_case code to branch on, e.g. `invalid_email`.
-    #[schema(example = "invalid_email")]
+    /// Stable snake_case code to branch on; each operation's responses say
+    /// which it answers with.
+    #[schema(schema_with = error_code_schema)]
     pub code: String,
     /// A sentence for people, saying what to do next.
     pub message: String,
+}
+
+/// Every code there is, so the document lists them and no example misleads.
+fn error_code_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+        .description(Some(
+            "Stable snake_case code to branch on; each operation's responses say which it answers with.",
+        ))
+        .build()
 }
 
 impl ResponseError for ApiError {
@@ -436,8 +448,22 @@ pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Erro
     .into()
 }
 
-pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::new(ErrorCode::NotFound, format!("no such resource: {error}")).into()
+/// A path segment that cannot be an id (every id here is a UUID): 404 in
+/// words a person can act on, not the deserializer's.
+pub fn path_error(_: PathError, request: &HttpRequest) -> actix_web::Error {
+    let what = request
+        .match_pattern()
+        .and_then(|p| {
+            p.strip_prefix("/api/v1/")
+                .and_then(|rest| rest.split('/').next())
+                .map(|kind| kind.trim_end_matches('s').to_owned())
+        })
+        .unwrap_or_else(|| "resource".into());
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no such {what}: its id in the address is not a UUID (like 0190c1b2-7e4f-7a2b-9c3d-5e6f7a8b9c0d)"),
+    )
+    .into()
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

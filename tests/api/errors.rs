@@ -291,3 +291,23 @@ async fn while_the_database_is_gone_every_request_is_a_503_with_a_code_and_nothi
     }
     assert_eq!(app.count_rows("users").await, 1, "nothing lost");
 }
+
+#[actix_web::test]
+async fn an_address_whose_id_is_not_a_uuid_says_so_in_words() {
+    let app = TestApp::spawn().await;
+    app.signed_up("paths@example.com").await;
+    for (path, what) in [
+        ("/api/v1/jobs/not-a-uuid", "no such job"),
+        ("/api/v1/media/42/content", "no such media"),
+        ("/api/v1/jobs/x/events", "no such job"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(what), "{path}: {message}");
+        assert!(message.contains("UUID"), "{path}: {message}");
+        assert!(!message.contains("deserialize"), "{path}: {message}");
+    }
+}

@@ -127,7 +127,7 @@ try {
   await page.locator("#handle").fill("ada");
   await shot("manch-consent");
   await page.getByRole("button", { name: "Approve" }).click();
-  await page.getByText("Your manch account is connected").waitFor();
+  await page.getByText("Your Manch account is connected").waitFor();
   await page.getByText("@ada").waitFor();
   check(await manchCard.getByText("Active", { exact: true }).isVisible(), "Manch shows Active");
   await shot("dashboard-connected");
@@ -189,10 +189,14 @@ try {
   await page.locator("#scheduledAt").fill(local);
   await shot("composer-schedule");
   await page.getByRole("button", { name: "Schedule" }).click();
-  await page.getByText("Scheduled for").waitFor();
+  // A scheduled post that has not started shows its time as its status.
+  await page.getByTestId("job-status").getByText(/^Scheduled for /).waitFor();
   await page.getByRole("link", { name: "History", exact: true }).click();
   await page.getByRole("button", { name: "Cancel" }).click();
-  await page.getByText("Cancelled").waitFor();
+  // Asked first; the answer is a notice, not an error.
+  await page.getByRole("alertdialog", { name: "Cancel this scheduled post?" }).getByRole("button", { name: "Yes, cancel" }).click();
+  await page.getByText("Done: this post will not be published.").waitFor();
+  await page.getByText("Cancelled", { exact: true }).waitFor();
   await shot("history-cancelled");
 
   console.log("API docs render from the served document");
@@ -283,7 +287,7 @@ try {
   await page.getByRole("button", { name: "Approve" }).waitFor();
   await page.locator("#handle").fill("ada");
   await page.getByRole("button", { name: "Approve" }).click();
-  await page.getByText("Your mastodon account is connected").waitFor();
+  await page.getByText("Your Mastodon account is connected").waitFor();
   await shot("dashboard-mastodon");
   await page.getByRole("link", { name: "Compose" }).click();
   await page.getByLabel("Post").fill("Hello, fediverse https://example.com/" + "x".repeat(300));

@@ -78,6 +78,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 }
 
+/** The auth state, or null outside an AuthProvider (a page rendered alone, as in some tests). */
+export function useOptionalAuth(): AuthState | null {
+  return useContext(AuthContext);
+}
+
 export function useAuth(): AuthState {
   const state = useContext(AuthContext);
   if (!state) throw new Error("useAuth outside AuthProvider");

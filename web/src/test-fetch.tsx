@@ -2,7 +2,7 @@
 // records every call, and renders the whole app at a given address.
 import { render } from "@testing-library/react";
 import { StrictMode } from "react";
-import { MemoryRouter } from "react-router-dom";
+import { MemoryRouter, type InitialEntry } from "react-router-dom";
 import { vi } from "vitest";
 import { App } from "./App";
 import { AuthProvider } from "./auth";
@@ -53,8 +53,8 @@ export function fakeServer(answers: Record<string, Answer>): Call[] {
 export const callsTo = (calls: Call[], method: string, url: string) =>
   calls.filter((c) => c.method === method && c.url === url);
 
-/** The whole app at `path`, in StrictMode as in main.tsx (effects run twice). */
-export function renderApp(path: string) {
+/** The whole app at `path` (with router state, if given so), in StrictMode as in main.tsx (effects run twice). */
+export function renderApp(path: InitialEntry) {
   return render(
     <StrictMode>
       <MemoryRouter initialEntries={[path]}>

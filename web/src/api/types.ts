@@ -238,6 +238,10 @@ export interface Task {
   last_error: string | null;
   last_error_kind: string | null;
   external_url: string | null;
+  /** When the task last changed. */
+  updated_at: string;
+  /** When it reached a final state (for `succeeded`: when it was published); null until then. */
+  completed_at: string | null;
 }
 
 export interface Job {
@@ -248,6 +252,10 @@ export interface Job {
   scheduled_at: string | null;
   time_zone: string | null;
   created_at: string;
+  /** When the job last changed. */
+  updated_at: string;
+  /** When it reached a final state; null until then. */
+  completed_at: string | null;
   tasks: Task[];
 }
 

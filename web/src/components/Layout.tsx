@@ -1,4 +1,5 @@
-import { NavLink, Outlet, useLocation, useNavigate } from "react-router-dom";
+import { useEffect, useRef, type RefObject } from "react";
+import { NavLink, Outlet, useLocation, useNavigate, useNavigationType } from "react-router-dom";
 import { useAuth } from "../auth";
 import { Button } from "./ui";
 import { VerifyEmailBanner } from "./VerifyEmailBanner";
@@ -11,9 +12,63 @@ const links = [
   { to: "/settings", label: "Settings" },
 ];
 
+/** How long a page that is still loading may take to show its heading before focus stays on <main>. */
+const HEADING_WAIT_MS = 10_000;
+
+/**
+ * After a navigation to another page (not on the app's first load, not when
+ * only the query string changes), focus moves to the page's main heading, so
+ * a screen reader announces it and Tab starts from there. A page still
+ * loading has no heading yet: <main> holds focus until the heading appears.
+ */
+function useFocusOnNavigation(main: RefObject<HTMLElement | null>) {
+  const { pathname } = useLocation();
+  // POP on mount: the app's first load (or the browser's back/forward into it), where focus is left alone.
+  const arrival = useNavigationType();
+  const handled = useRef<string | null>(arrival === "POP" ? pathname : null);
+
+  useEffect(() => {
+    if (handled.current === pathname) return;
+    const previous = handled.current;
+    handled.current = pathname;
+    const area = main.current;
+    if (!area) return;
+    const focusHeading = () => {
+      const heading = area.querySelector("h1");
+      if (!heading) return false;
+      if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+      heading.focus();
+      return true;
+    };
+    if (focusHeading()) return;
+    area.focus();
+    let done = false;
+    const observer = new MutationObserver(() => {
+      // The user moved on meanwhile (typed, clicked): leave their focus alone.
+      const active = document.activeElement;
+      if (active !== area && active !== document.body && active !== null) done = true;
+      else done = focusHeading();
+      if (done) observer.disconnect();
+    });
+    observer.observe(area, { childList: true, subtree: true });
+    const timer = window.setTimeout(() => {
+      done = true;
+      observer.disconnect();
+    }, HEADING_WAIT_MS);
+    return () => {
+      observer.disconnect();
+      window.clearTimeout(timer);
+      // Undone before the heading came (React's StrictMode runs effects twice): the next run tries again.
+      if (!done) handled.current = previous;
+    };
+  }, [pathname, main]);
+}
+
 export function Layout() {
   const { user, signOut } = useAuth();
   const navigate = useNavigate();
+  const main = useRef<HTMLElement>(null);
+  useFocusOnNavigation(main);
   // Settings shows the address and its own resend button instead.
   const onSettings = useLocation().pathname === "/settings";
   return (
@@ -44,8 +99,9 @@ export function Layout() {
               <Button
                 variant="secondary"
                 onClick={async () => {
-                  await signOut();
+                  // To the login page first: a page left by logging out is not one to return to after the next login.
                   navigate("/login");
+                  await signOut();
                 }}
               >
                 Log out
@@ -54,7 +110,7 @@ export function Layout() {
           )}
         </div>
       </header>
-      <main id="main" className="mx-auto max-w-4xl px-4 py-6">
+      <main id="main" ref={main} tabIndex={-1} className="mx-auto max-w-4xl px-4 py-6 focus:outline-none">
         {!onSettings && <VerifyEmailBanner />}
         <Outlet />
       </main>

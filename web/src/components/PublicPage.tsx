@@ -16,10 +16,10 @@ export function PublicPage({ title, children }: { title: string; children: React
   );
 }
 
-/** A link in the app's link style. */
-export function TextLink({ to, children }: { to: string; children: ReactNode }) {
+/** A link in the app's link style; `state` goes along as router state (e.g. where to return after logging in). */
+export function TextLink({ to, state, children }: { to: string; state?: unknown; children: ReactNode }) {
   return (
-    <Link className="font-medium text-indigo-700 underline" to={to}>
+    <Link className="font-medium text-indigo-700 underline" to={to} state={state}>
       {children}
     </Link>
   );

@@ -20,6 +20,12 @@ export const credentialsSchema = z.object({
 
 export type Credentials = z.infer<typeof credentialsSchema>;
 
+/** Logging in: any password the account has (the length rule is for new ones). */
+export const loginSchema = z.object({
+  email,
+  password: z.string().min(1, "Enter your password."),
+});
+
 export const passwordChangeSchema = z.object({
   currentPassword: z.string().min(1, "Enter your current password."),
   newPassword,

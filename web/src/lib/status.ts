@@ -1,7 +1,7 @@
 // Words for states and errors, as a person reads them.
-import type { JobStatus, TaskStatus } from "../api/types";
+import type { Job, JobStatus, TaskStatus } from "../api/types";
 
-type Tone = "neutral" | "success" | "warning" | "danger" | "info";
+export type Tone = "neutral" | "success" | "warning" | "danger" | "info";
 
 export const taskStatusText: Record<TaskStatus, [string, Tone]> = {
   queued: ["Waiting", "neutral"],
@@ -23,6 +23,29 @@ export const jobStatusText: Record<JobStatus, [string, Tone]> = {
   cancelled: ["Cancelled", "neutral"],
   missed: ["Missed", "danger"],
 };
+
+/** A time from the API in the browser's local words (`1/2/2026, 9:00:00 AM`). */
+export function localTime(iso: string): string {
+  return new Date(iso).toLocaleString();
+}
+
+/**
+ * A scheduled post that has not started: its time, rather than "Pending".
+ */
+export function isWaitingForSchedule(job: Pick<Job, "status" | "scheduled_at">): boolean {
+  return job.status === "pending" && job.scheduled_at !== null && job.scheduled_at !== undefined;
+}
+
+/** A job's status in words: "Scheduled for <local time>" while a scheduled post waits. */
+export function jobStatusLabel(job: Pick<Job, "status" | "scheduled_at">): [string, Tone] {
+  if (isWaitingForSchedule(job)) return [`Scheduled for ${localTime(job.scheduled_at as string)}`, "neutral"];
+  return jobStatusText[job.status];
+}
+
+/** When the whole job was published, where the API says (each target has its own time too). */
+export function publishedAt(job: Pick<Job, "status" | "completed_at">): string | null {
+  return job.status === "succeeded" && job.completed_at ? job.completed_at : null;
+}
 
 const errorKinds: Record<string, string> = {
   transient: "The platform had a temporary problem.",

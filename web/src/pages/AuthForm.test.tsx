@@ -1,9 +1,10 @@
-import { render, screen, within } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { setCsrfToken } from "../api/client";
 import { AuthProvider } from "../auth";
+import { FakeEventSource } from "../test-events";
 import { apiError, callsTo, fakeServer, json, renderApp } from "../test-fetch";
 import { AuthForm } from "./AuthForm";
 
@@ -27,7 +28,16 @@ const unauthenticated = () => respond(401, { error: { code: "unauthenticated", m
 afterEach(() => {
   vi.unstubAllGlobals();
   setCsrfToken(null);
+  FakeEventSource.opened = [];
 });
+
+const ada = { id: "u1", email: "ada@example.com", role: "user", email_verified: true };
+
+async function logIn(password = "correct horse battery staple") {
+  await userEvent.type(await screen.findByLabelText("Email"), "ada@example.com");
+  await userEvent.type(screen.getByLabelText("Password"), password);
+  await userEvent.click(screen.getByRole("button", { name: "Log in" }));
+}
 
 describe("AuthForm", () => {
   it("shows field errors from the client before calling the server", async () => {
@@ -159,5 +169,98 @@ describe("AuthForm", () => {
     await userEvent.click(await screen.findByRole("link", { name: "Forgot password?" }));
     const heading = await screen.findByRole("heading", { name: "Reset your password" });
     expect(within(heading.closest("section")!).getByLabelText("Email")).toBeInTheDocument();
+  });
+
+  describe("the login form", () => {
+    it("asks for the password, not for 12 characters, when it is left empty", async () => {
+      const calls = fakeServer({});
+      renderApp("/login");
+      await userEvent.type(await screen.findByLabelText("Email"), "ada@example.com");
+      await userEvent.click(screen.getByRole("button", { name: "Log in" }));
+      expect(await screen.findByText("Enter your password.")).toBeInTheDocument();
+      expect(screen.queryByText("Use at least 12 characters.")).not.toBeInTheDocument();
+      expect(screen.getByLabelText("Password")).toHaveAttribute("aria-invalid", "true");
+      expect(callsTo(calls, "POST", "/api/v1/auth/login")).toHaveLength(0);
+    });
+
+    it("sends a short password: the length rule is for new passwords only", async () => {
+      const calls = fakeServer({
+        "POST /api/v1/auth/login": () => apiError(401, "invalid_credentials", "wrong email or password"),
+      });
+      renderApp("/login");
+      await logIn("short");
+      expect(await screen.findByRole("alert")).toHaveTextContent("wrong email or password");
+      expect(callsTo(calls, "POST", "/api/v1/auth/login")[0].body).toEqual({ email: "ada@example.com", password: "short" });
+    });
+
+    it("leaves its values and errors behind when going to the sign-up form and back", async () => {
+      fakeServer({
+        "POST /api/v1/auth/login": () => apiError(401, "invalid_credentials", "wrong email or password"),
+      });
+      renderApp("/login");
+      await userEvent.click(await screen.findByRole("button", { name: "Log in" }));
+      expect(await screen.findByText("Enter your email address.")).toBeInTheDocument();
+      await userEvent.click(screen.getByRole("link", { name: "Create an account" }));
+      expect(await screen.findByRole("heading", { name: "Create your account" })).toBeInTheDocument();
+      expect(screen.queryByText("Enter your email address.")).not.toBeInTheDocument();
+      expect(screen.queryByText("Enter your password.")).not.toBeInTheDocument();
+      expect(screen.getByLabelText("Email")).not.toHaveAttribute("aria-invalid");
+
+      await userEvent.click(screen.getByRole("link", { name: "Log in" }));
+      await logIn();
+      expect(await screen.findByRole("alert")).toHaveTextContent("wrong email or password");
+      await userEvent.click(screen.getByRole("link", { name: "Create an account" }));
+      expect(await screen.findByRole("heading", { name: "Create your account" })).toBeInTheDocument();
+      expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+      expect(screen.getByLabelText("Email")).toHaveValue("");
+      expect(screen.getByLabelText("Password")).toHaveValue("");
+      // And the sign-up form's own rule applies there.
+      await userEvent.type(screen.getByLabelText("Password"), "short");
+      await userEvent.click(screen.getByRole("button", { name: "Sign up" }));
+      expect(await screen.findByText("Use at least 12 characters.")).toBeInTheDocument();
+    });
+  });
+
+  describe("a page asked for before logging in", () => {
+    const J1 = "5f0c6a0e-4d1b-4b7e-9a3c-0b6a8f1d2e3c";
+
+    it("opens once logged in", async () => {
+      vi.stubGlobal("EventSource", FakeEventSource);
+      fakeServer({ "POST /api/v1/auth/login": () => json({ user: ada, csrf_token: "csrf-1" }) });
+      renderApp(`/jobs/${J1}`);
+      expect(await screen.findByRole("heading", { name: "Log in" })).toBeInTheDocument();
+      await logIn();
+      expect(await screen.findByText("Loading the publish…")).toBeInTheDocument();
+      await waitFor(() => expect(FakeEventSource.opened.map((s) => s.url)).toContain(`/api/v1/jobs/${J1}/events`));
+      expect(screen.queryByRole("heading", { name: "Your platforms" })).not.toBeInTheDocument();
+    });
+
+    it("opens, with its query, after signing up from the login page", async () => {
+      const calls = fakeServer({
+        "POST /api/v1/auth/signup": () => json({ status: "verification_sent", message: "Check your inbox." }, 202),
+        "POST /api/v1/auth/login": () => json({ user: ada, csrf_token: "csrf-1" }),
+        "GET /api/v1/posts?limit=10": () => json({ posts: [], next_cursor: null }),
+      });
+      renderApp("/history?from=mail");
+      await userEvent.click(await screen.findByRole("link", { name: "Create an account" }));
+      await userEvent.type(await screen.findByLabelText("Email"), "ada@example.com");
+      await userEvent.type(screen.getByLabelText("Password"), "correct horse battery staple");
+      await userEvent.click(screen.getByRole("button", { name: "Sign up" }));
+      expect(await screen.findByRole("heading", { name: "History" })).toBeInTheDocument();
+      expect(callsTo(calls, "POST", "/api/v1/auth/signup")).toHaveLength(1);
+    });
+
+    it("is not followed off the site: the dashboard opens instead", async () => {
+      for (const from of ["//evil.example/x", "/\\evil.example", "https://evil.example/"]) {
+        fakeServer({
+          "POST /api/v1/auth/login": () => json({ user: ada, csrf_token: "csrf-1" }),
+          "GET /api/v1/platforms": () => json({ platforms: [] }),
+        });
+        const { unmount } = renderApp({ pathname: "/login", state: { from } });
+        await logIn();
+        expect(await screen.findByRole("heading", { name: "Your platforms" })).toBeInTheDocument();
+        unmount();
+      }
+    });
   });
 });

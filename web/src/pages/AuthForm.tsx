@@ -1,6 +1,8 @@
 // Sign up and log in: one form, field errors from zod and from the server.
 // Signing up does not log in by itself (the server answers the same for a new
 // and a known address): the form logs in with the same credentials next.
+// Either way the user lands where they were going (router state `from`,
+// set when a signed-out visitor opened a signed-in page), else the dashboard.
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
@@ -11,19 +13,35 @@ import { useAuth } from "../auth";
 import { PublicPage, TextLink } from "../components/PublicPage";
 import { Alert, Button, FieldError, Input, Label } from "../components/ui";
 import { tooManyAttempts } from "../lib/messages";
-import { credentialsSchema, type Credentials } from "../lib/schemas";
+import { fromOf, returnPath } from "../lib/returnPath";
+import { credentialsSchema, loginSchema, type Credentials } from "../lib/schemas";
 
 /** What other pages may hand the login page (router state). */
 export interface LoginState {
   /** Shown above the form, e.g. after a password reset. */
   notice?: string;
+  /** The signed-in page asked for (path and query), to open once logged in. */
+  from?: string;
 }
 
-export function AuthForm({ mode }: { mode: "login" | "signup" }) {
+type Mode = "login" | "signup";
+
+/**
+ * One form per mode: going from the login page to the sign-up page (or back)
+ * starts afresh, without the other form's values and errors.
+ */
+export function AuthForm({ mode }: { mode: Mode }) {
+  return <CredentialsForm key={mode} mode={mode} />;
+}
+
+function CredentialsForm({ mode }: { mode: Mode }) {
   const { signedIn } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
   const notice = mode === "login" ? (location.state as LoginState | null)?.notice : undefined;
+  // Only a path on this site; carried along between login and sign-up.
+  const from = returnPath(fromOf(location.state));
+  const carried: LoginState | undefined = from ? { from } : undefined;
   const [formError, setFormError] = useState<string | null>(null);
   // Signed up, but the login that followed was refused: the address may belong to someone else.
   const [sentTo, setSentTo] = useState<string | null>(null);
@@ -32,7 +50,11 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
     handleSubmit,
     setError,
     formState: { errors, isSubmitting },
-  } = useForm<Credentials>({ resolver: zodResolver(credentialsSchema), mode: "onBlur" });
+  } = useForm<Credentials>({
+    // The length rule is for new passwords; logging in only needs one.
+    resolver: zodResolver(mode === "signup" ? credentialsSchema : loginSchema),
+    mode: "onBlur",
+  });
 
   const onSubmit = handleSubmit(async ({ email, password }) => {
     setFormError(null);
@@ -49,7 +71,7 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
         throw error;
       }
       signedIn(session);
-      navigate("/");
+      navigate(from ?? "/", { replace: true });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (error.code === "invalid_email") {
@@ -72,7 +94,9 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
           with its password or reset it.
         </Alert>
         <p className="mt-4 flex flex-wrap justify-between gap-2 text-sm">
-          <TextLink to="/login">Log in</TextLink>
+          <TextLink to="/login" state={carried}>
+            Log in
+          </TextLink>
           <TextLink to="/forgot-password">Reset your password</TextLink>
         </p>
       </PublicPage>
@@ -125,11 +149,17 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
       <p className="mt-4 text-center text-sm text-slate-600">
         {mode === "signup" ? (
           <>
-            Have an account? <TextLink to="/login">Log in</TextLink>
+            Have an account?{" "}
+            <TextLink to="/login" state={carried}>
+              Log in
+            </TextLink>
           </>
         ) : (
           <>
-            New here? <TextLink to="/signup">Create an account</TextLink>
+            New here?{" "}
+            <TextLink to="/signup" state={carried}>
+              Create an account
+            </TextLink>
           </>
         )}
       </p>

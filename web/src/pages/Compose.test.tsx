@@ -2,6 +2,8 @@ import { act, fireEvent, render, screen, waitFor, within } from "@testing-librar
 import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { setCsrfToken } from "../api/client";
+import { FakeEventSource } from "../test-events";
+import { apiError, callsTo, fakeServer, renderApp } from "../test-fetch";
 import { FakeXhr, mediaView } from "../test-xhr";
 import { Compose } from "./Compose";
 
@@ -538,5 +540,108 @@ describe("Compose", () => {
     );
     expect(await screen.findByText("No connected accounts yet")).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "Connect a platform" })).toHaveAttribute("href", "/");
+  });
+
+  describe("the draft", () => {
+    const J1 = "5f0c6a0e-4d1b-4b7e-9a3c-0b6a8f1d2e3c";
+    const ada = { id: "u1", email: "ada@example.com", role: "user", email_verified: true };
+    const KEY = "prasaran:compose-draft:u1";
+
+    afterEach(() => {
+      localStorage.clear();
+      FakeEventSource.opened = [];
+    });
+
+    /** Signed in as Ada, with Manch, Mastodon and Bluesky accounts. */
+    function signedIn(answers: Parameters<typeof fakeServer>[0] = {}) {
+      vi.stubGlobal("EventSource", FakeEventSource);
+      return fakeServer({
+        "GET /api/v1/me": () => json({ user: ada, csrf_token: "csrf-1" }),
+        "GET /api/v1/platforms": () => json(withOptionPlatforms()),
+        "GET /api/v1/posts?limit=10": () => json({ posts: [], next_cursor: null }),
+        "POST /api/v1/posts": () => json({ post_id: "p1", job_id: J1 }, 202),
+        ...answers,
+      });
+    }
+
+    const kept = () => JSON.parse(localStorage.getItem(KEY) ?? "null");
+
+    it("keeps the text and the accounts ticked when going to History and back", async () => {
+      signedIn();
+      renderApp("/compose");
+      fireEvent.change(await screen.findByLabelText("Post"), { target: { value: "half a thought" } });
+      fireEvent.click(screen.getByLabelText("Bluesky @ada.bsky.social"));
+      expect(screen.getByTestId("draft-hint")).toHaveTextContent("Draft kept on this device.");
+      expect(kept()).toMatchObject({ content: "half a thought", connectionIds: ["c1", "m1"], when: "now" });
+
+      fireEvent.click(screen.getByRole("link", { name: "History" }));
+      await screen.findByRole("heading", { name: "History" });
+      fireEvent.click(screen.getByRole("link", { name: "Compose" }));
+      expect(await screen.findByLabelText("Post")).toHaveValue("half a thought");
+      await waitFor(() => expect(screen.getByLabelText("Manch @ada")).toBeChecked());
+      expect(screen.getByLabelText("Mastodon @hal@fosstodon.org")).toBeChecked();
+      expect(screen.getByLabelText("Bluesky @ada.bsky.social")).not.toBeChecked();
+      expect(screen.getByText("Draft kept on this device.")).toBeInTheDocument();
+    });
+
+    it("comes back after a reload with its scheduled time, and only for the user who wrote it", async () => {
+      localStorage.setItem(
+        KEY,
+        JSON.stringify({ content: "see you later", connectionIds: ["m1"], when: "later", scheduledAt: "2999-01-01T09:00" }),
+      );
+      localStorage.setItem("prasaran:compose-draft:u2", JSON.stringify({ content: "someone else's", connectionIds: [], when: "now" }));
+      signedIn();
+      renderApp("/compose");
+      expect(await screen.findByLabelText("Post")).toHaveValue("see you later");
+      expect(screen.getByLabelText("Schedule")).toBeChecked();
+      expect(screen.getByLabelText(/^Date and time/)).toHaveValue("2999-01-01T09:00");
+      await waitFor(() => expect(screen.getByLabelText("Mastodon @hal@fosstodon.org")).toBeChecked());
+      expect(screen.getByLabelText("Manch @ada")).not.toBeChecked();
+      expect(screen.getByRole("button", { name: "Schedule" })).toBeInTheDocument();
+    });
+
+    it("starts afresh with Clear", async () => {
+      localStorage.setItem(KEY, JSON.stringify({ content: "never mind", connectionIds: ["b1"], when: "now" }));
+      signedIn();
+      renderApp("/compose");
+      expect(await screen.findByLabelText("Post")).toHaveValue("never mind");
+      fireEvent.click(screen.getByRole("button", { name: "Clear" }));
+      expect(screen.getByLabelText("Post")).toHaveValue("");
+      await waitFor(() => expect(screen.getByLabelText("Post")).toHaveFocus());
+      expect(screen.queryByText("Draft kept on this device.")).not.toBeInTheDocument();
+      expect(localStorage.getItem(KEY)).toBeNull();
+      // Every account is ticked again, as for a new post.
+      expect(screen.getByLabelText("Manch @ada")).toBeChecked();
+      expect(screen.getByLabelText("Bluesky @ada.bsky.social")).toBeChecked();
+    });
+
+    it("is kept when publishing fails, and dropped once the post is scheduled", async () => {
+      let refuse = true;
+      const calls = signedIn({
+        "POST /api/v1/posts": () =>
+          refuse
+            ? apiError(503, "unavailable", "try again in a moment")
+            : json({ post_id: "p1", job_id: J1 }, 202),
+      });
+      localStorage.setItem(
+        KEY,
+        JSON.stringify({ content: "see you later", connectionIds: ["c1"], when: "later", scheduledAt: "2999-01-01T09:00" }),
+      );
+      renderApp("/compose");
+      await waitFor(() => expect(screen.getByLabelText("Manch @ada")).toBeChecked());
+      fireEvent.click(screen.getByRole("button", { name: "Schedule" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent("try again in a moment");
+      expect(kept()).toMatchObject({ content: "see you later", scheduledAt: "2999-01-01T09:00" });
+
+      refuse = false;
+      fireEvent.click(screen.getByRole("button", { name: "Schedule" }));
+      expect(await screen.findByText("Loading the publish…")).toBeInTheDocument();
+      // The job page has opened its stream (before the test's stand-ins are taken away).
+      await waitFor(() => expect(FakeEventSource.opened.map((e) => e.url)).toContain(`/api/v1/jobs/${J1}/events`));
+      const sent = callsTo(calls, "POST", "/api/v1/posts");
+      expect(sent[sent.length - 1].body).toMatchObject({ content: "see you later", connection_ids: ["c1"] });
+      expect((sent[sent.length - 1].body as { scheduled_at?: string }).scheduled_at).toMatch(/^2999-01-01T09:00:00/);
+      expect(localStorage.getItem(KEY)).toBeNull();
+    });
   });
 });

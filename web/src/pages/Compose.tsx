@@ -1,16 +1,19 @@
 // Write once, attach images or a video, pick the accounts, publish now or at
-// a chosen local time.
+// a chosen local time. What is being written is kept as a draft in this
+// browser (per user) until it is published or cleared.
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useEffect, useRef, useState } from "react";
 import { useForm } from "react-hook-form";
 import { Link, useNavigate } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import type { Connection, ContentRules, Platform, PostOptions, Visibility } from "../api/types";
+import { useOptionalAuth } from "../auth";
 import { AttachmentList, useFileDrop } from "../components/media/Attachments";
 import { MediaNotes, type PlatformNotes } from "../components/media/MediaNotes";
 import { useAttachments } from "../components/media/useAttachments";
 import { PostPreview } from "../components/PostPreview";
 import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Select, Spinner, Textarea } from "../components/ui";
+import { clearDraft, draftKey, readDraft, saveDraft, type Draft } from "../lib/draft";
 import { LANGUAGES, defaultLanguage } from "../lib/languages";
 import { atHandle } from "../lib/handle";
 import { charCount, tooLong, usage } from "../lib/length";
@@ -80,8 +83,28 @@ function targetsOf(platforms: Platform[], chosen: string[]): Target[] {
   });
 }
 
+/** The form's values when it starts: the kept draft's, else the defaults. */
+function startingValues(draft: Draft | null): ComposeForm {
+  return {
+    content: draft?.content ?? "",
+    connectionIds: [],
+    when: draft?.when ?? "now",
+    scheduledAt: draft?.scheduledAt,
+    visibility: draft?.visibility ?? "public",
+    contentWarning: draft?.contentWarning ?? "",
+    language: draft?.language ?? defaultLanguage(),
+  };
+}
+
 export function Compose() {
   const [platforms, setPlatforms] = useState<Platform[] | null>(null);
+  // The draft is kept per signed-in user (none without one, e.g. the page alone in a test).
+  const userId = useOptionalAuth()?.user?.id ?? null;
+  const storageKey = userId ? draftKey(userId) : null;
+  const [draft] = useState(() => (storageKey ? readDraft(storageKey) : null));
+  const [draftKept, setDraftKept] = useState(draft !== null);
+  // Not saved until the accounts are loaded (the ticks are set then), nor once published.
+  const saving = useRef<"waiting" | "on" | "off">("waiting");
   const [formError, setFormError] = useState<string | null>(null);
   const navigate = useNavigate();
   // One key per publish: a double click (or a retried request) publishes once.
@@ -97,29 +120,52 @@ export function Compose() {
     handleSubmit,
     watch,
     setValue,
+    reset,
     formState: { errors, isSubmitting },
   } = useForm<ComposeForm>({
     resolver: zodResolver(composeSchema),
-    defaultValues: {
-      content: "",
-      connectionIds: [],
-      when: "now",
-      visibility: "public",
-      contentWarning: "",
-      language: defaultLanguage(),
-    },
+    defaultValues: startingValues(draft),
   });
 
+  const postField = useRef<HTMLTextAreaElement | null>(null);
+  const contentField = register("content");
+  // The draft's accounts where they are still connected, else every active one.
+  const startingDraft = useRef(draft);
   useEffect(() => {
     api
       .platforms()
       .then((r) => {
         setPlatforms(r.platforms);
         const active = r.platforms.flatMap((p) => p.connections.filter((c) => c.status === "active").map((c) => c.id));
-        setValue("connectionIds", active);
+        const kept = startingDraft.current;
+        if (saving.current === "waiting") saving.current = "on";
+        setValue("connectionIds", kept ? kept.connectionIds.filter((id) => active.includes(id)) : active);
       })
       .catch((e) => setFormError(e instanceof ApiError ? e.message : String(e)));
   }, [setValue]);
+
+  // Every change is kept as the draft.
+  useEffect(() => {
+    if (!storageKey) return;
+    const subscription = watch((values) => {
+      if (saving.current !== "on") return;
+      setDraftKept(saveDraft(storageKey, values as Partial<Draft>));
+    });
+    return () => subscription.unsubscribe();
+  }, [watch, storageKey]);
+
+  /** Drops the draft and starts the composer afresh, every active account ticked. */
+  const discardDraft = () => {
+    if (storageKey) clearDraft(storageKey);
+    startingDraft.current = null;
+    setDraftKept(false);
+    const activeIds = (platforms ?? []).flatMap((p) =>
+      p.connections.filter((c) => c.status === "active").map((c) => c.id),
+    );
+    reset({ ...startingValues(null), connectionIds: activeIds });
+    // The button is gone: the empty post is where to go on.
+    postField.current?.focus();
+  };
 
   const content = watch("content");
   const when = watch("when");
@@ -187,6 +233,10 @@ export function Compose() {
       // second click comes after the first answer) replays the same job
       // instead of making another. A new compose starts with a new key.
       published.current = body;
+      // Sent: no longer a draft.
+      saving.current = "off";
+      if (storageKey) clearDraft(storageKey);
+      setDraftKept(false);
       attachments.clear();
       navigate(`/jobs/${accepted.job_id}`);
     } catch (e) {
@@ -216,9 +266,21 @@ export function Compose() {
             rows={5}
             aria-invalid={errors.content ? true : undefined}
             aria-describedby="counters content-error"
-            {...register("content")}
+            {...contentField}
+            ref={(element) => {
+              contentField.ref(element);
+              postField.current = element;
+            }}
           />
           <FieldError id="content-error" message={errors.content?.message} />
+          {draftKept && (
+            <p className="mt-1 flex items-center gap-2 text-xs text-slate-500" data-testid="draft-hint">
+              Draft kept on this device.
+              <button type="button" className="font-medium text-indigo-700 underline" onClick={discardDraft}>
+                Clear
+              </button>
+            </p>
+          )}
           <ul id="counters" className="mt-2 flex flex-wrap gap-3 text-sm" aria-label="Characters per platform">
             {counters.map((t) => {
               const over = tooLong(counted(t), t.rules);

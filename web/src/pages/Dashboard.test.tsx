@@ -1,5 +1,5 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { MemoryRouter } from "react-router-dom";
+import { MemoryRouter, useLocation, useNavigationType } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { setCsrfToken } from "../api/client";
 import { Dashboard } from "./Dashboard";
@@ -466,5 +466,68 @@ describe("Dashboard", () => {
     fireEvent.click(screen.getByRole("button", { name: "Yes, disconnect" }));
     await screen.findByText(/remove Prasaran's access in your Bluesky account settings/);
     expect(screen.getByText("Disconnected here, but not at the platform")).toBeInTheDocument();
+  });
+
+  describe("back from connecting", () => {
+    /** Where the router is, and how it got there. */
+    function Where() {
+      const location = useLocation();
+      return (
+        <output data-testid="where" data-how={useNavigationType()}>
+          {location.pathname + location.search}
+        </output>
+      );
+    }
+
+    const manch = {
+      platforms: [
+        {
+          id: "manch",
+          name: "Manch",
+          connect: "redirect",
+          rules: { max_chars: 500 },
+          state: "active",
+          connections: [{ id: "c1", platform: "manch", handle: "ada", display_name: "Ada", status: "active" }],
+        },
+      ],
+    };
+
+    it("names the platform, and takes the parameters out of the address so a reload does not say it again", async () => {
+      vi.stubGlobal("fetch", vi.fn().mockImplementation(() => json(manch)));
+      render(
+        <MemoryRouter initialEntries={["/?connected=manch&handle=ada"]}>
+          <Dashboard />
+          <Where />
+        </MemoryRouter>,
+      );
+      const banner = (await screen.findByText(/Your Manch account is connected/)).closest('[role="status"]');
+      expect(banner).toHaveTextContent("Your Manch account is connected. You can publish to it now.");
+      await waitFor(() => expect(screen.getByTestId("where")).toHaveTextContent(/^\/$/));
+      // Replaced, not pushed: Back does not bring the parameters back either.
+      expect(screen.getByTestId("where")).toHaveAttribute("data-how", "REPLACE");
+      // Still shown now that the address has no parameters.
+      await screen.findByText("@ada");
+      expect(screen.getByText(/Your Manch account is connected/)).toBeInTheDocument();
+      fireEvent.click(screen.getByRole("button", { name: "Dismiss" }));
+      expect(screen.queryByText(/account is connected/)).not.toBeInTheDocument();
+    });
+
+    it("names a platform by its id before the list has loaded, and shows no crafted text", async () => {
+      vi.stubGlobal("fetch", vi.fn().mockImplementation(() => new Promise(() => {})));
+      const { unmount } = render(
+        <MemoryRouter initialEntries={["/?connected=mastodon"]}>
+          <Dashboard />
+        </MemoryRouter>,
+      );
+      expect(screen.getByText(/Your Mastodon account is connected/)).toBeInTheDocument();
+      unmount();
+      render(
+        <MemoryRouter initialEntries={["/?connected=Call%20evil.example%20now"]}>
+          <Dashboard />
+        </MemoryRouter>,
+      );
+      expect(screen.getByText(/Your new account is connected/)).toBeInTheDocument();
+      expect(screen.queryByText(/evil\.example/)).not.toBeInTheDocument();
+    });
   });
 });

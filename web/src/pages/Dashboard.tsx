@@ -6,6 +6,7 @@ import { ApiError, api } from "../api/client";
 import type { Connection, Destination, Platform, PlatformState } from "../api/types";
 import { Alert, Badge, Button, Card, EmptyState, Input, Label, Spinner } from "../components/ui";
 import { atHandle } from "../lib/handle";
+import { platformName as displayName } from "../lib/platforms";
 
 const stateLabel: Record<PlatformState, [string, "neutral" | "success" | "warning" | "danger"]> = {
   not_connected: ["Not connected", "neutral"],
@@ -18,8 +19,24 @@ export function Dashboard() {
   const [platforms, setPlatforms] = useState<Platform[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [params, setParams] = useSearchParams();
-  const connected = params.get("connected");
+  // Back from a platform's consent page (`/?connected=manch&handle=ada`): the
+  // banner is kept here, and the URL loses the parameters, so a reload (or a
+  // bookmark) does not announce the connection again.
+  const [connected, setConnected] = useState<string | null>(() => params.get("connected"));
   const connectError = params.get("connect_error");
+  useEffect(() => {
+    const platform = params.get("connected");
+    if (platform === null) return;
+    setConnected(platform);
+    setParams(
+      (old) => {
+        const next = new URLSearchParams(old);
+        for (const name of ["connected", "platform", "handle"]) next.delete(name);
+        return next;
+      },
+      { replace: true },
+    );
+  }, [params, setParams]);
 
   const [notice, setNotice] = useState<string | null>(null);
   const load = useCallback(() => {
@@ -45,8 +62,8 @@ export function Dashboard() {
       <h1 className="text-2xl font-bold">Your platforms</h1>
       {connected && (
         <Alert tone="success" title="Connected">
-          Your {connected} account is connected. You can publish to it now.{" "}
-          <button className="underline" onClick={() => setParams({})}>Dismiss</button>
+          Your {connectedName(platforms, connected)} account is connected. You can publish to it now.{" "}
+          <button className="underline" onClick={() => setConnected(null)}>Dismiss</button>
         </Alert>
       )}
       {connectError && (
@@ -98,6 +115,17 @@ export function connectErrorMessage(code: string, platform: string): string {
         ? `${platform} did not finish connecting (it answered “${code}”).`
         : `${platform} did not finish connecting.`;
   }
+}
+
+/**
+ * The connected platform's name: the server's, else the known name of the id
+ * in the URL. Anyone can craft that link, so an id that does not look like one
+ * is not shown.
+ */
+function connectedName(platforms: Platform[] | null, id: string): string {
+  const listed = platforms?.find((p) => p.id === id)?.name;
+  if (listed) return listed;
+  return /^[a-z][a-z0-9_-]{0,39}$/.test(id) ? displayName(id) : "new";
 }
 
 /** The platform's name from the server's list; the URL's id only picks it. */

@@ -3,15 +3,35 @@ import { useCallback, useEffect, useState } from "react";
 import { Link } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import type { Job } from "../api/types";
+import { CancelPost, cancelOutcome, hasStarted } from "../components/CancelPost";
 import { Alert, Badge, Button, Card, EmptyState, Spinner } from "../components/ui";
 import { taskTarget } from "../lib/handle";
-import { jobStatusText } from "../lib/status";
+import { platformName } from "../lib/platforms";
+import { isWaitingForSchedule, jobStatusLabel, localTime, publishedAt } from "../lib/status";
+
+/** The line under a post: when it was written or is scheduled, when it went out, and where to. */
+function summary(job: Job): string {
+  const parts: string[] = [];
+  if (job.scheduled_at && !isWaitingForSchedule(job)) {
+    // While it waits, the status beside it says when it goes.
+    parts.push(`Scheduled for ${localTime(job.scheduled_at)} (${job.time_zone ?? "UTC"})`);
+  } else {
+    parts.push(`Written ${localTime(job.created_at)}`);
+  }
+  const published = publishedAt(job);
+  if (published) parts.push(`Published ${localTime(published)}`);
+  parts.push(job.tasks.map((t) => `${platformName(t.platform)} ${taskTarget(t)}`).join(", "));
+  return parts.join(" · ");
+}
 
 export function History() {
   const [jobs, setJobs] = useState<Job[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // What a cancel did, by job: shown in that post's card.
+  const [notices, setNotices] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState<string | null>(null);
 
   const load = useCallback(async (after?: string) => {
     try {
@@ -28,12 +48,17 @@ export function History() {
 
   const act = async (job: Job, what: "retry" | "cancel") => {
     setError(null);
+    setNotices(({ [job.job_id]: _, ...rest }) => rest);
+    setBusy(job.job_id);
     try {
-      await (what === "retry" ? api.retry(job.job_id) : api.cancel(job.job_id));
+      const { tasks } = await (what === "retry" ? api.retry(job.job_id) : api.cancel(job.job_id));
+      if (what === "cancel") setNotices((old) => ({ ...old, [job.job_id]: cancelOutcome(tasks, hasStarted(job)) }));
       const fresh = await api.job(job.job_id);
       setJobs((old) => (old ?? []).map((j) => (j.job_id === fresh.job_id ? fresh : j)));
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusy(null);
     }
   };
 
@@ -49,7 +74,8 @@ export function History() {
       )}
       <ul className="space-y-3" aria-label="Posts">
         {jobs?.map((job) => {
-          const [label, tone] = jobStatusText[job.status];
+          const [label, tone] = jobStatusLabel(job);
+          const notice = notices[job.job_id];
           return (
             <li key={job.job_id}>
               <Card>
@@ -57,26 +83,23 @@ export function History() {
                   <p className="min-w-0 flex-1 break-words whitespace-pre-wrap">{job.content}</p>
                   <Badge tone={tone}>{label}</Badge>
                 </div>
-                <p className="mt-2 text-sm text-slate-600">
-                  {job.scheduled_at
-                    ? `Scheduled for ${new Date(job.scheduled_at).toLocaleString()} (${job.time_zone ?? "UTC"})`
-                    : `Written ${new Date(job.created_at).toLocaleString()}`}
-                  {" · "}
-                  {job.tasks.map((t) => `${t.platform} ${taskTarget(t)}`).join(", ")}
-                </p>
+                <p className="mt-2 text-sm text-slate-600">{summary(job)}</p>
+                {notice && (
+                  <div className="mt-3">
+                    <Alert tone="success">{notice}</Alert>
+                  </div>
+                )}
                 <div className="mt-3 flex flex-wrap gap-2">
                   <Link className="self-center text-sm text-indigo-700 underline" to={`/jobs/${job.job_id}`}>
                     Details
                   </Link>
                   {job.tasks.some((t) => t.status === "failed") && (
-                    <Button variant="secondary" onClick={() => act(job, "retry")}>
+                    <Button variant="secondary" busy={busy === job.job_id} onClick={() => act(job, "retry")}>
                       Retry failed
                     </Button>
                   )}
                   {job.tasks.some((t) => t.status === "queued" || t.status === "retry_scheduled") && (
-                    <Button variant="ghost" onClick={() => act(job, "cancel")}>
-                      Cancel
-                    </Button>
+                    <CancelPost job={job} busy={busy === job.job_id} onConfirm={() => act(job, "cancel")} />
                   )}
                 </div>
               </Card>

@@ -1,33 +1,12 @@
-import { act, render, screen } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FakeEventSource } from "../test-events";
+import { callsTo, fakeServer, json } from "../test-fetch";
 import { History } from "./History";
 import { JobStatusPage } from "./JobStatus";
 
-/** A stand-in EventSource: the test sends the server's events. */
-class FakeEventSource {
-  static CLOSED = 2;
-  static opened: FakeEventSource[] = [];
-  readyState = 1;
-  onerror: (() => void) | null = null;
-  private listeners: Record<string, ((e: MessageEvent) => void)[]> = {};
-
-  constructor(public url: string) {
-    FakeEventSource.opened.push(this);
-  }
-
-  addEventListener(type: string, listener: (e: MessageEvent) => void) {
-    (this.listeners[type] ??= []).push(listener);
-  }
-
-  close() {
-    this.readyState = FakeEventSource.CLOSED;
-  }
-
-  emit(type: string, data: unknown) {
-    for (const listener of this.listeners[type] ?? []) listener(new MessageEvent(type, { data: JSON.stringify(data) }));
-  }
-}
+const J1 = "5f0c6a0e-4d1b-4b7e-9a3c-0b6a8f1d2e3c";
 
 const task = (id: string, fields: Record<string, unknown>) => ({
   id,
@@ -45,7 +24,7 @@ const task = (id: string, fields: Record<string, unknown>) => ({
 
 /** One post to two Matrix rooms of one account, and to a Bluesky account. */
 const job = {
-  job_id: "j1",
+  job_id: J1,
   post_id: "p1",
   status: "succeeded",
   content: "hello rooms",
@@ -59,31 +38,51 @@ const job = {
   ],
 };
 
+/** A post to Manch scheduled for later that has not started. */
+const scheduled = {
+  ...job,
+  status: "pending",
+  content: "see you tomorrow",
+  scheduled_at: "2999-03-04T09:30:00Z",
+  time_zone: "Europe/Berlin",
+  tasks: [task("t9", { platform: "manch", handle: "ada", status: "queued", attempts: 0, completed_at: null })],
+};
+
+const cancelledJob = {
+  ...scheduled,
+  status: "cancelled",
+  tasks: [{ ...scheduled.tasks[0], status: "cancelled", last_error: "cancelled by the user", completed_at: "2026-01-02T10:00:00Z" }],
+};
+
+function renderJobPage(path: string) {
+  vi.stubGlobal("EventSource", FakeEventSource);
+  return render(
+    <MemoryRouter initialEntries={[path]}>
+      <Routes>
+        <Route path="/jobs/:id" element={<JobStatusPage />} />
+      </Routes>
+    </MemoryRouter>,
+  );
+}
+
 afterEach(() => {
   vi.unstubAllGlobals();
   FakeEventSource.opened = [];
 });
 
 describe("the tasks of a post", () => {
-  it("name each task's room beside its account on the status page", async () => {
-    vi.stubGlobal("EventSource", FakeEventSource);
-    render(
-      <MemoryRouter initialEntries={["/jobs/j1"]}>
-        <Routes>
-          <Route path="/jobs/:id" element={<JobStatusPage />} />
-        </Routes>
-      </MemoryRouter>,
-    );
-    expect(FakeEventSource.opened[0].url).toBe("/api/v1/jobs/j1/events");
+  it("name each task's platform and room beside its account on the status page", async () => {
+    renderJobPage(`/jobs/${J1}`);
+    expect(FakeEventSource.opened[0].url).toBe(`/api/v1/jobs/${J1}/events`);
     act(() => FakeEventSource.opened[0].emit("snapshot", job));
     const tasks = await screen.findAllByTestId("task");
     expect(tasks).toHaveLength(3);
-    expect(tasks[0]).toHaveTextContent("matrix @alice:localhost · Announcements");
-    expect(tasks[1]).toHaveTextContent("matrix @alice:localhost · Random");
-    expect(tasks[2]).toHaveTextContent(/^bluesky @ada\.test/);
+    expect(tasks[0]).toHaveTextContent("Matrix @alice:localhost · Announcements");
+    expect(tasks[1]).toHaveTextContent("Matrix @alice:localhost · Random");
+    expect(tasks[2]).toHaveTextContent(/^Bluesky @ada\.test/);
   });
 
-  it("name each task's room in the history", async () => {
+  it("name each task's platform and room in the history", async () => {
     vi.stubGlobal(
       "fetch",
       vi.fn().mockResolvedValue(
@@ -99,8 +98,152 @@ describe("the tasks of a post", () => {
     );
     expect(
       await screen.findByText(
-        /matrix @alice:localhost · Announcements, matrix @alice:localhost · Random, bluesky @ada\.test$/,
+        /Matrix @alice:localhost · Announcements, Matrix @alice:localhost · Random, Bluesky @ada\.test$/,
       ),
     ).toBeInTheDocument();
   });
 });
+
+describe("the job page", () => {
+  it("says an address that is no job's is not one, without asking the server", () => {
+    const calls = fakeServer({});
+    renderJobPage("/jobs/not-a-uuid");
+    expect(screen.getByRole("status")).toHaveTextContent("This is not a job address. Back to History");
+    expect(screen.getByRole("link", { name: "Back to History" })).toHaveAttribute("href", "/history");
+    expect(screen.queryByText(/deserialize/i)).not.toBeInTheDocument();
+    expect(FakeEventSource.opened).toHaveLength(0);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("says a job the server does not know may be someone else's, with links to go on", async () => {
+    fakeServer({});
+    renderJobPage(`/jobs/${J1}`);
+    // The server answers the stream with 404: the browser closes it; the page reads the job.
+    act(() => FakeEventSource.opened[0].fail());
+    expect(
+      await screen.findByText(/No such job — it may belong to another account, or the link is wrong\./),
+    ).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "History" })).toHaveAttribute("href", "/history");
+    expect(screen.getByRole("link", { name: "Dashboard" })).toHaveAttribute("href", "/");
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+  });
+
+  it("says the page is updating live, not that the post is live, and shows a scheduled post's time as its status", async () => {
+    renderJobPage(`/jobs/${J1}`);
+    act(() => FakeEventSource.opened[0].emit("snapshot", scheduled));
+    const status = await screen.findByTestId("job-status");
+    expect(status).toHaveTextContent(`Scheduled for ${new Date(scheduled.scheduled_at).toLocaleString()}`);
+    expect(screen.queryByText("Pending")).not.toBeInTheDocument();
+    expect(screen.getByTestId("live-updates")).toHaveTextContent("Updating live");
+    expect(screen.queryByText("Live", { exact: true })).not.toBeInTheDocument();
+    // The time is said once.
+    expect(screen.getAllByText(/Scheduled for/)).toHaveLength(1);
+  });
+
+  it("shows when a published post and each of its targets went out", async () => {
+    renderJobPage(`/jobs/${J1}`);
+    const done = {
+      ...job,
+      completed_at: "2026-01-01T00:00:09Z",
+      tasks: job.tasks.map((t, i) => ({ ...t, completed_at: `2026-01-01T00:00:0${i + 1}Z` })),
+    };
+    act(() => FakeEventSource.opened[0].emit("snapshot", done));
+    expect(await screen.findByTestId("job-published-at")).toHaveTextContent(
+      `Published ${new Date("2026-01-01T00:00:09Z").toLocaleString()}`,
+    );
+    const tasks = screen.getAllByTestId("task");
+    expect(within(tasks[0]).getByText(new Date("2026-01-01T00:00:01Z").toLocaleString())).toHaveAttribute(
+      "datetime",
+      "2026-01-01T00:00:01Z",
+    );
+    expect(screen.queryByText("Updating live")).not.toBeInTheDocument();
+  });
+
+  it("shows no publish time the API did not send", async () => {
+    const { container } = renderJobPage(`/jobs/${J1}`);
+    act(() => FakeEventSource.opened[0].emit("snapshot", job));
+    await screen.findAllByTestId("task");
+    expect(screen.queryByTestId("job-published-at")).not.toBeInTheDocument();
+    expect(container.querySelector("time")).toBeNull();
+  });
+
+  it("asks before cancelling a scheduled post, and reports it as done, not as an error", async () => {
+    const calls = fakeServer({
+      [`POST /api/v1/jobs/${J1}/cancel`]: () => json({ tasks: 1 }),
+      [`GET /api/v1/jobs/${J1}`]: () => json(cancelledJob),
+    });
+    renderJobPage(`/jobs/${J1}`);
+    act(() => FakeEventSource.opened[0].emit("snapshot", scheduled));
+
+    fireEvent.click(await screen.findByRole("button", { name: "Cancel" }));
+    const dialog = screen.getByRole("alertdialog", { name: "Cancel this scheduled post?" });
+    expect(within(dialog).getByRole("button", { name: "Yes, cancel" })).toHaveFocus();
+    fireEvent.click(within(dialog).getByRole("button", { name: "Keep it" }));
+    expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Cancel" })).toHaveFocus();
+    expect(callsTo(calls, "POST", `/api/v1/jobs/${J1}/cancel`)).toHaveLength(0);
+
+    fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    fireEvent.click(screen.getByRole("button", { name: "Yes, cancel" }));
+    const done = await screen.findByText("Done: this post will not be published.");
+    expect(done.closest('[role="status"]')).not.toBeNull();
+    expect(callsTo(calls, "POST", `/api/v1/jobs/${J1}/cancel`)).toHaveLength(1);
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+
+    // The stream is opened again and tells the outcome; the reason is no error either.
+    act(() => FakeEventSource.latest().emit("snapshot", cancelledJob));
+    await waitFor(() => expect(screen.getByTestId("job-status")).toHaveTextContent("Cancelled"));
+    const reason = screen.getByText("Cancelled by the user.");
+    expect(reason).not.toHaveClass("text-red-700");
+    expect(screen.queryByRole("button", { name: "Cancel" })).not.toBeInTheDocument();
+  });
+});
+
+describe("the history", () => {
+  it("shows a scheduled post's time as its status, asks before cancelling it, and reports it as done", async () => {
+    const calls = fakeServer({
+      "GET /api/v1/posts?limit=10": () => json({ posts: [scheduled], next_cursor: null }),
+      [`POST /api/v1/jobs/${J1}/cancel`]: () => json({ tasks: 1 }),
+      [`GET /api/v1/jobs/${J1}`]: () => json(cancelledJob),
+    });
+    render(
+      <MemoryRouter>
+        <History />
+      </MemoryRouter>,
+    );
+    const post = (await screen.findByText("see you tomorrow")).closest("li")!;
+    expect(post).toHaveTextContent(`Scheduled for ${new Date(scheduled.scheduled_at).toLocaleString()}`);
+    expect(within(post).queryByText("Pending")).not.toBeInTheDocument();
+    expect(post).toHaveTextContent("Manch @ada");
+
+    fireEvent.click(within(post).getByRole("button", { name: "Cancel" }));
+    fireEvent.click(within(post).getByRole("button", { name: "Keep it" }));
+    expect(callsTo(calls, "POST", `/api/v1/jobs/${J1}/cancel`)).toHaveLength(0);
+
+    fireEvent.click(within(post).getByRole("button", { name: "Cancel" }));
+    const dialog = within(post).getByRole("alertdialog", { name: "Cancel this scheduled post?" });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Yes, cancel" }));
+    expect(await within(post).findByRole("status")).toHaveTextContent("Done: this post will not be published.");
+    await waitFor(() => expect(within(post).getByText("Cancelled")).toBeInTheDocument());
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+    expect(callsTo(calls, "POST", `/api/v1/jobs/${J1}/cancel`)).toHaveLength(1);
+    expect(within(post).queryByRole("button", { name: "Cancel" })).not.toBeInTheDocument();
+  });
+
+  it("shows when a published post went out, where the API says", async () => {
+    fakeServer({
+      "GET /api/v1/posts?limit=10": () =>
+        json({ posts: [{ ...job, completed_at: "2026-01-01T00:00:09Z" }], next_cursor: null }),
+    });
+    render(
+      <MemoryRouter>
+        <History />
+      </MemoryRouter>,
+    );
+    expect(await screen.findByText(new RegExp(`Published ${escape(new Date("2026-01-01T00:00:09Z").toLocaleString())}`))).toBeInTheDocument();
+  });
+});
+
+function escape(text: string) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

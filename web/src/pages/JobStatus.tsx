@@ -1,16 +1,65 @@
 // One publish, live: each target's state over Server-Sent Events.
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { Link, useParams } from "react-router-dom";
 import { ApiError, api } from "../api/client";
-import { FINAL_JOB_STATES, type Job } from "../api/types";
+import { FINAL_JOB_STATES, type Job, type Task } from "../api/types";
+import { CancelPost, cancelOutcome, hasStarted } from "../components/CancelPost";
 import { Alert, Badge, Button, Card, Spinner } from "../components/ui";
 import { taskTarget } from "../lib/handle";
-import { describeError, jobStatusText, taskStatusText } from "../lib/status";
+import { platformName } from "../lib/platforms";
+import { describeError, isWaitingForSchedule, jobStatusLabel, localTime, publishedAt, taskStatusText } from "../lib/status";
+
+/** A job's id is a UUID: anything else in the address is no job (and is not sent to the server). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isJobId(id: string): boolean {
+  return UUID.test(id);
+}
+
+const linkStyle = "font-medium text-indigo-700 underline";
+
+/** The page's frame when there is no job to show. */
+function NoJob({ children }: { children: ReactNode }) {
+  return (
+    <div className="space-y-4">
+      <h1 className="text-2xl font-bold">Publish status</h1>
+      <Alert tone="warning">{children}</Alert>
+    </div>
+  );
+}
 
 export function JobStatusPage() {
   const { id = "" } = useParams();
+  if (!isJobId(id)) {
+    return (
+      <NoJob>
+        This is not a job address.{" "}
+        <Link className={linkStyle} to="/history">
+          Back to History
+        </Link>
+      </NoJob>
+    );
+  }
+  // Another job starts afresh.
+  return <JobView key={id} id={id} />;
+}
+
+/** Why a task stopped, in words; a cancelled task's reason is not an error. */
+function TaskProblem({ task }: { task: Task }) {
+  if (task.status === "succeeded") return null;
+  const problem = describeError(task.last_error_kind, task.last_error);
+  if (!problem) return null;
+  if (task.status === "cancelled") {
+    return <p className="mt-1 text-sm text-slate-600">{problem.charAt(0).toUpperCase() + problem.slice(1)}.</p>;
+  }
+  return <p className="mt-1 text-sm text-red-700">{problem}</p>;
+}
+
+function JobView({ id }: { id: string }) {
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
   const [connection, setConnection] = useState<"live" | "reconnecting" | "closed">("live");
   const [busy, setBusy] = useState(false);
   const [generation, setGeneration] = useState(0);
@@ -22,7 +71,10 @@ export function JobStatusPage() {
       api
         .job(id)
         .then(setJob)
-        .catch((e) => setError(e instanceof ApiError ? e.message : String(e)));
+        .catch((e) => {
+          if (e instanceof ApiError && e.status === 404) setMissing(true);
+          else setError(e instanceof ApiError ? e.message : String(e));
+        });
     source.addEventListener("snapshot", (e) => {
       setJob(JSON.parse((e as MessageEvent).data));
       setConnection("live");
@@ -50,21 +102,44 @@ export function JobStatusPage() {
   const act = async (what: "retry" | "cancel") => {
     setBusy(true);
     setError(null);
+    setNotice(null);
     try {
-      await (what === "retry" ? api.retry(id) : api.cancel(id));
+      if (what === "retry") {
+        await api.retry(id);
+      } else {
+        const started = job ? hasStarted(job) : true;
+        const { tasks } = await api.cancel(id);
+        setNotice(cancelOutcome(tasks, started));
+      }
       setGeneration((g) => g + 1);
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      if (e instanceof ApiError && e.status === 404) setMissing(true);
+      else setError(e instanceof ApiError ? e.message : String(e));
     } finally {
       setBusy(false);
     }
   };
 
+  if (missing) {
+    return (
+      <NoJob>
+        No such job — it may belong to another account, or the link is wrong.{" "}
+        <Link className={linkStyle} to="/history">
+          History
+        </Link>{" "}
+        ·{" "}
+        <Link className={linkStyle} to="/">
+          Dashboard
+        </Link>
+      </NoJob>
+    );
+  }
   if (!job) return error ? <Alert>{error}</Alert> : <Spinner label="Loading the publish…" />;
-  const [label, tone] = jobStatusText[job.status];
+  const [label, tone] = jobStatusLabel(job);
   const final = FINAL_JOB_STATES.includes(job.status);
   const failed = job.tasks.some((t) => t.status === "failed");
   const cancellable = job.tasks.some((t) => t.status === "queued" || t.status === "retry_scheduled");
+  const published = publishedAt(job);
   return (
     <div className="space-y-4">
       <div className="flex flex-wrap items-center justify-between gap-2">
@@ -74,15 +149,27 @@ export function JobStatusPage() {
             <span data-testid="job-status">{label}</span>
           </Badge>
           {connection === "reconnecting" && <span className="text-sm text-amber-700">Reconnecting…</span>}
-          {connection === "live" && !final && <span className="text-sm text-slate-500">Live</span>}
+          {connection === "live" && !final && (
+            // The page follows the publish as it happens (not: the post is live).
+            <span className="text-sm text-slate-500" data-testid="live-updates">
+              Updating live
+            </span>
+          )}
         </span>
       </div>
+      {notice && <Alert tone="success">{notice}</Alert>}
       {error && <Alert>{error}</Alert>}
       <Card>
         <p className="whitespace-pre-wrap">{job.content}</p>
-        {job.scheduled_at && (
+        {job.scheduled_at && !isWaitingForSchedule(job) && (
+          // While it waits, the status above says when it goes.
           <p className="mt-2 text-sm text-slate-600">
-            Scheduled for {new Date(job.scheduled_at).toLocaleString()} ({job.time_zone ?? "UTC"})
+            Scheduled for {localTime(job.scheduled_at)} ({job.time_zone ?? "UTC"})
+          </p>
+        )}
+        {published && (
+          <p className="mt-2 text-sm text-slate-600" data-testid="job-published-at">
+            Published {localTime(published)}
           </p>
         )}
       </Card>
@@ -91,21 +178,25 @@ export function JobStatusPage() {
         <ul className="divide-y divide-slate-100">
           {job.tasks.map((task) => {
             const [taskLabel, taskTone] = taskStatusText[task.status];
-            const problem = describeError(task.last_error_kind, task.last_error);
             return (
               <li key={task.id} className="py-3" data-testid="task">
                 <div className="flex flex-wrap items-center justify-between gap-2">
                   <span className="font-medium">
-                    {task.platform} {taskTarget(task)}
+                    {platformName(task.platform)} {taskTarget(task)}
                   </span>
                   <span className="flex items-center gap-2 text-sm">
                     <Badge tone={taskTone}>{taskLabel}</Badge>
+                    {task.status === "succeeded" && task.completed_at && (
+                      <time className="text-slate-500" dateTime={task.completed_at}>
+                        {localTime(task.completed_at)}
+                      </time>
+                    )}
                     <span className="text-slate-500">
                       {task.attempts} {task.attempts === 1 ? "attempt" : "attempts"}
                     </span>
                   </span>
                 </div>
-                {problem && task.status !== "succeeded" && <p className="mt-1 text-sm text-red-700">{problem}</p>}
+                <TaskProblem task={task} />
                 {task.external_url && (
                   <a className="mt-1 inline-block text-sm text-indigo-700 underline" href={task.external_url} target="_blank" rel="noreferrer">
                     View the post
@@ -116,17 +207,13 @@ export function JobStatusPage() {
           })}
         </ul>
       </Card>
-      <div className="flex gap-2">
+      <div className="flex flex-wrap items-center gap-2">
         {failed && (
           <Button onClick={() => act("retry")} busy={busy}>
             Retry failed targets
           </Button>
         )}
-        {cancellable && (
-          <Button variant="secondary" onClick={() => act("cancel")} busy={busy}>
-            Cancel
-          </Button>
-        )}
+        {cancellable && <CancelPost job={job} busy={busy} variant="secondary" onConfirm={() => act("cancel")} />}
         <Link to="/history" className="self-center text-sm text-indigo-700 underline">
           All posts
         </Link>
