@@ -40,6 +40,26 @@ pub struct TaskView {
     pub external_url: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Every state change of this target, oldest first — each attempt, its
+    /// outcome and the platform's status — across retries too
+    /// (`GET /api/v1/jobs/{id}` only; absent in lists).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One state change of a target.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub attempt: i32,
+    /// `ok`, `verified`, `rate_limited`, `transient`, `rejected`, `revoked`, `unknown`, `unauthorized`.
+    pub outcome: Option<String>,
+    pub platform_status: Option<i32>,
+    pub latency_ms: Option<i32>,
+    /// Why, in words.
+    pub detail: Option<String>,
 }
 
 impl From<TaskRow> for TaskView {
@@ -62,6 +82,7 @@ impl From<TaskRow> for TaskView {
             external_url: t.external_url.filter(|url| is_web_link(url)),
             updated_at: t.updated_at,
             completed_at: t.completed_at,
+            history: Vec::new(),
         }
     }
 }
@@ -134,6 +155,30 @@ async fn load(pool: &PgPool, user: CurrentUser, job: JobId) -> Result<JobView, A
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))
 }
 
+/// The job with each target's history of state changes.
+async fn load_with_history(
+    pool: &PgPool,
+    user: CurrentUser,
+    job: JobId,
+) -> Result<JobView, ApiError> {
+    let mut view = load(pool, user, job).await?;
+    for event in publishing::events_of_job(pool, job, 0).await? {
+        if let Some(task) = view.tasks.iter_mut().find(|t| t.id == event.task_id.0) {
+            task.history.push(HistoryEntry {
+                at: event.at,
+                from_status: event.from_status,
+                to_status: event.to_status,
+                attempt: event.attempt,
+                outcome: event.outcome,
+                platform_status: event.platform_status,
+                latency_ms: event.latency_ms,
+                detail: event.detail,
+            });
+        }
+    }
+    Ok(view)
+}
+
 /// A job with each target's status, attempts, last error and post URL.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "publishing", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -142,7 +187,7 @@ pub async fn get(
     id: web::Path<uuid::Uuid>,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(load(&pool, user, JobId(*id)).await?))
+    Ok(HttpResponse::Ok().json(load_with_history(&pool, user, JobId(*id)).await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

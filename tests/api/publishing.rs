@@ -187,6 +187,33 @@ async fn a_timeout_after_sending_is_checked_with_the_platform_and_not_sent_again
         "the task points at the post the platform made"
     );
     stage.assert_each_task_sent_once().await;
+    // The job page's history says so, step by step.
+    let history = view["tasks"][0]["history"].as_array().unwrap();
+    let steps: Vec<&str> = history
+        .iter()
+        .map(|h| h["to_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["queued", "running", "unconfirmed", "running", "succeeded"],
+        "{history:?}"
+    );
+    assert_eq!(history[2]["outcome"], "unknown");
+    assert_eq!(history[4]["outcome"], "verified");
+    let listed: Value = app
+        .client
+        .get(app.url("/api/v1/posts"))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed["posts"][0]["tasks"][0].get("history").is_none(),
+        "lists stay light"
+    );
 }
 
 #[actix_web::test]

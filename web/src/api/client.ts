@@ -37,6 +37,11 @@ export function setCsrfToken(token: string | null) {
   csrfToken = token;
 }
 
+/** The session's CSRF token, for requests sent other than through `request` (Swagger UI's "Try it out"). */
+export function getCsrfToken(): string | null {
+  return csrfToken;
+}
+
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export async function request<T>(

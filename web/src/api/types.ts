@@ -223,6 +223,24 @@ export type JobStatus =
   | "cancelled"
   | "missed";
 
+/**
+ * One state change of a task (`history` of `GET /api/v1/jobs/{id}`, oldest
+ * first). `to_status` `running` starts attempt `attempt`.
+ */
+export interface TaskEvent {
+  at: string;
+  from_status: string | null;
+  to_status: string;
+  attempt: number;
+  /** How the attempt ended (`ok`, `verified`, `transient`, `rate_limited`, `rejected`, `unauthorized`, `revoked`, `unknown`). */
+  outcome: string | null;
+  /** The platform's HTTP status, where it answered. */
+  platform_status: number | null;
+  latency_ms: number | null;
+  /** What the server says about it (e.g. the platform's error). */
+  detail: string | null;
+}
+
 export interface Task {
   id: string;
   connection_id: string;
@@ -242,6 +260,8 @@ export interface Task {
   updated_at: string;
   /** When it reached a final state (for `succeeded`: when it was published); null until then. */
   completed_at: string | null;
+  /** Every state change, oldest first (`GET /api/v1/jobs/{id}` only; absent or empty in the history list). */
+  history?: TaskEvent[];
 }
 
 export interface Job {

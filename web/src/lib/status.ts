@@ -1,5 +1,5 @@
 // Words for states and errors, as a person reads them.
-import type { Job, JobStatus, TaskStatus } from "../api/types";
+import type { Job, JobStatus, Task, TaskEvent, TaskStatus } from "../api/types";
 
 export type Tone = "neutral" | "success" | "warning" | "danger" | "info";
 
@@ -62,4 +62,73 @@ export function describeError(kind: string | null, message: string | null): stri
   const plain = kind ? errorKinds[kind] : undefined;
   if (plain && message) return `${plain} (${message})`;
   return plain ?? message;
+}
+
+/** When a waiting task runs again: "at <local time>", or "in N s" under a minute ("now" when due). */
+export function nextAttemptWhen(iso: string, now: number = Date.now()): string {
+  const seconds = Math.ceil((new Date(iso).getTime() - now) / 1000);
+  if (Number.isNaN(seconds)) return "soon";
+  if (seconds <= 0) return "now";
+  if (seconds < 60) return `in ${seconds} s`;
+  return `at ${localTime(iso)}`;
+}
+
+/** A task's state in words, with when it runs again where the API says. */
+export function taskStatusLabel(
+  task: Pick<Task, "status" | "next_attempt_at">,
+  now: number = Date.now(),
+): [string, Tone] {
+  const [label, tone] = taskStatusText[task.status];
+  if (!task.next_attempt_at) return [label, tone];
+  const when = nextAttemptWhen(task.next_attempt_at, now);
+  if (task.status === "retry_scheduled") return [`Retrying ${when}`, tone];
+  if (task.status === "unconfirmed") return [`${label}: checking again ${when}`, tone];
+  return [label, tone];
+}
+
+const outcomes: Record<string, string> = {
+  ok: "",
+  verified: "found on the platform",
+  transient: "temporary problem",
+  rate_limited: "rate limited",
+  rejected: "refused by the platform",
+  unauthorized: "access not accepted",
+  revoked: "access withdrawn",
+  unknown: "no clear answer",
+};
+
+/** One state change of a task, in plain words ("Attempt 2 started", "Failed for now — retrying"). */
+export function taskEventText(event: Pick<TaskEvent, "from_status" | "to_status" | "attempt">): string {
+  switch (event.to_status) {
+    case "queued":
+      return event.from_status ? "Queued again" : "Queued";
+    case "running":
+      return `Attempt ${event.attempt} started`;
+    case "retry_scheduled":
+      return "Failed for now — retrying";
+    case "unconfirmed":
+      return "Checking with the platform whether it arrived";
+    case "succeeded":
+      return "Published";
+    case "failed":
+      return "Failed";
+    case "cancelled":
+      return "Cancelled";
+    case "missed":
+      return "Missed its time";
+    default:
+      return event.to_status.replace(/_/g, " ");
+  }
+}
+
+/** What the platform answered: the outcome in words, its HTTP status and how long it took ("temporary problem · HTTP 503 · 240 ms"). */
+export function taskEventOutcome(event: Pick<TaskEvent, "outcome" | "platform_status" | "latency_ms">): string {
+  const parts: string[] = [];
+  if (event.outcome) {
+    const words = outcomes[event.outcome] ?? event.outcome.replace(/_/g, " ");
+    if (words) parts.push(words);
+  }
+  if (event.platform_status !== null && event.platform_status !== undefined) parts.push(`HTTP ${event.platform_status}`);
+  if (event.latency_ms !== null && event.latency_ms !== undefined) parts.push(`${event.latency_ms.toLocaleString()} ms`);
+  return parts.join(" · ");
 }

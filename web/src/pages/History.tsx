@@ -1,8 +1,8 @@
 // Every post, newest first, with its status; retry failed targets, cancel scheduled ones.
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Link } from "react-router-dom";
 import { ApiError, api } from "../api/client";
-import type { Job } from "../api/types";
+import { FINAL_JOB_STATES, type Job } from "../api/types";
 import { CancelPost, cancelOutcome, hasStarted } from "../components/CancelPost";
 import { Alert, Badge, Button, Card, EmptyState, Spinner } from "../components/ui";
 import { taskTarget } from "../lib/handle";
@@ -24,6 +24,19 @@ function summary(job: Job): string {
   return parts.join(" · ");
 }
 
+/** How often the list is read again while a post in it is still going out. */
+export const HISTORY_POLL_MS = 5_000;
+
+/**
+ * The list with a fresh first page: its posts in the server's order, then the
+ * older ones already loaded that it no longer holds (the user's place in the
+ * list stays).
+ */
+export function mergeFirstPage(old: Job[], fresh: Job[]): Job[] {
+  const ids = new Set(fresh.map((j) => j.job_id));
+  return [...fresh, ...old.filter((j) => !ids.has(j.job_id))];
+}
+
 export function History() {
   const [jobs, setJobs] = useState<Job[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -33,9 +46,13 @@ export function History() {
   const [notices, setNotices] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState<string | null>(null);
 
+  // Older pages were loaded: a fresh first page then keeps them and their cursor.
+  const pagedOn = useRef(false);
+
   const load = useCallback(async (after?: string) => {
     try {
       const page = await api.history(after);
+      if (after) pagedOn.current = true;
       setJobs((old) => (after ? [...(old ?? []), ...page.posts] : page.posts));
       setCursor(page.next_cursor);
     } catch (e) {
@@ -45,6 +62,43 @@ export function History() {
   useEffect(() => {
     void load();
   }, [load]);
+
+  // While a listed post is still going out, read the first page again now and
+  // then (only while the page is in view); no longer once every post is final.
+  const unfinished = jobs?.some((j) => !FINAL_JOB_STATES.includes(j.status)) ?? false;
+  useEffect(() => {
+    if (!unfinished) return;
+    let stopped = false;
+    let inFlight = false;
+    const poll = async () => {
+      if (inFlight || document.visibilityState !== "visible") return;
+      inFlight = true;
+      try {
+        const page = await api.history();
+        if (stopped) return;
+        if (pagedOn.current) {
+          setJobs((old) => mergeFirstPage(old ?? [], page.posts));
+        } else {
+          setJobs(page.posts);
+          setCursor(page.next_cursor);
+        }
+      } catch {
+        // A missed refresh is no error to show: the next one tries again.
+      } finally {
+        inFlight = false;
+      }
+    };
+    const timer = window.setInterval(() => void poll(), HISTORY_POLL_MS);
+    const onVisible = () => {
+      if (document.visibilityState === "visible") void poll();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      stopped = true;
+      window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", onVisible);
+    };
+  }, [unfinished]);
 
   const act = async (job: Job, what: "retry" | "cancel") => {
     setError(null);

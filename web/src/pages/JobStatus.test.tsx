@@ -247,3 +247,175 @@ describe("the history", () => {
 function escape(text: string) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+describe("a target's attempt history", () => {
+  const event = (at: string, from_status: string | null, to_status: string, attempt: number, fields: Record<string, unknown> = {}) => ({
+    at,
+    from_status,
+    to_status,
+    attempt,
+    outcome: null,
+    platform_status: null,
+    latency_ms: null,
+    detail: null,
+    ...fields,
+  });
+  const history = [
+    event("2026-01-01T00:00:00Z", null, "queued", 0),
+    event("2026-01-01T00:00:01Z", "queued", "running", 1),
+    event("2026-01-01T00:00:02Z", "running", "retry_scheduled", 1, {
+      outcome: "transient",
+      platform_status: 503,
+      latency_ms: 120,
+      detail: "injected fault: 503 Service Unavailable",
+    }),
+    event("2026-01-01T00:00:07Z", "retry_scheduled", "running", 2),
+    event("2026-01-01T00:00:08Z", "running", "succeeded", 2, { outcome: "ok", platform_status: 201 }),
+  ];
+
+  it("counts the attempts made and tells each change in words, with the platform's answer", async () => {
+    renderJobPage(`/jobs/${J1}`);
+    act(() =>
+      FakeEventSource.opened[0].emit("snapshot", {
+        ...job,
+        tasks: [task("t1", { platform: "manch", handle: "ada", attempts: 2, history }), { ...job.tasks[2], history: [] }],
+      }),
+    );
+    const [withHistory, without] = await screen.findAllByTestId("task");
+    const details = within(withHistory).getByTestId("attempt-history");
+    expect(details.tagName).toBe("DETAILS");
+    expect(details).not.toHaveAttribute("open");
+    expect(within(details).getByText("Attempt history (2)").tagName).toBe("SUMMARY");
+    const rows = within(details).getAllByTestId("attempt-event");
+    expect(rows.map((r) => r.textContent)).toEqual([
+      `${new Date(history[0].at).toLocaleString()} Queued`,
+      `${new Date(history[1].at).toLocaleString()} Attempt 1 started`,
+      `${new Date(history[2].at).toLocaleString()} Failed for now — retrying — temporary problem · HTTP 503 · 120 msinjected fault: 503 Service Unavailable`,
+      `${new Date(history[3].at).toLocaleString()} Attempt 2 started`,
+      `${new Date(history[4].at).toLocaleString()} Published — HTTP 201`,
+    ]);
+    expect(within(rows[0]).getByText(new Date(history[0].at).toLocaleString())).toHaveAttribute("datetime", history[0].at);
+    // No history (as in the list of posts): no disclosure.
+    expect(within(without).queryByTestId("attempt-history")).not.toBeInTheDocument();
+  });
+
+  it("says when a target waiting to retry runs again, not 'soon'", async () => {
+    renderJobPage(`/jobs/${J1}`);
+    const later = new Date(Date.now() + 10 * 60_000).toISOString();
+    const soon = new Date(Date.now() + 20_500).toISOString();
+    act(() =>
+      FakeEventSource.opened[0].emit("snapshot", {
+        ...job,
+        status: "running",
+        tasks: [
+          task("t1", { status: "retry_scheduled", next_attempt_at: later, history: history.slice(0, 3) }),
+          task("t2", { status: "retry_scheduled", next_attempt_at: soon }),
+          task("t3", { status: "unconfirmed", next_attempt_at: later }),
+        ],
+      }),
+    );
+    const tasks = await screen.findAllByTestId("task");
+    expect(within(tasks[0]).getByText(`Retrying at ${new Date(later).toLocaleString()}`)).toBeInTheDocument();
+    expect(within(tasks[1]).getByText(/^Retrying in (20|21) s$/)).toBeInTheDocument();
+    expect(within(tasks[2]).getByText(`Checking with the platform: checking again at ${new Date(later).toLocaleString()}`)).toBeInTheDocument();
+    expect(screen.queryByText(/Retrying soon/)).not.toBeInTheDocument();
+    expect(within(tasks[0]).getByText("Attempt history (1)")).toBeInTheDocument();
+  });
+});
+
+describe("the history, live", () => {
+  const running = { ...job, status: "running", content: "going out", tasks: [task("t1", { status: "running", completed_at: null })] };
+  const done = { ...running, status: "succeeded", tasks: [task("t1", { completed_at: "2026-01-01T00:00:09Z" })] };
+  const older = { ...job, job_id: "6f0c6a0e-4d1b-4b7e-9a3c-0b6a8f1d2e3c", content: "an older post" };
+
+  afterEach(() => {
+    vi.useRealTimers();
+    Reflect.deleteProperty(document, "visibilityState");
+  });
+
+  /** Lets `ms` pass on the poll's clock, then lets its answer arrive. */
+  async function wait(ms: number) {
+    await act(async () => {
+      vi.advanceTimersByTime(ms);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    });
+  }
+
+  function renderHistory() {
+    return render(
+      <MemoryRouter>
+        <History />
+      </MemoryRouter>,
+    );
+  }
+
+  it("reads the first page again every 5 seconds while a post is going out, and stops once all are final", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const answers = [running, running, done];
+    const calls = fakeServer({
+      "GET /api/v1/posts?limit=10": () => json({ posts: [answers.shift() ?? done], next_cursor: null }),
+    });
+    renderHistory();
+    const post = (await screen.findByText("going out")).closest("li")!;
+    expect(within(post).getByText("Publishing")).toBeInTheDocument();
+    const reads = () => callsTo(calls, "GET", "/api/v1/posts?limit=10").length;
+    expect(reads()).toBe(1);
+
+    await wait(4_999);
+    expect(reads()).toBe(1);
+    await wait(1);
+    expect(reads()).toBe(2);
+    expect(within(post).getByText("Publishing")).toBeInTheDocument();
+    await wait(5_000);
+    expect(reads()).toBe(3);
+    await waitFor(() => expect(within(post).getByText("Published")).toBeInTheDocument());
+    // All final: no more reads.
+    await wait(30_000);
+    expect(reads()).toBe(3);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("does not read while the page is hidden, and stops when it closes", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const calls = fakeServer({ "GET /api/v1/posts?limit=10": () => json({ posts: [running], next_cursor: null }) });
+    const { unmount } = renderHistory();
+    await screen.findByText("going out");
+    const reads = () => callsTo(calls, "GET", "/api/v1/posts?limit=10").length;
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    await wait(15_000);
+    expect(reads()).toBe(1);
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+    await wait(5_000);
+    expect(reads()).toBe(2);
+    unmount();
+    expect(vi.getTimerCount()).toBe(0);
+    await wait(15_000);
+    expect(reads()).toBe(2);
+  });
+
+  it("keeps older pages the user loaded when it reads the first page again", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const first = [running, done];
+    const calls = fakeServer({
+      "GET /api/v1/posts?limit=10": () => json({ posts: [first.shift() ?? done], next_cursor: "c1" }),
+      "GET /api/v1/posts?limit=10&cursor=c1": () => json({ posts: [older], next_cursor: null }),
+    });
+    renderHistory();
+    await screen.findByText("going out");
+    fireEvent.click(screen.getByRole("button", { name: "Older posts" }));
+    await screen.findByText("an older post");
+    expect(screen.queryByRole("button", { name: "Older posts" })).not.toBeInTheDocument();
+
+    await wait(5_000);
+    expect(callsTo(calls, "GET", "/api/v1/posts?limit=10")).toHaveLength(2);
+    const posts = screen.getByRole("list", { name: "Posts" });
+    const fresh = screen.getByText("going out").closest("li")!;
+    await waitFor(() => expect(within(fresh).getByText("Published")).toBeInTheDocument());
+    expect(within(posts).getAllByRole("listitem").map((li) => li.querySelector("p")?.textContent)).toEqual([
+      "going out",
+      "an older post",
+    ]);
+    // The end of the list stays the end: no way back to page two.
+    expect(screen.queryByRole("button", { name: "Older posts" })).not.toBeInTheDocument();
+  });
+});

@@ -7,7 +7,16 @@ import { CancelPost, cancelOutcome, hasStarted } from "../components/CancelPost"
 import { Alert, Badge, Button, Card, Spinner } from "../components/ui";
 import { taskTarget } from "../lib/handle";
 import { platformName } from "../lib/platforms";
-import { describeError, isWaitingForSchedule, jobStatusLabel, localTime, publishedAt, taskStatusText } from "../lib/status";
+import {
+  describeError,
+  isWaitingForSchedule,
+  jobStatusLabel,
+  localTime,
+  publishedAt,
+  taskEventOutcome,
+  taskEventText,
+  taskStatusLabel,
+} from "../lib/status";
 
 /** A job's id is a UUID: anything else in the address is no job (and is not sent to the server). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -53,6 +62,33 @@ function TaskProblem({ task }: { task: Task }) {
     return <p className="mt-1 text-sm text-slate-600">{problem.charAt(0).toUpperCase() + problem.slice(1)}.</p>;
   }
   return <p className="mt-1 text-sm text-red-700">{problem}</p>;
+}
+
+/** Every state change of one target, oldest first, folded away until asked for. */
+function AttemptHistory({ task }: { task: Task }) {
+  const events = task.history ?? [];
+  if (events.length === 0) return null;
+  const attempts = events.filter((e) => e.to_status === "running").length;
+  return (
+    <details className="mt-2 text-sm" data-testid="attempt-history">
+      <summary className="cursor-pointer text-slate-600">Attempt history ({attempts})</summary>
+      <ol className="mt-2 space-y-2 border-l-2 border-slate-200 pl-3">
+        {events.map((event, i) => {
+          const outcome = taskEventOutcome(event);
+          return (
+            <li key={i} data-testid="attempt-event">
+              <time className="text-slate-500" dateTime={event.at}>
+                {localTime(event.at)}
+              </time>{" "}
+              <span className="font-medium">{taskEventText(event)}</span>
+              {outcome && <span className="text-slate-600"> — {outcome}</span>}
+              {event.detail && <p className="break-words text-slate-600">{event.detail}</p>}
+            </li>
+          );
+        })}
+      </ol>
+    </details>
+  );
 }
 
 function JobView({ id }: { id: string }) {
@@ -177,7 +213,7 @@ function JobView({ id }: { id: string }) {
         <h2 className="mb-3 font-semibold">Targets</h2>
         <ul className="divide-y divide-slate-100">
           {job.tasks.map((task) => {
-            const [taskLabel, taskTone] = taskStatusText[task.status];
+            const [taskLabel, taskTone] = taskStatusLabel(task);
             return (
               <li key={task.id} className="py-3" data-testid="task">
                 <div className="flex flex-wrap items-center justify-between gap-2">
@@ -202,6 +238,7 @@ function JobView({ id }: { id: string }) {
                     View the post
                   </a>
                 )}
+                <AttemptHistory task={task} />
               </li>
             );
           })}
