@@ -218,7 +218,8 @@ impl Accounts {
         }
     }
 
-    /// The outbox, when mail is kept for development rather than sent.
+    /// Where mail goes (its `outbox()` is there when mail is kept for
+    /// development rather than sent).
     pub fn mailer(&self) -> &dyn Mailer {
         self.mailer.as_ref()
     }

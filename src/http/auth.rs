@@ -63,10 +63,16 @@ impl From<User> for UserView {
 /// accounts, would be).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MailSent {
-    /// `verification_sent` or `reset_sent`.
-    pub status: String,
+    pub status: MailStatus,
     /// What to do next, for people.
     pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MailStatus {
+    VerificationSent,
+    ResetSent,
 }
 
 /// The signed-in user and the token to echo in `X-CSRF-Token` on state-changing
@@ -110,7 +116,7 @@ pub async fn signup(
     limits.check_signup(client_ip(&request), &email)?;
     accounts.signup(email.clone(), password).await?;
     Ok(HttpResponse::Accepted().json(MailSent {
-        status: "verification_sent".into(),
+        status: MailStatus::VerificationSent,
         message: format!(
             "We sent a message to {}: open its link to verify the address. Log in now with the same email and password.",
             email.as_str()

@@ -323,12 +323,15 @@ pub async fn disconnect(
     engine
         .connection_disconnected(user.id, connection.id)
         .await?;
-    let platform = connection.platform_id.clone();
+    let platform = service.registry().get(&connection.platform_id).map_or_else(
+        || connection.platform_id.clone(),
+        |a| a.display_name().to_owned(),
+    );
     let (platform_revocation, message) = match revocation {
-        Revocation::Revoked => ("revoked", None),
-        Revocation::NotNeeded => ("not_needed", None),
+        Revocation::Revoked => (RevocationStatus::Revoked, None),
+        Revocation::NotNeeded => (RevocationStatus::NotNeeded, None),
         Revocation::Failed(_) => (
-            "failed",
+            RevocationStatus::Failed,
             Some(format!(
                 "Prasaran forgot this account's tokens, but {platform} could not be reached to end its access (tried three times): remove Prasaran's access in your {platform} account settings"
             )),
@@ -336,9 +339,22 @@ pub async fn disconnect(
     };
     Ok(HttpResponse::Ok().json(DisconnectView {
         connection: ConnectionView::from(connection),
-        platform_revocation: platform_revocation.into(),
+        platform_revocation,
         message,
     }))
+}
+
+/// Whether the platform ended the grant when asked.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStatus {
+    /// The platform ended the grant.
+    Revoked,
+    /// Nothing to revoke (no tokens held, or the platform has no revocation).
+    NotNeeded,
+    /// The platform could not be reached after three tries; the tokens are
+    /// wiped here, and `message` says what the user should do.
+    Failed,
 }
 
 /// A disconnected connection, and whether its grant ended at the platform.
@@ -346,9 +362,7 @@ pub async fn disconnect(
 pub struct DisconnectView {
     #[serde(flatten)]
     pub connection: ConnectionView,
-    /// `revoked` (the platform ended the grant), `not_needed`, or `failed`
-    /// (tokens are wiped here; `message` says what the user should do).
-    pub platform_revocation: String,
+    pub platform_revocation: RevocationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

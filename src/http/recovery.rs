@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::MailSent;
+use super::auth::{MailSent, MailStatus};
 use super::client_ip::client_ip;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::rate_limit::RateLimiters;
@@ -95,7 +95,7 @@ pub async fn resend_verification(
     }
     accounts.resend_verification(&found).await?;
     Ok(HttpResponse::Accepted().json(MailSent {
-        status: "verification_sent".into(),
+        status: MailStatus::VerificationSent,
         message: format!(
             "We sent a new link to {}; links sent before no longer work.",
             found.email
@@ -127,7 +127,7 @@ pub async fn forgot_password(
     limits.check_signup(client_ip(&request), &email)?;
     accounts.forgot_password(&email).await?;
     Ok(HttpResponse::Accepted().json(MailSent {
-        status: "reset_sent".into(),
+        status: MailStatus::ResetSent,
         message: format!(
             "If {} has an account, we sent it a link to choose a new password. It works for a short while; check your inbox.",
             email.as_str()

@@ -21,14 +21,15 @@ pub struct PostCounts {
 
 pub async fn post_counts(pool: &PgPool, user: UserId) -> Result<PostCounts, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE p.created_at > now() - interval '1 hour') AS last_hour,
-                count(*) FILTER (WHERE p.created_at > now() - interval '1 day') AS last_day,
-                min(p.created_at) FILTER (WHERE p.created_at > now() - interval '1 hour') AS oldest_in_hour,
-                min(p.created_at) FILTER (WHERE p.created_at > now() - interval '1 day') AS oldest_in_day,
-                count(*) FILTER (WHERE p.scheduled_at > now() AND j.status = 'pending') AS scheduled_pending
-         FROM posts p JOIN publish_jobs j ON j.post_id = p.id
-         WHERE p.user_id = $1
-           AND (p.created_at > now() - interval '1 day' OR p.scheduled_at > now())",
+        "SELECT w.last_hour, w.last_day, w.oldest_in_hour, w.oldest_in_day, s.scheduled_pending
+         FROM (SELECT count(*) FILTER (WHERE created_at > now() - interval '1 hour') AS last_hour,
+                      count(*) AS last_day,
+                      min(created_at) FILTER (WHERE created_at > now() - interval '1 hour') AS oldest_in_hour,
+                      min(created_at) AS oldest_in_day
+               FROM posts WHERE user_id = $1 AND created_at > now() - interval '1 day') w,
+              (SELECT count(*) AS scheduled_pending
+               FROM posts p JOIN publish_jobs j ON j.post_id = p.id
+               WHERE p.user_id = $1 AND p.scheduled_at > now() AND j.status = 'pending') s",
     )
     .bind(user)
     .fetch_one(pool)

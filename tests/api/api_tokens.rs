@@ -36,13 +36,14 @@ async fn a_token_does_what_its_scopes_allow_and_nothing_else() {
     let app = TestApp::spawn().await;
     let csrf = app.signed_up("scopes@example.com").await;
 
-    let (reader, body) = create(
-        &app,
-        &csrf,
-        json!({"name": "reader", "scopes": ["posts:read"]}),
+    let (reader, body) = token_of(
+        create(
+            &app,
+            &csrf,
+            json!({"name": "reader", "scopes": ["posts:read"]}),
+        )
+        .await,
     )
-    .await
-    .pipe(token_of)
     .await;
     assert_eq!(body["scopes"], json!(["posts:read"]));
     assert_eq!(
@@ -75,14 +76,11 @@ async fn a_token_does_what_its_scopes_allow_and_nothing_else() {
     assert_eq!(error_code(connections).await, "insufficient_scope");
 
     // What changes the account itself needs a session, whatever the scopes.
-    let (all, _) = create(
+    let (all, _) = token_of(create(
         &app,
         &csrf,
         json!({"name": "all", "scopes": ["posts:write", "posts:read", "connections", "tokens"]}),
-    )
-    .await
-    .pipe(token_of)
-    .await;
+    ).await).await;
     let sessions = get_with(&app, &all, "/api/v1/sessions").await;
     assert_eq!(sessions.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(sessions).await, "session_required");
@@ -101,10 +99,7 @@ async fn a_token_does_what_its_scopes_allow_and_nothing_else() {
 async fn only_a_token_with_the_tokens_scope_mints_tokens_and_never_wider_ones() {
     let app = TestApp::spawn().await;
     let csrf = app.signed_up("mint@example.com").await;
-    let (plain, body) = create(&app, &csrf, json!({"name": "default"}))
-        .await
-        .pipe(token_of)
-        .await;
+    let (plain, body) = token_of(create(&app, &csrf, json!({"name": "default"})).await).await;
     assert_eq!(
         body["scopes"],
         json!(["posts:write", "posts:read", "connections"]),
@@ -121,13 +116,14 @@ async fn only_a_token_with_the_tokens_scope_mints_tokens_and_never_wider_ones() 
     assert_eq!(minted.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(minted).await, "insufficient_scope");
 
-    let (minter, _) = create(
-        &app,
-        &csrf,
-        json!({"name": "minter", "scopes": ["tokens", "posts:read"]}),
+    let (minter, _) = token_of(
+        create(
+            &app,
+            &csrf,
+            json!({"name": "minter", "scopes": ["tokens", "posts:read"]}),
+        )
+        .await,
     )
-    .await
-    .pipe(token_of)
     .await;
     let wider = app
         .client
@@ -156,18 +152,13 @@ async fn only_a_token_with_the_tokens_scope_mints_tokens_and_never_wider_ones() 
 async fn tokens_expire_when_they_say_and_never_only_when_asked() {
     let app = TestApp::spawn().await;
     let csrf = app.signed_up("expiry@example.com").await;
-    let (short, body) = create(&app, &csrf, json!({"name": "short", "expires_in_days": 1}))
-        .await
-        .pipe(token_of)
-        .await;
+    let (short, body) =
+        token_of(create(&app, &csrf, json!({"name": "short", "expires_in_days": 1})).await).await;
     let expires: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(body["expires_at"].clone()).unwrap();
     let in_a_day = chrono::Utc::now() + chrono::Duration::days(1);
     assert!((expires - in_a_day).num_seconds().abs() < 60, "{expires}");
-    let (_, default) = create(&app, &csrf, json!({"name": "default"}))
-        .await
-        .pipe(token_of)
-        .await;
+    let (_, default) = token_of(create(&app, &csrf, json!({"name": "default"})).await).await;
     let expires: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(default["expires_at"].clone()).unwrap();
     assert_eq!(
@@ -175,10 +166,8 @@ async fn tokens_expire_when_they_say_and_never_only_when_asked() {
         89,
         "90 days by default"
     );
-    let (_, forever) = create(&app, &csrf, json!({"name": "forever", "no_expiry": true}))
-        .await
-        .pipe(token_of)
-        .await;
+    let (_, forever) =
+        token_of(create(&app, &csrf, json!({"name": "forever", "no_expiry": true})).await).await;
     assert!(forever["expires_at"].is_null());
     assert!(
         forever["warning"]
@@ -280,12 +269,3 @@ async fn an_unknown_token_is_remembered_so_a_flood_costs_no_query_each() {
         assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
     }
 }
-
-/// `x.pipe(f)` for `f(x)`, to keep the calls above in reading order.
-trait Pipe: Sized {
-    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
-        f(self)
-    }
-}
-
-impl<T> Pipe for T {}

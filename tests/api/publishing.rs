@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code};
-use crate::stage::{Stage, accepted, job, publish, publisher, wait_all, wait_job};
+use crate::stage::{Stage, accepted, get_as, job, publish, publisher, wait_all, wait_job};
 
 /// A `scheduled_at` far enough ahead that nothing runs during the test.
 fn in_an_hour() -> String {
@@ -200,16 +200,7 @@ async fn a_timeout_after_sending_is_checked_with_the_platform_and_not_sent_again
     );
     assert_eq!(history[2]["outcome"], "unknown");
     assert_eq!(history[4]["outcome"], "verified");
-    let listed: Value = app
-        .client
-        .get(app.url("/api/v1/posts"))
-        .bearer_auth(&p.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = get_as(&app, &p.token, "/api/v1/posts").await;
     assert!(
         listed["posts"][0]["tasks"][0].get("history").is_none(),
         "lists stay light"
@@ -734,15 +725,7 @@ async fn a_failed_target_can_be_retried_and_a_scheduled_one_cancelled() {
     let view = wait_job(&app, &p.token, &scheduled, Duration::from_secs(10)).await;
     assert_eq!(view["status"], "cancelled");
 
-    let history: Value = crate::helpers::http()
-        .get(app.url("/api/v1/posts?limit=1"))
-        .bearer_auth(&p.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = get_as(&app, &p.token, "/api/v1/posts?limit=1").await;
     assert_eq!(
         history["posts"][0]["job_id"],
         scheduled.as_str(),

@@ -110,8 +110,13 @@ pub(crate) async fn accepted(app: &TestApp, token: &str, body: Value) -> String 
 }
 
 pub(crate) async fn job(app: &TestApp, token: &str, id: &str) -> Value {
+    get_as(app, token, &format!("/api/v1/jobs/{id}")).await
+}
+
+/// `GET path` with an API token, its JSON body.
+pub(crate) async fn get_as(app: &TestApp, token: &str, path: &str) -> Value {
     crate::helpers::http()
-        .get(app.url(&format!("/api/v1/jobs/{id}")))
+        .get(app.url(path))
         .bearer_auth(token)
         .send()
         .await
