@@ -134,13 +134,13 @@ try {
 
   console.log("compose and publish, watch it land");
   await page.getByRole("link", { name: "Compose" }).click();
-  await page.getByLabel("Post").fill("x".repeat(501));
+  await page.getByLabel("Post", { exact: true }).fill("x".repeat(501));
   const counter = page.getByTestId("counter-manch");
   await counter.getByText("501 / 500").waitFor();
   check((await counter.getAttribute("class")).includes("text-red-600"), "the counter turns red over the limit");
   check(await page.getByRole("button", { name: "Publish now" }).isDisabled(), "publishing is disabled over the limit");
   await shot("composer-over-limit");
-  await page.getByLabel("Post").fill("Hello from the browser test");
+  await page.getByLabel("Post", { exact: true }).fill("Hello from the browser test");
   await page.getByTestId("counter-manch").getByText("27 / 500").waitFor();
   await shot("composer");
   await page.getByRole("button", { name: "Publish now" }).dblclick();
@@ -170,7 +170,7 @@ try {
   console.log("a failing target shows its error; Retry works once the fault is cleared");
   await faults({ error_rate: 1.0 });
   await page.getByRole("link", { name: "Compose" }).click();
-  await page.getByLabel("Post").fill("This one meets a broken platform");
+  await page.getByLabel("Post", { exact: true }).fill("This one meets a broken platform");
   await page.getByRole("button", { name: "Publish now" }).click();
   await page.getByTestId("job-status").getByText("Failed").waitFor({ timeout: 60_000 });
   await page.getByText("The platform had a temporary problem").waitFor();
@@ -182,7 +182,7 @@ try {
 
   console.log("schedule a post for later, then cancel it from history");
   await page.getByRole("link", { name: "Compose" }).click();
-  await page.getByLabel("Post").fill("A post for tomorrow");
+  await page.getByLabel("Post", { exact: true }).fill("A post for tomorrow");
   await page.getByLabel("Schedule").check();
   const tomorrow = new Date(Date.now() + 86_400_000);
   const local = new Date(tomorrow.getTime() - tomorrow.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
@@ -208,7 +208,7 @@ try {
   console.log("phone width");
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByRole("link", { name: "Compose" }).click();
-  await page.getByLabel("Post").waitFor();
+  await page.getByLabel("Post", { exact: true }).waitFor();
   await shot("composer-phone");
   await page.setViewportSize({ width: 1280, height: 900 });
 
@@ -251,7 +251,9 @@ try {
 
   console.log("attach an image with alt text, publish, Manch gets both");
   await page.getByRole("link", { name: "Compose" }).click();
-  await page.getByLabel("Post").fill("A post with a picture");
+  // Settings' scope checkboxes ("posts:write") may still be on screen for a moment.
+  await page.waitForURL("**/compose");
+  await page.getByLabel("Post", { exact: true }).fill("A post with a picture");
   await page.getByLabel("Add images or video").setInputFiles(redSquare);
   const attachment = page.getByTestId("attachment");
   const alt = attachment.getByLabel("Alt text for red-square.png");
@@ -290,7 +292,7 @@ try {
   await page.getByText("Your Mastodon account is connected").waitFor();
   await shot("dashboard-mastodon");
   await page.getByRole("link", { name: "Compose" }).click();
-  await page.getByLabel("Post").fill("Hello, fediverse https://example.com/" + "x".repeat(300));
+  await page.getByLabel("Post", { exact: true }).fill("Hello, fediverse https://example.com/" + "x".repeat(300));
   // The instance counts any link as 23 characters: 17 + 23.
   await page.getByTestId(/^counter-mastodon/).getByText("40 / 500").waitFor();
   await shot("composer-mastodon");
