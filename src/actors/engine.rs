@@ -277,6 +277,14 @@ impl Engine {
         kinds
     }
 
+    /// A waiting post was edited: its job's tasks may be other ones now.
+    pub fn post_edited(&self, job: JobId) {
+        self.jobs_changed(vec![job]);
+        if let Some(relay) = &self.relay {
+            relay.do_send(Nudge);
+        }
+    }
+
     /// Task states changed outside the workers (cancel, disconnect): re-derive the jobs.
     fn jobs_changed(&self, jobs: Vec<JobId>) {
         if !jobs.is_empty() {

@@ -55,3 +55,8 @@ id_type!(
     /// An image or video a user uploaded.
     MediaId
 );
+
+id_type!(
+    /// A post saved to finish later (nothing runs it).
+    DraftId
+);

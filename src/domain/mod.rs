@@ -11,7 +11,7 @@ mod user;
 
 pub use destination::{Destination, carry_over};
 pub use email::{Email, EmailError};
-pub use ids::{ConnectionId, JobId, MediaId, PostId, TaskId};
+pub use ids::{ConnectionId, DraftId, JobId, MediaId, PostId, TaskId};
 pub use media::{
     AltText, AltTextError, MAX_ALT_TEXT_CHARS, MediaKind, SNIFF_LEN, SniffedType, sniff,
 };

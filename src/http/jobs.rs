@@ -12,9 +12,11 @@ use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::session::CurrentUser;
 use crate::actors::engine::Engine;
 use crate::actors::live_feed::{FeedItem, Watch, WatchError};
+use crate::adapters::PostOptions;
 use crate::domain::{JobId, JobStatus, TaskStatus};
 use crate::persistence::StoreError;
 use crate::persistence::publishing::{self, EventRow, JobRow, TaskRow};
+use crate::publishing::{Variation, options_of, variations_of};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskView {
@@ -40,6 +42,9 @@ pub struct TaskView {
     pub external_url: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// This target's own text (a variation), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     /// Every state change of this target, oldest first — each attempt, its
     /// outcome and the platform's status — across retries too
     /// (`GET /api/v1/jobs/{id}` only; absent in lists).
@@ -82,6 +87,7 @@ impl From<TaskRow> for TaskView {
             external_url: t.external_url.filter(|url| is_web_link(url)),
             updated_at: t.updated_at,
             completed_at: t.completed_at,
+            content: t.content,
             history: Vec::new(),
         }
     }
@@ -105,6 +111,14 @@ pub struct JobView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The post's attachments, in order.
+    pub media_ids: Vec<uuid::Uuid>,
+    pub options: PostOptions,
+    /// Per-target texts.
+    pub variations: Vec<Variation>,
+    /// Every target still waits (nothing sent yet): `PATCH /api/v1/posts/{post_id}`
+    /// may change the text, media, targets or time.
+    pub editable: bool,
     pub tasks: Vec<TaskView>,
 }
 
@@ -124,6 +138,10 @@ pub async fn job_views(pool: &PgPool, jobs: Vec<JobRow>) -> Result<Vec<JobView>,
                 _ if mine.is_empty() => JobStatus::Pending,
                 _ => JobStatus::derive(mine.iter().map(TaskRow::status)),
             };
+            let editable = status == JobStatus::Pending
+                && mine
+                    .iter()
+                    .all(|t| t.status() == TaskStatus::Queued && t.attempt_count == 0);
             JobView {
                 job_id: job.id.0,
                 post_id: job.post_id.0,
@@ -134,6 +152,10 @@ pub async fn job_views(pool: &PgPool, jobs: Vec<JobRow>) -> Result<Vec<JobView>,
                 created_at: job.created_at,
                 updated_at: job.updated_at,
                 completed_at: job.completed_at,
+                media_ids: job.media_ids,
+                options: options_of(job.options),
+                variations: variations_of(job.variations),
+                editable,
                 tasks: mine.into_iter().map(TaskView::from).collect(),
             }
         })
@@ -147,7 +169,11 @@ async fn owned_job(pool: &PgPool, user: CurrentUser, job: JobId) -> Result<JobRo
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such job"))
 }
 
-async fn load(pool: &PgPool, user: CurrentUser, job: JobId) -> Result<JobView, ApiError> {
+pub(super) async fn load(
+    pool: &PgPool,
+    user: CurrentUser,
+    job: JobId,
+) -> Result<JobView, ApiError> {
     let row = owned_job(pool, user, job).await?;
     let mut views = job_views(pool, vec![row]).await?;
     views

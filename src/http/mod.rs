@@ -7,14 +7,17 @@ pub mod auth;
 pub mod client_ip;
 pub mod connections;
 mod dev_outbox;
+pub mod drafts;
 pub mod error;
 pub mod failures;
 pub mod health;
 pub mod jobs;
+mod json_object;
 mod landing;
 pub mod media;
 pub mod openapi;
 pub mod operators;
+pub mod post_edits;
 pub mod posts;
 pub mod rate_limit;
 pub mod recovery;
@@ -151,6 +154,30 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         Endpoint::new(Method::GET, "/api/v1/posts", || {
             web::route().to(posts::history)
+        }),
+        Endpoint::new(Method::PATCH, "/api/v1/posts/{id}", || {
+            web::route().to(post_edits::edit)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/posts/{id}/duplicate", || {
+            web::route().to(post_edits::duplicate)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/drafts", || {
+            web::route().to(drafts::create)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/drafts", || {
+            web::route().to(drafts::list)
+        }),
+        Endpoint::new(Method::GET, "/api/v1/drafts/{id}", || {
+            web::route().to(drafts::get)
+        }),
+        Endpoint::new(Method::PATCH, "/api/v1/drafts/{id}", || {
+            web::route().to(drafts::update)
+        }),
+        Endpoint::new(Method::DELETE, "/api/v1/drafts/{id}", || {
+            web::route().to(drafts::delete)
+        }),
+        Endpoint::new(Method::POST, "/api/v1/drafts/{id}/publish", || {
+            web::route().to(drafts::publish)
         }),
         Endpoint::new(Method::GET, "/api/v1/jobs/{id}", || {
             web::route().to(jobs::get)

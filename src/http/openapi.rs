@@ -6,8 +6,8 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    account, auth, connections, dev_outbox, error, health, jobs, media, operators, posts, recovery,
-    tokens,
+    account, auth, connections, dev_outbox, drafts, error, health, jobs, media, operators,
+    post_edits, posts, recovery, tokens,
 };
 
 #[derive(OpenApi)]
@@ -49,6 +49,14 @@ use super::{
         media::delete,
         posts::publish,
         posts::history,
+        post_edits::edit,
+        post_edits::duplicate,
+        drafts::create,
+        drafts::list,
+        drafts::get,
+        drafts::update,
+        drafts::delete,
+        drafts::publish,
         jobs::get,
         jobs::events,
         jobs::retry,
@@ -67,6 +75,7 @@ use super::{
         (name = "tokens", description = "Personal API tokens for scripts"),
         (name = "media", description = "Images and videos to attach to posts"),
         (name = "publishing", description = "Publishing posts and following their jobs"),
+        (name = "drafts", description = "Posts saved to finish later"),
         (name = "health", description = "Liveness, readiness, actors and metrics"),
         (name = "meta", description = "This document"),
         (name = "dev", description = "Development aids, absent in production"),

@@ -10,9 +10,9 @@ use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::jobs::{JobView, job_views};
 use super::session::CurrentUser;
 use crate::adapters::PostOptions;
-use crate::domain::{JobId, PostId};
-use crate::persistence::publishing;
-use crate::publishing::{Publish, Publishing};
+use crate::domain::{JobId, JobStatus, PostId};
+use crate::persistence::publishing::{self, JobRow, ListFilter, ListOrder};
+use crate::publishing::{Accepted, Publish, Publishing, Variation};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 /// Unknown fields are refused (422 `invalid_body` naming the field): a
@@ -37,8 +37,16 @@ pub struct PublishRequest {
     pub media_ids: Vec<uuid::Uuid>,
     /// Visibility, content warning and language, where a target offers them
     /// (Mastodon all three, Bluesky the language); others ignore them.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_object::deserialize")]
     pub options: PostOptions,
+    /// Per-target text: a target listed here publishes its own text, checked
+    /// against its platform instead of `content`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "super::json_object::list"
+    )]
+    pub variations: Vec<Variation>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,6 +58,16 @@ pub struct AcceptedView {
     pub job_id: JobId,
     /// Poll this, or stream `<status_url>/events`.
     pub status_url: String,
+}
+
+impl From<Accepted> for AcceptedView {
+    fn from(accepted: Accepted) -> Self {
+        Self {
+            post_id: accepted.post_id,
+            job_id: accepted.job_id,
+            status_url: format!("/api/v1/jobs/{}", accepted.job_id),
+        }
+    }
 }
 
 /// Accept a publish: validated against every target's rules and the user's
@@ -87,17 +105,14 @@ pub async fn publish(
         time_zone: body.time_zone,
         media_ids: body.media_ids,
         options: body.options,
+        variations: body.variations,
     };
     let accepted = publishing.accept(user.id, publish, key).await?;
     let mut response = HttpResponse::Accepted();
     if accepted.replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(response.json(AcceptedView {
-        post_id: accepted.post_id,
-        job_id: accepted.job_id,
-        status_url: format!("/api/v1/jobs/{}", accepted.job_id),
-    }))
+    Ok(response.json(AcceptedView::from(accepted)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -108,6 +123,89 @@ pub struct HistoryQuery {
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+    /// RFC 3339: only posts whose time (scheduled, or written when published
+    /// at once) is at or after this.
+    #[param(example = "2026-12-01T00:00:00Z")]
+    from: Option<String>,
+    /// RFC 3339: only posts whose time is before this.
+    to: Option<String>,
+    /// Only jobs with this status: `pending`, `running`, `succeeded`,
+    /// `partially_failed`, `failed`, `cancelled`, `missed`.
+    status: Option<String>,
+    /// Only posts with a target on this platform (`manch`, `bluesky`, `mastodon`, `matrix`).
+    #[param(max_length = 100)]
+    platform: Option<String>,
+    /// Only posts whose text holds this, in any case.
+    #[param(max_length = 200)]
+    q: Option<String>,
+    /// `newest` (default: newest written first) or `time` (by the post's
+    /// time, earliest first: calendar and queue).
+    order: Option<String>,
+}
+
+fn query_error(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidQuery, message)
+}
+
+fn instant(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    text.map(|text| {
+        DateTime::parse_from_rfc3339(text)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|_| {
+                query_error(format!(
+                    "{name} must be RFC 3339 with an offset, e.g. 2026-12-01T00:00:00Z"
+                ))
+            })
+    })
+    .transpose()
+}
+
+impl HistoryQuery {
+    fn filter(&self) -> Result<(ListFilter, ListOrder), ApiError> {
+        let status = self
+            .status
+            .as_deref()
+            .map(|s| {
+                JobStatus::parse(s).ok_or_else(|| {
+                    query_error(format!(
+                        "status `{s}` is none of pending, running, succeeded, partially_failed, failed, cancelled, missed"
+                    ))
+                })
+            })
+            .transpose()?;
+        let order = match self.order.as_deref() {
+            None | Some("newest") => ListOrder::Newest,
+            Some("time") => ListOrder::Time,
+            Some(other) => {
+                return Err(query_error(format!(
+                    "order `{other}` is neither newest nor time"
+                )));
+            }
+        };
+        // PostgreSQL text cannot hold NUL: such a search could match nothing anyway.
+        if [&self.q, &self.platform]
+            .iter()
+            .any(|v| v.as_deref().is_some_and(|v| v.contains('\0')))
+        {
+            return Err(query_error("q and platform cannot hold the NUL character"));
+        }
+        let text = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if text.is_some_and(|q| q.chars().count() > 200) {
+            return Err(query_error("q is at most 200 characters"));
+        }
+        let platform = self.platform.as_deref().filter(|p| !p.is_empty());
+        if platform.is_some_and(|p| p.len() > 100) {
+            return Err(query_error("platform is at most 100 characters"));
+        }
+        let filter = ListFilter {
+            from: instant("from", self.from.as_deref())?,
+            to: instant("to", self.to.as_deref())?,
+            status,
+            platform: platform.map(str::to_owned),
+            text: text.map(str::to_owned),
+        };
+        Ok((filter, order))
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,19 +215,31 @@ pub struct History {
     pub next_cursor: Option<String>,
 }
 
-fn encode_cursor(at: DateTime<Utc>, id: JobId) -> String {
+fn encode_cursor(at: DateTime<Utc>, id: uuid::Uuid) -> String {
     format!("{}_{}", at.timestamp_micros(), id)
 }
 
-fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, JobId)> {
+fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, uuid::Uuid)> {
     let (micros, id) = text.split_once('_')?;
     let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-    Some((at, JobId(id.parse().ok()?)))
+    Some((at, id.parse().ok()?))
 }
 
-/// The user's posts, newest first, each with its job and targets.
+/// Where the next page starts: the last row's sort time and id.
+fn cursor_of(job: &JobRow, order: ListOrder) -> String {
+    match order {
+        ListOrder::Newest => encode_cursor(job.created_at, job.id.0),
+        ListOrder::Time => encode_cursor(
+            job.scheduled_at.unwrap_or(job.post_created_at),
+            job.post_id.0,
+        ),
+    }
+}
+
+/// The user's posts, each with its job and targets: newest first, or by
+/// their time for a calendar; filtered by time range, status, platform and text.
 #[utoipa::path(get, path = "/api/v1/posts", tag = "publishing", params(HistoryQuery),
-    responses((status = 200, body = History), (status = 400, description = "`invalid_cursor`, or `invalid_query` (a limit outside 1 to 100)", body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = History), (status = 400, description = "`invalid_cursor`, or `invalid_query` (a limit outside 1 to 100, a time that is not RFC 3339, an unknown status or order)", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn history(
     user: CurrentUser,
     query: web::Query<HistoryQuery>,
@@ -137,11 +247,11 @@ pub async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
+        return Err(query_error(
             "limit must be 1 to 100 (the page size; default 20)",
         ));
     }
+    let (filter, order) = query.filter()?;
     let cursor = match query.cursor.as_deref() {
         None => None,
         Some(text) => Some(decode_cursor(text).ok_or_else(|| {
@@ -151,11 +261,11 @@ pub async fn history(
             )
         })?),
     };
-    let mut jobs = publishing::history(&pool, user.id, cursor, limit + 1).await?;
+    let mut jobs = publishing::history(&pool, user.id, &filter, order, cursor, limit + 1).await?;
     let more = jobs.len() as i64 > limit;
     jobs.truncate(limit as usize);
     let next_cursor = more
-        .then(|| jobs.last().map(|j| encode_cursor(j.created_at, j.id)))
+        .then(|| jobs.last().map(|j| cursor_of(j, order)))
         .flatten();
     let posts = job_views(&pool, jobs).await?;
     Ok(HttpResponse::Ok().json(History { posts, next_cursor }))

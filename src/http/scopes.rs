@@ -43,7 +43,11 @@ pub fn rule(method: &Method, pattern: &Option<String>) -> Rule {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
     if path == "/api/v1/me" {
         Rule::AnyToken
-    } else if under("/api/v1/posts") || under("/api/v1/jobs") || under("/api/v1/media") {
+    } else if under("/api/v1/posts")
+        || under("/api/v1/drafts")
+        || under("/api/v1/jobs")
+        || under("/api/v1/media")
+    {
         Rule::Needs(if reading {
             Scope::PostsRead
         } else {
@@ -105,6 +109,12 @@ mod tests {
         assert_eq!(of(Method::GET, "/api/v1/me"), AnyToken);
         assert_eq!(of(Method::POST, "/api/v1/posts"), Needs(PostsWrite));
         assert_eq!(of(Method::GET, "/api/v1/posts"), Needs(PostsRead));
+        assert_eq!(of(Method::PATCH, "/api/v1/posts/{id}"), Needs(PostsWrite));
+        assert_eq!(of(Method::GET, "/api/v1/drafts/{id}"), Needs(PostsRead));
+        assert_eq!(
+            of(Method::POST, "/api/v1/drafts/{id}/publish"),
+            Needs(PostsWrite)
+        );
         assert_eq!(
             of(Method::GET, "/api/v1/jobs/{id}/events"),
             Needs(PostsRead)

@@ -21,6 +21,8 @@ pub struct NewTask {
     /// Where in the account it goes (a Matrix room), and that place's name.
     pub destination: Option<String>,
     pub destination_name: Option<String>,
+    /// This target's own text (a variation); `None`: the post's.
+    pub content: Option<String>,
 }
 
 pub struct NewPublish {
@@ -35,6 +37,10 @@ pub struct NewPublish {
     pub idempotency: Option<(String, Vec<u8>)>,
     /// The post's attachments, in order (already checked to be the user's).
     pub media: Vec<MediaId>,
+    /// Visibility, content warning, language as asked (`None`: defaults).
+    pub options: Option<serde_json::Value>,
+    /// Per-target texts as asked (`None`: none).
+    pub variations: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +108,12 @@ pub async fn create(
         .iter()
         .map(|(_, t)| t.destination_name.as_deref())
         .collect();
+    let task_contents: Vec<Option<&str>> =
+        tasks.iter().map(|(_, t)| t.content.as_deref()).collect();
+    let options: Vec<Option<&serde_json::Value>> =
+        batch.iter().map(|p| p.options.as_ref()).collect();
+    let variations: Vec<Option<&serde_json::Value>> =
+        batch.iter().map(|p| p.variations.as_ref()).collect();
     let media_counts: Vec<i16> = batch
         .iter()
         .map(|p| i16::try_from(p.media.len()).unwrap_or(i16::MAX))
@@ -121,14 +133,17 @@ pub async fn create(
     let admitted: Vec<uuid::Uuid> = sqlx::query_scalar(
         "WITH input AS (
             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[],
-                                 $6::uuid[], $12::text[], $13::bytea[], $15::int2[])
-                   AS x(post_id, user_id, content, scheduled_at, time_zone, job_id, key, hash, media_count)),
+                                 $6::uuid[], $12::text[], $13::bytea[], $15::int2[], $23::jsonb[], $24::jsonb[])
+                   AS x(post_id, user_id, content, scheduled_at, time_zone, job_id, key, hash, media_count,
+                        options, variations)),
          gate AS (INSERT INTO idempotency_keys (user_id, key, request_hash, post_id, job_id)
                   SELECT user_id, key, hash, post_id, job_id FROM input WHERE key IS NOT NULL
                   ON CONFLICT DO NOTHING RETURNING job_id),
          admitted AS (SELECT * FROM input WHERE key IS NULL OR job_id IN (SELECT job_id FROM gate)),
-         post AS (INSERT INTO posts (id, user_id, content, scheduled_at, time_zone, media_count)
-                  SELECT post_id, user_id, content, scheduled_at, time_zone, media_count FROM admitted
+         post AS (INSERT INTO posts (id, user_id, content, scheduled_at, time_zone, media_count,
+                                     options, variations)
+                  SELECT post_id, user_id, content, scheduled_at, time_zone, media_count, options, variations
+                  FROM admitted
                   RETURNING id),
          attached AS (
             SELECT x.post_id, x.media_id, x.position
@@ -142,16 +157,16 @@ pub async fn create(
                         WHERE id IN (SELECT media_id FROM attached)),
          job AS (INSERT INTO publish_jobs (id, post_id, user_id) SELECT job_id, post_id, user_id FROM admitted),
          task_input AS (
-            SELECT x.t, x.j, x.c, x.p, x.k, x.r, x.d, x.dn, a.scheduled_at AS at
+            SELECT x.t, x.j, x.c, x.p, x.k, x.r, x.d, x.dn, x.content, a.scheduled_at AS at
             FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $19::text[], $20::jsonb[],
-                        $21::text[], $22::text[])
-                 AS x(t, j, c, p, k, r, d, dn)
+                        $21::text[], $22::text[], $25::text[])
+                 AS x(t, j, c, p, k, r, d, dn, content)
             JOIN admitted a ON a.job_id = x.j),
          task AS (INSERT INTO publish_tasks (id, job_id, connection_id, platform_id, next_attempt_at,
                                              dispatched_at, held_by, platform_key, platform_record,
-                                             destination, destination_name)
+                                             destination, destination_name, content)
                   SELECT t, j, c, p, coalesce(at, now()), CASE WHEN at IS NULL THEN now() END,
-                         CASE WHEN at IS NULL THEN $14 END, k, r, d, dn
+                         CASE WHEN at IS NULL THEN $14 END, k, r, d, dn, content
                   FROM task_input),
          outbox AS (INSERT INTO outbox (task_id, job_id, connection_id)
                     SELECT t, j, c FROM task_input WHERE $11 AND at IS NULL),
@@ -181,6 +196,9 @@ pub async fn create(
     .bind(&task_records)
     .bind(&task_places)
     .bind(&task_place_names)
+    .bind(&options)
+    .bind(&variations)
+    .bind(&task_contents)
     .fetch_all(pool)
     .await?;
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -245,6 +263,11 @@ pub struct JobRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    pub options: Option<serde_json::Value>,
+    pub variations: Option<serde_json::Value>,
+    pub media_ids: Vec<uuid::Uuid>,
+    /// When the post was written (its time in a calendar when not scheduled).
+    pub post_created_at: DateTime<Utc>,
 }
 
 impl JobRow {
@@ -254,7 +277,10 @@ impl JobRow {
 }
 
 const JOB_COLUMNS: &str = "j.id, j.post_id, j.status, p.content, p.scheduled_at, p.time_zone, \
-                           j.created_at, j.updated_at, j.completed_at";
+                           j.created_at, j.updated_at, j.completed_at, p.options, p.variations, \
+                           p.created_at AS post_created_at, \
+                           coalesce((SELECT array_agg(pm.media_id ORDER BY pm.position) \
+                                     FROM post_media pm WHERE pm.post_id = p.id), '{}') AS media_ids";
 
 /// The job if it is `user`'s; another user's job looks absent.
 pub async fn find_job(
@@ -272,26 +298,83 @@ pub async fn find_job(
     .await?)
 }
 
-/// The user's jobs, newest first, after `cursor` (the last page's final `(created_at, id)`).
+/// How a listing is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// By when the post was written, newest first (history).
+    Newest,
+    /// By the post's time — scheduled, or written when published at once —
+    /// earliest first (calendar, queue).
+    Time,
+}
+
+/// Which of the user's posts a listing holds.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// The post's time (scheduled, or written) in `[from, to)`.
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// The job's stored status.
+    pub status: Option<JobStatus>,
+    /// A target on this platform.
+    pub platform: Option<String>,
+    /// Text the post holds, any case.
+    pub text: Option<String>,
+}
+
+/// `text` as a `LIKE` pattern that matches it anywhere, its own `%` and `_` literal.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// A page of the user's jobs matching `filter`, in `order`, after `cursor`
+/// (the last row's sort time and id: the job's for `Newest`, the post's for `Time`).
 pub async fn history(
     pool: &PgPool,
     user: UserId,
-    cursor: Option<(DateTime<Utc>, JobId)>,
+    filter: &ListFilter,
+    order: ListOrder,
+    cursor: Option<(DateTime<Utc>, uuid::Uuid)>,
     limit: i64,
 ) -> Result<Vec<JobRow>, StoreError> {
     let (at, id) = match cursor {
         Some((at, id)) => (Some(at), Some(id)),
         None => (None, None),
     };
+    let (after, sort) = match order {
+        ListOrder::Newest => (
+            "(j.created_at, j.id) < ($2, $3)",
+            "j.created_at DESC, j.id DESC",
+        ),
+        ListOrder::Time => (
+            "(coalesce(p.scheduled_at, p.created_at), p.id) > ($2, $3)",
+            "coalesce(p.scheduled_at, p.created_at), p.id",
+        ),
+    };
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {JOB_COLUMNS} FROM publish_jobs j JOIN posts p ON p.id = j.post_id
-         WHERE j.user_id = $1 AND ($2::timestamptz IS NULL OR (j.created_at, j.id) < ($2, $3))
-         ORDER BY j.created_at DESC, j.id DESC LIMIT $4"
+         WHERE j.user_id = $1 AND p.user_id = $1 AND ($2::timestamptz IS NULL OR {after})
+           AND ($5::timestamptz IS NULL OR coalesce(p.scheduled_at, p.created_at) >= $5)
+           AND ($6::timestamptz IS NULL OR coalesce(p.scheduled_at, p.created_at) < $6)
+           AND ($7::text IS NULL OR j.status = $7)
+           AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM publish_tasks t
+                                             WHERE t.job_id = j.id AND t.platform_id = $8))
+           AND ($9::text IS NULL OR p.content ILIKE $9)
+         ORDER BY {sort} LIMIT $4"
     )))
     .bind(user)
     .bind(at)
     .bind(id)
     .bind(limit)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(filter.status.map(JobStatus::as_str))
+    .bind(filter.platform.as_deref())
+    .bind(filter.text.as_deref().map(contains_pattern))
     .fetch_all(pool)
     .await?)
 }
@@ -314,6 +397,8 @@ pub struct TaskRow {
     pub external_url: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// This target's own text (a variation).
+    pub content: Option<String>,
 }
 
 impl TaskRow {
@@ -328,7 +413,7 @@ pub async fn tasks_of_jobs(pool: &PgPool, jobs: &[JobId]) -> Result<Vec<TaskRow>
         "SELECT t.id, t.job_id, t.connection_id, t.platform_id, c.handle, t.destination,
                 t.destination_name, t.status, t.attempt_count,
                 t.next_attempt_at, t.last_error, t.last_error_kind, t.external_post_id, t.external_url,
-                t.updated_at, t.completed_at
+                t.updated_at, t.completed_at, t.content
          FROM publish_tasks t JOIN platform_connections c ON c.id = t.connection_id
          WHERE t.job_id = ANY($1) ORDER BY t.job_id, c.created_at, t.id",
     )

@@ -71,10 +71,12 @@ pub async fn claim(
                    claimed_by = $2, lease_expires_at = now() + $3, updated_at = now()
             FROM old WHERE t.id = old.id
             RETURNING t.id, t.job_id, old.status AS from_status, t.attempt_count, t.created_at,
-                      t.platform_key, t.platform_record, t.destination),
+                      t.platform_key, t.platform_record, t.destination, t.content),
          events AS (INSERT INTO publish_task_events (task_id, job_id, from_status, to_status, attempt)
                     SELECT id, job_id, from_status, 'running', attempt_count FROM claimed)
-         SELECT c.id, c.job_id, c.from_status, c.attempt_count, p.content, c.created_at, p.media_count,
+         -- A target's own text (a variation) replaces the post's.
+         SELECT c.id, c.job_id, c.from_status, c.attempt_count, coalesce(c.content, p.content) AS content,
+                c.created_at, p.media_count,
                 c.platform_key, c.platform_record, c.destination
          FROM claimed c
          JOIN publish_jobs j ON j.id = c.job_id

@@ -5,6 +5,9 @@
 //! with other requests') and runs them. The HTTP handler only parses and answers.
 
 mod backlog;
+mod drafts;
+mod edit;
+mod variations;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,7 +18,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::actors::engine::{Engine, EngineError};
-use crate::adapters::{MediaFacts, PostOptions, PublishPlan, Registry};
+use crate::adapters::{MediaFacts, PostOptions, Registry};
 use crate::domain::{ConnectionId, JobId, MediaId, MediaKind, PostContent, PostId, TaskId, UserId};
 use crate::persistence;
 use crate::persistence::StoreError;
@@ -23,6 +26,10 @@ use crate::persistence::media::MediaRow;
 use crate::persistence::publishing::{CreateOutcome, NewPublish, NewTask};
 
 pub use backlog::RETRY_AFTER_SECS;
+pub use drafts::Draft;
+pub use edit::{PostChanges, options_of, variations_of};
+pub use variations::Variation;
+use variations::variation_texts;
 
 /// Longest `Idempotency-Key` accepted.
 const MAX_KEY_LEN: usize = 255;
@@ -44,6 +51,9 @@ pub struct Publish {
     /// Visibility, content warning, language; left out of the hash when unset.
     #[serde(default, skip_serializing_if = "PostOptions::is_default")]
     pub options: PostOptions,
+    /// Per-target texts; left out of the hash when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variations: Vec<Variation>,
 }
 
 /// Longest content warning, in characters.
@@ -100,6 +110,22 @@ pub enum PublishError {
     InvalidOptions(String),
     #[error("{0}")]
     InvalidTargets(String),
+    #[error("{0}")]
+    InvalidVariations(String),
+    #[error("no such post")]
+    PostNotFound,
+    #[error("no such draft")]
+    DraftNotFound,
+    /// The target that has started: its platform's display name and handle.
+    #[error(
+        "publishing to {0} ({1}) has already started, so this post can no longer be changed; cancel what has not started, or post again"
+    )]
+    AlreadyStarted(String, String),
+    /// The job's status.
+    #[error(
+        "this post is {0}; only a post that is still waiting can be changed — post it again instead"
+    )]
+    NotEditable(String),
     #[error("no active connection to publish to; connect a platform first")]
     NoTargets,
     /// The connection's handle: it posts to rooms and none is picked.
@@ -222,115 +248,36 @@ impl Publishing {
                 Some((key.to_owned(), hash.to_vec()))
             }
         };
-        let content = PostContent::parse(publish.content)
-            .map_err(|e| PublishError::InvalidContent(e.to_string()))?;
-        let scheduled_at = publish
-            .scheduled_at
-            .as_deref()
-            .map(|text| {
-                DateTime::parse_from_rfc3339(text)
-                    .map(|at| at.with_timezone(&Utc))
-                    .map_err(|_| PublishError::InvalidScheduledAt)
-            })
-            .transpose()?;
-        if let Some(zone) = publish.time_zone.as_deref()
-            && zone.parse::<chrono_tz::Tz>().is_err()
-        {
-            return Err(PublishError::InvalidTimeZone(zone.to_owned()));
-        }
-        check_options(&publish.options)?;
-        let active = self.engine.active_targets(user).await?;
-        let targets = choose_targets(&active, publish.connection_ids.as_deref())?;
-        let media = self.attachments(user, &publish.media_ids).await?;
-        let facts: Vec<MediaFacts<'_>> = media
-            .iter()
-            .map(|m| MediaFacts {
-                mime: &m.mime,
-                video: m.kind() == MediaKind::Video,
-                bytes: u64::try_from(m.clean_bytes).unwrap_or(u64::MAX),
-                has_alt_text: !m.alt_text.is_empty(),
-                resizable: m.kind() == MediaKind::Image,
-                width: m.width.and_then(|v| u32::try_from(v).ok()),
-                height: m.height.and_then(|v| u32::try_from(v).ok()),
-                duration_ms: m.duration_ms.and_then(|v| u64::try_from(v).ok()),
-                codec: m.codec.as_deref(),
-            })
-            .collect();
-        let limits = self.limits_of(&targets).await?;
-        let destinations = self.destinations_of(&targets).await?;
-        for (connection, platform) in &targets {
-            let adapter = self.registry.get(platform).ok_or_else(|| {
-                PublishError::InvalidTargets(format!("platform {platform} is not available"))
-            })?;
-            let limits = limits.get(connection);
-            adapter
-                .validate(content.as_str(), &publish.options, limits)
-                .map_err(|e| {
-                    PublishError::ContentRejected(adapter.display_name().to_owned(), e.to_string())
-                })?;
-            adapter
-                .rules_for(limits)
-                .media
-                .check(&facts)
-                .map_err(|why| {
-                    PublishError::MediaRejected(adapter.display_name().to_owned(), why)
-                })?;
-        }
-        let media: Vec<MediaId> = media.iter().map(|m| m.id).collect();
-        let due_now = scheduled_at.is_none_or(|at| at <= Utc::now());
+        let prepared = self.prepare(user, &publish).await?;
+        let due_now = prepared.scheduled_at.is_none_or(|at| at <= Utc::now());
         self.quotas.admit_publish(user, !due_now).await?;
-        if due_now {
-            let connections: Vec<ConnectionId> = active.iter().map(|(c, _)| *c).collect();
-            if let Err(full) = self
+        if due_now
+            && let Err(full) = self
                 .backlog
-                .admit(&self.pool, user, &connections, targets.len())
+                .admit(&self.pool, user, &prepared.active, prepared.tasks.len())
                 .await?
-            {
-                return Err(PublishError::BacklogFull {
-                    waiting: full.waiting,
-                    limit: full.limit,
-                });
-            }
+        {
+            return Err(PublishError::BacklogFull {
+                waiting: full.waiting,
+                limit: full.limit,
+            });
         }
         let (post_id, job_id) = (PostId::new(), JobId::new());
-        let mut tasks: Vec<NewTask> = Vec::with_capacity(targets.len());
-        for (connection_id, platform_id) in targets {
-            // One task per room for platforms with rooms; one for the account otherwise.
-            let places: Vec<Option<&crate::domain::Destination>> =
-                match destinations.get(&connection_id) {
-                    Some(rooms) => rooms.iter().map(Some).collect(),
-                    None => vec![None],
-                };
-            for place in places {
-                // Planning may ask the platform (Bluesky resolves @handles to DIDs).
-                let plan = match self.registry.get(&platform_id) {
-                    Some(adapter) => adapter.plan(content.as_str(), &publish.options).await,
-                    None => PublishPlan::default(),
-                };
-                tasks.push(NewTask {
-                    id: TaskId::new(),
-                    connection_id,
-                    platform_id: platform_id.clone(),
-                    platform_key: plan.key,
-                    platform_record: plan.record,
-                    destination: place.map(|d| d.id.clone()),
-                    destination_name: place.map(|d| d.name.clone()),
-                });
-            }
-        }
-        let count = tasks.len();
+        let count = prepared.tasks.len();
         let outcome = self
             .engine
             .accept(NewPublish {
                 post_id,
                 job_id,
                 user_id: user,
-                content: content.as_str().to_owned(),
-                scheduled_at,
-                time_zone: publish.time_zone,
-                tasks,
+                content: prepared.content.as_str().to_owned(),
+                scheduled_at: prepared.scheduled_at,
+                time_zone: publish.time_zone.clone(),
+                tasks: prepared.tasks,
                 idempotency,
-                media,
+                media: prepared.media,
+                options: stored_options(&publish.options),
+                variations: stored_variations(&publish.variations),
             })
             .await?;
         let accepted = match outcome {
@@ -355,6 +302,130 @@ impl Publishing {
             .observe(started.elapsed().as_secs_f64());
         Ok(accepted)
     }
+
+    /// Everything about a publish that can be checked before it is written:
+    /// the text, time, zone and options, the targets among the user's active
+    /// connections, the media, and each target's text (its variation or the
+    /// post's) against that platform's rules; then one task per target (per
+    /// room where a platform has rooms), planned.
+    async fn prepare(&self, user: UserId, publish: &Publish) -> Result<Prepared, PublishError> {
+        let content = PostContent::parse(publish.content.clone())
+            .map_err(|e| PublishError::InvalidContent(e.to_string()))?;
+        let scheduled_at = parse_scheduled_at(publish.scheduled_at.as_deref())?;
+        check_time_zone(publish.time_zone.as_deref())?;
+        check_options(&publish.options)?;
+        let active = self.engine.active_targets(user).await?;
+        let targets = choose_targets(&active, publish.connection_ids.as_deref())?;
+        let texts = variation_texts(&publish.variations, &targets)?;
+        let media = self.attachments(user, &publish.media_ids).await?;
+        let facts: Vec<MediaFacts<'_>> = media.iter().map(media_facts).collect();
+        let limits = self.limits_of(&targets).await?;
+        let destinations = self.destinations_of(&targets).await?;
+        let mut tasks: Vec<NewTask> = Vec::with_capacity(targets.len());
+        for (connection_id, platform_id) in targets {
+            let adapter = self.registry.get(&platform_id).ok_or_else(|| {
+                PublishError::InvalidTargets(format!("platform {platform_id} is not available"))
+            })?;
+            let own = texts.get(&connection_id);
+            let text = own.map_or(content.as_str(), PostContent::as_str);
+            let limits = limits.get(&connection_id);
+            adapter
+                .validate(text, &publish.options, limits)
+                .map_err(|e| {
+                    PublishError::ContentRejected(adapter.display_name().to_owned(), e.to_string())
+                })?;
+            adapter
+                .rules_for(limits)
+                .media
+                .check(&facts)
+                .map_err(|why| {
+                    PublishError::MediaRejected(adapter.display_name().to_owned(), why)
+                })?;
+            // One task per room for platforms with rooms; one for the account otherwise.
+            let places: Vec<Option<&crate::domain::Destination>> =
+                match destinations.get(&connection_id) {
+                    Some(rooms) => rooms.iter().map(Some).collect(),
+                    None => vec![None],
+                };
+            for place in places {
+                // Planning may ask the platform (Bluesky resolves @handles to DIDs).
+                let plan = adapter.plan(text, &publish.options).await;
+                tasks.push(NewTask {
+                    id: TaskId::new(),
+                    connection_id,
+                    platform_id: platform_id.clone(),
+                    platform_key: plan.key,
+                    platform_record: plan.record,
+                    destination: place.map(|d| d.id.clone()),
+                    destination_name: place.map(|d| d.name.clone()),
+                    content: own.map(|t| t.as_str().to_owned()),
+                });
+            }
+        }
+        Ok(Prepared {
+            content,
+            scheduled_at,
+            tasks,
+            media: media.iter().map(|m| m.id).collect(),
+            active: active.iter().map(|(c, _)| *c).collect(),
+        })
+    }
+}
+
+/// A publish checked and planned, not yet written.
+struct Prepared {
+    content: PostContent,
+    scheduled_at: Option<DateTime<Utc>>,
+    tasks: Vec<NewTask>,
+    media: Vec<MediaId>,
+    /// Every active connection of the user (the backlog is counted over them).
+    active: Vec<ConnectionId>,
+}
+
+fn parse_scheduled_at(text: Option<&str>) -> Result<Option<DateTime<Utc>>, PublishError> {
+    text.map(|text| {
+        DateTime::parse_from_rfc3339(text)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|_| PublishError::InvalidScheduledAt)
+    })
+    .transpose()
+}
+
+fn check_time_zone(zone: Option<&str>) -> Result<(), PublishError> {
+    match zone {
+        Some(zone) if zone.parse::<chrono_tz::Tz>().is_err() => {
+            Err(PublishError::InvalidTimeZone(zone.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn media_facts(m: &MediaRow) -> MediaFacts<'_> {
+    MediaFacts {
+        mime: &m.mime,
+        video: m.kind() == MediaKind::Video,
+        bytes: u64::try_from(m.clean_bytes).unwrap_or(u64::MAX),
+        has_alt_text: !m.alt_text.is_empty(),
+        resizable: m.kind() == MediaKind::Image,
+        width: m.width.and_then(|v| u32::try_from(v).ok()),
+        height: m.height.and_then(|v| u32::try_from(v).ok()),
+        duration_ms: m.duration_ms.and_then(|v| u64::try_from(v).ok()),
+        codec: m.codec.as_deref(),
+    }
+}
+
+/// Options as stored with the post (`None`: all defaults).
+fn stored_options(options: &PostOptions) -> Option<serde_json::Value> {
+    (!options.is_default())
+        .then(|| serde_json::to_value(options).ok())
+        .flatten()
+}
+
+/// Variations as stored with the post (`None`: none).
+fn stored_variations(variations: &[Variation]) -> Option<serde_json::Value> {
+    (!variations.is_empty())
+        .then(|| serde_json::to_value(variations).ok())
+        .flatten()
 }
 
 impl Publishing {

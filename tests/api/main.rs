@@ -8,6 +8,7 @@ mod claims;
 mod cli;
 mod cloud;
 mod connections;
+mod drafts_and_edits;
 mod embedded_database;
 mod engine_races;
 mod engine_scale;

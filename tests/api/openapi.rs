@@ -47,3 +47,25 @@ async fn every_operation_documents_its_error_bodies() {
         );
     }
 }
+
+/// The web app's TypeScript types are generated from `web/src/api/openapi.json`
+/// (`npm run gen:api`, run before its type check, tests and build); this keeps
+/// that copy equal to the document the server serves, so a change to the API
+/// that the web app does not follow fails its type check. After changing the
+/// API: `UPDATE_OPENAPI=1 cargo nextest run -E 'test(web_apps_copy)'`.
+#[test]
+fn the_web_apps_copy_of_the_document_is_current() {
+    use utoipa::OpenApi;
+    let served = serde_json::to_value(prasaran::http::openapi::ApiDoc::openapi()).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/src/api/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        let text = serde_json::to_string_pretty(&served).unwrap() + "\n";
+        std::fs::write(&path, text).unwrap();
+    }
+    let copy: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(
+        copy == served,
+        "web/src/api/openapi.json differs from the served document: run \
+         UPDATE_OPENAPI=1 cargo nextest run -E 'test(web_apps_copy)', then npm run typecheck in web/"
+    );
+}
