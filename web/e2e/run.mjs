@@ -191,12 +191,69 @@ try {
   await page.getByRole("button", { name: "Schedule" }).click();
   // A scheduled post that has not started shows its time as its status.
   await page.getByTestId("job-status").getByText(/^Scheduled for /).waitFor();
+
+  console.log("calendar: the scheduled post is on its day; reschedule it from the keyboard");
+  const mainMenu = page.getByRole("navigation", { name: "Main" });
+  await mainMenu.getByRole("link", { name: "Calendar" }).click();
+  await page.waitForURL("**/calendar");
+  await page.getByText(/^Times in /).waitFor();
+  // Tomorrow may lie past this month's grid (today the last day of a month ending on a Sunday).
+  const tomorrowDay = local.slice(0, 10);
+  await page.goto(`${base}/calendar?view=month&date=${tomorrowDay}`);
+  const onCalendar = page.getByTestId(`day-${tomorrowDay}`).getByTestId("calendar-post").filter({ hasText: "A post for tomorrow" });
+  await onCalendar.waitFor();
+  await onCalendar.getByText(local.slice(11), { exact: true }).waitFor();
+  await shot("calendar-month");
+  await onCalendar.getByRole("button", { name: "Reschedule" }).focus();
+  await page.keyboard.press("Enter");
+  const rescheduleForm = page.getByRole("dialog", { name: "Reschedule" });
+  const newTimeField = rescheduleForm.getByLabel(/^New date and time/);
+  await newTimeField.waitFor();
+  check((await newTimeField.inputValue()) === local, `the form starts at the post's time, got ${await newTimeField.inputValue()}`);
+  // Any time on tomorrow's date is still ahead; one the post does not already have.
+  const newTime = local.slice(11) === "07:07" ? "08:08" : "07:07";
+  await newTimeField.fill(`${tomorrowDay}T${newTime}`);
+  await shot("calendar-reschedule-form");
+  await rescheduleForm.getByRole("button", { name: "Save" }).focus();
+  await page.keyboard.press("Enter");
+  await rescheduleForm.waitFor({ state: "detached" });
+  await page.getByText(/^Rescheduled to /).waitFor();
+  await page.getByTestId(`day-${tomorrowDay}`).getByTestId("calendar-post").filter({ hasText: "A post for tomorrow" }).getByText(newTime, { exact: true }).waitFor();
+  const pending = await page.evaluate(() => fetch("/api/v1/posts?status=pending&order=time&limit=100").then((r) => r.json()));
+  const moved = pending.posts.find((p) => p.content === "A post for tomorrow");
+  check(
+    moved && new Date(moved.scheduled_at).getTime() === new Date(`${tomorrowDay}T${newTime}`).getTime(),
+    `the server has the new time, got ${moved?.scheduled_at}`,
+  );
+  await shot("calendar-rescheduled");
+  await page.getByRole("button", { name: "Week", exact: true }).click();
+  await page.getByTestId("calendar-post").filter({ hasText: "A post for tomorrow" }).waitFor();
+  await shot("calendar-week");
+
+  console.log("save a draft from the composer; Drafts lists it");
+  await mainMenu.getByRole("link", { name: "Compose" }).click();
+  await page.waitForURL("**/compose");
+  await page.getByLabel("Post", { exact: true }).fill("A draft to finish later");
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await page.getByText("Draft saved.").waitFor();
+  await shot("composer-draft-saved");
+  // Afresh: the posts composed below are new posts, not this draft.
+  await page.getByRole("button", { name: "Clear", exact: true }).click();
+  await mainMenu.getByRole("link", { name: "Drafts" }).click();
+  await page.waitForURL("**/drafts");
+  const listedDraft = page.getByTestId("draft").filter({ hasText: "A draft to finish later" });
+  await listedDraft.waitFor();
+  check((await listedDraft.count()) === 1, `one saved draft listed, found ${await listedDraft.count()}`);
+  check(await listedDraft.getByRole("link", { name: "Open" }).isVisible(), "the draft can be opened");
+  await shot("drafts");
+
   await page.getByRole("link", { name: "History", exact: true }).click();
   await page.getByRole("button", { name: "Cancel" }).click();
   // Asked first; the answer is a notice, not an error.
   await page.getByRole("alertdialog", { name: "Cancel this scheduled post?" }).getByRole("button", { name: "Yes, cancel" }).click();
   await page.getByText("Done: this post will not be published.").waitFor();
-  await page.getByText("Cancelled", { exact: true }).waitFor();
+  // In the list (the status filter offers "Cancelled" too).
+  await page.getByRole("list", { name: "Posts" }).getByText("Cancelled", { exact: true }).waitFor();
   await shot("history-cancelled");
 
   console.log("API docs render from the served document");
@@ -205,10 +262,16 @@ try {
   await page.getByText("/api/v1/posts").first().waitFor();
   await shot("api-docs");
 
-  console.log("phone width");
+  console.log("phone width: the menu folds behind a button");
   await page.setViewportSize({ width: 390, height: 844 });
+  const menuButton = page.getByRole("button", { name: "Menu" });
+  check(!(await page.getByRole("link", { name: "Compose" }).isVisible()), "the menu is folded on a phone");
+  await menuButton.click();
+  check((await menuButton.getAttribute("aria-expanded")) === "true", "the Menu button says the menu is open");
+  await shot("header-phone-menu");
   await page.getByRole("link", { name: "Compose" }).click();
   await page.getByLabel("Post", { exact: true }).waitFor();
+  check((await menuButton.getAttribute("aria-expanded")) === "false", "the menu folds again once a page is picked");
   await shot("composer-phone");
   await page.setViewportSize({ width: 1280, height: 900 });
 

@@ -5,11 +5,14 @@ import { Layout } from "./components/Layout";
 import { Spinner } from "./components/ui";
 import { ApiDocs } from "./pages/ApiDocs";
 import { AuthForm } from "./pages/AuthForm";
+import { Calendar } from "./pages/Calendar";
 import { Compose } from "./pages/Compose";
 import { Dashboard } from "./pages/Dashboard";
+import { Drafts } from "./pages/Drafts";
 import { ForgotPassword } from "./pages/ForgotPassword";
 import { History } from "./pages/History";
 import { JobStatusPage } from "./pages/JobStatus";
+import { Queue } from "./pages/Queue";
 import { ResetPassword } from "./pages/ResetPassword";
 import { Settings } from "./pages/Settings";
 import { VerifyEmail } from "./pages/VerifyEmail";
@@ -40,6 +43,9 @@ export function App() {
       >
         <Route index element={<Dashboard />} />
         <Route path="compose" element={<Compose />} />
+        <Route path="queue" element={<Queue />} />
+        <Route path="calendar" element={<Calendar />} />
+        <Route path="drafts" element={<Drafts />} />
         <Route path="jobs/:id" element={<JobStatusPage />} />
         <Route path="history" element={<History />} />
         <Route path="docs" element={<ApiDocs />} />

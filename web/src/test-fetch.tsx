@@ -23,7 +23,8 @@ export const apiError = (status: number, code: string, message: string, headers:
 
 export const notSignedIn = () => apiError(401, "unauthenticated", "log in first");
 
-export type Answer = (body: unknown) => Promise<Response>;
+/** Answers one request: its JSON body, and its address (for the query string). */
+export type Answer = (body: unknown, url: URL) => Promise<Response>;
 
 export interface Call {
   method: string;
@@ -33,8 +34,9 @@ export interface Call {
 }
 
 /**
- * Stubs fetch: `answers` by "METHOD path"; anything else is a 404. Nobody is
- * signed in unless `GET /api/v1/me` is answered.
+ * Stubs fetch: `answers` by "METHOD path?query", else by "METHOD path" (for
+ * queries a test reads from the answer's `url`); anything else is a 404.
+ * Nobody is signed in unless `GET /api/v1/me` is answered.
  */
 export function fakeServer(answers: Record<string, Answer>): Call[] {
   const calls: Call[] = [];
@@ -42,8 +44,12 @@ export function fakeServer(answers: Record<string, Answer>): Call[] {
     const method = init?.method ?? "GET";
     const body = typeof init?.body === "string" ? JSON.parse(init.body) : undefined;
     calls.push({ method, url: String(url), body, headers: new Headers(init?.headers) });
-    const answer = answers[`${method} ${url}`] ?? (url === "/api/v1/me" ? notSignedIn : undefined);
-    return answer ? answer(body) : apiError(404, "not_found", "no such thing");
+    const address = new URL(String(url), "http://localhost");
+    const answer =
+      answers[`${method} ${url}`] ??
+      answers[`${method} ${address.pathname}`] ??
+      (url === "/api/v1/me" ? notSignedIn : undefined);
+    return answer ? answer(body, address) : apiError(404, "not_found", "no such thing");
   });
   vi.stubGlobal("fetch", fetch);
   return calls;

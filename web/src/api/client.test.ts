@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FakeXhr, mediaView } from "../test-xhr";
-import { ApiError, api, request, setCsrfToken, uploadMedia } from "./client";
+import { ApiError, allPosts, api, postsPath, request, setCsrfToken, uploadMedia } from "./client";
 
 function answer(status: number, body: unknown, headers: Record<string, string> = {}) {
   return new Response(body === null ? null : JSON.stringify(body), {
@@ -149,5 +149,50 @@ describe("uploadMedia", () => {
     expect(init.method).toBe("PATCH");
     expect(init.headers["X-CSRF-Token"]).toBe("token-1");
     expect(JSON.parse(init.body)).toEqual({ alt_text: "a dot" });
+  });
+});
+
+describe("the list of posts", () => {
+  it("puts the query's set parameters in a fixed order, encoded", () => {
+    expect(postsPath({})).toBe("/api/v1/posts");
+    expect(postsPath({ limit: 10 })).toBe("/api/v1/posts?limit=10");
+    expect(postsPath({ cursor: "a+b", limit: 10, q: "" })).toBe("/api/v1/posts?limit=10&cursor=a%2Bb");
+    expect(
+      postsPath({ q: "spring sale", status: "failed", platform: "manch", to: "2026-04-01T00:00:00Z", from: "2026-03-01T00:00:00Z", order: "time", limit: 100 }),
+    ).toBe(
+      "/api/v1/posts?limit=100&order=time&from=2026-03-01T00%3A00%3A00Z&to=2026-04-01T00%3A00%3A00Z&status=failed&platform=manch&q=spring%20sale",
+    );
+  });
+
+  it("reads every page, following the cursor, and stops at the page limit", async () => {
+    const fetch = vi.fn().mockImplementation((url: string) => {
+      const page = Number(new URL(url, "http://x").searchParams.get("cursor") ?? "0");
+      return Promise.resolve(answer(200, { posts: [{ job_id: `j${page}` }], next_cursor: String(page + 1) }));
+    });
+    vi.stubGlobal("fetch", fetch);
+    const posts = await allPosts({ order: "time", limit: 100 }, 3);
+    expect(posts.map((p) => p.job_id)).toEqual(["j0", "j1", "j2"]);
+    expect(fetch.mock.calls.map(([url]) => url)).toEqual([
+      "/api/v1/posts?limit=100&order=time",
+      "/api/v1/posts?limit=100&order=time&cursor=1",
+      "/api/v1/posts?limit=100&order=time&cursor=2",
+    ]);
+  });
+
+  it("sends drafts, edits and copies where the API takes them", async () => {
+    const fetch = vi.fn().mockImplementation(() => Promise.resolve(answer(200, {})));
+    vi.stubGlobal("fetch", fetch);
+    await api.createDraft({ content: "" });
+    await api.updateDraft("d1", { scheduled_at: null });
+    await api.publishDraft("d1");
+    await api.editPost("p1", { scheduled_at: "2026-03-04T09:30:00+01:00", time_zone: "Europe/Berlin" });
+    await api.duplicatePost("p1");
+    expect(fetch.mock.calls.map(([url, init]) => `${init.method} ${url} ${init.body ?? ""}`)).toEqual([
+      'POST /api/v1/drafts {"content":""}',
+      'PATCH /api/v1/drafts/d1 {"scheduled_at":null}',
+      "POST /api/v1/drafts/d1/publish ",
+      'PATCH /api/v1/posts/p1 {"scheduled_at":"2026-03-04T09:30:00+01:00","time_zone":"Europe/Berlin"}',
+      "POST /api/v1/posts/p1/duplicate ",
+    ]);
   });
 });

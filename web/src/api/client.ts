@@ -7,6 +7,9 @@ import type {
   Connection,
   CreatedApiToken,
   DisconnectResult,
+  Draft,
+  DraftInput,
+  EditPost,
   History,
   Job,
   MailSent,
@@ -15,7 +18,9 @@ import type {
   OpenSession,
   Platform,
   PostOptions,
+  PostQuery,
   Session,
+  Variation,
 } from "./types";
 
 /** An error answer of the API: `{"error": {"code", "message"}}` plus its status. */
@@ -182,18 +187,62 @@ export const api = {
       time_zone?: string;
       /** Only the options set; left out when none is (422 `invalid_options`). */
       options?: PostOptions;
+      /** Own text for some targets; left out when none has any. */
+      variations?: Variation[];
     },
     idempotencyKey: string,
   ) => request<Accepted>("POST", "/api/v1/posts", body, { "Idempotency-Key": idempotencyKey }),
-  history: (cursor?: string) =>
-    request<History>("GET", `/api/v1/posts?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
+  /** The history list, ten a page, narrowed by `filters`. */
+  history: (cursor?: string, filters: Omit<PostQuery, "cursor" | "limit"> = {}) =>
+    request<History>("GET", postsPath({ limit: 10, ...filters, cursor })),
+  posts: (query: PostQuery) => request<History>("GET", postsPath(query)),
+  /** Edits or reschedules a post nothing of which has gone out; see `EditPost` for its refusals. */
+  editPost: (postId: string, body: EditPost) => request<Job>("PATCH", `/api/v1/posts/${postId}`, body),
+  /** "Post again": a new draft with the post's text, targets, media and options, and no time. */
+  duplicatePost: (postId: string) => request<Draft>("POST", `/api/v1/posts/${postId}/duplicate`),
+  /** The drafts, the last changed first (at most 200). */
+  drafts: () => request<{ drafts: Draft[] }>("GET", "/api/v1/drafts"),
+  draft: (id: string) => request<Draft>("GET", `/api/v1/drafts/${id}`),
+  createDraft: (body: DraftInput) => request<Draft>("POST", "/api/v1/drafts", body),
+  updateDraft: (id: string, body: DraftInput) => request<Draft>("PATCH", `/api/v1/drafts/${id}`, body),
+  deleteDraft: (id: string) => request<void>("DELETE", `/api/v1/drafts/${id}`),
+  /** Publishes (or schedules, with a future `scheduled_at`) the draft as stored; it is deleted once accepted. 422 as publishing. */
+  publishDraft: (id: string) => request<Accepted>("POST", `/api/v1/drafts/${id}/publish`),
   job: (id: string) => request<Job>("GET", `/api/v1/jobs/${id}`),
   retry: (id: string) => request<{ tasks: number }>("POST", `/api/v1/jobs/${id}/retry`),
   cancel: (id: string) => request<{ tasks: number }>("POST", `/api/v1/jobs/${id}/cancel`),
+  media: (id: string) => request<Media>("GET", `/api/v1/media/${id}`),
   describeMedia: (id: string, altText: string) =>
     request<Media>("PATCH", `/api/v1/media/${id}`, { alt_text: altText }),
   deleteMedia: (id: string) => request<void>("DELETE", `/api/v1/media/${id}`),
 };
+
+const POST_QUERY_ORDER: (keyof PostQuery)[] = ["limit", "order", "from", "to", "status", "platform", "q", "cursor"];
+
+/** `/api/v1/posts` with the query's parameters that are set, always in the same order. */
+export function postsPath(query: PostQuery): string {
+  const parts = POST_QUERY_ORDER.flatMap((name) => {
+    const value = query[name];
+    return value === undefined || value === "" ? [] : [`${name}=${encodeURIComponent(String(value))}`];
+  });
+  return parts.length > 0 ? `/api/v1/posts?${parts.join("&")}` : "/api/v1/posts";
+}
+
+/**
+ * Every post the query matches, page after page (a calendar's month, the
+ * queue); stops after `maxPages`, so a runaway list cannot keep the page busy.
+ */
+export async function allPosts(query: Omit<PostQuery, "cursor">, maxPages = 20): Promise<Job[]> {
+  const posts: Job[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const answer = await api.posts({ ...query, cursor });
+    posts.push(...answer.posts);
+    if (!answer.next_cursor) break;
+    cursor = answer.next_cursor;
+  }
+  return posts;
+}
 
 /** An upload under way: its answer, and a way to stop it. */
 export interface Upload {

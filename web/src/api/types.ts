@@ -262,6 +262,8 @@ export interface Task {
   completed_at: string | null;
   /** Every state change, oldest first (`GET /api/v1/jobs/{id}` only; absent or empty in the history list). */
   history?: TaskEvent[];
+  /** The text this target gets, where it has its own (a variation); absent: the post's `content`. */
+  content?: string;
 }
 
 export interface Job {
@@ -277,6 +279,12 @@ export interface Job {
   /** When it reached a final state; null until then. */
   completed_at: string | null;
   tasks: Task[];
+  /** The attachments, in the post's order. */
+  media_ids: string[];
+  options: PostOptions;
+  variations: Variation[];
+  /** Nothing of it has been sent yet: `PATCH /api/v1/posts/{post_id}` may change it (edit, reschedule). */
+  editable: boolean;
 }
 
 export interface History {
@@ -303,6 +311,80 @@ export interface PostOptions {
 export interface Accepted {
   post_id: string;
   job_id: string;
+  /** `/api/v1/jobs/{job_id}` (publishing a draft). */
+  status_url?: string;
+}
+
+/** Text for one target that replaces the post's `content` there. */
+export interface Variation {
+  connection_id: string;
+  content: string;
+}
+
+/** A post kept on the server to finish later (`/api/v1/drafts`); any field may still be empty. */
+export interface Draft {
+  id: string;
+  status: "draft";
+  /** May be "". */
+  content: string;
+  /** null: every active connection. */
+  connection_ids: string[] | null;
+  media_ids: string[];
+  /** RFC 3339 (UTC, as stored). */
+  scheduled_at: string | null;
+  time_zone: string | null;
+  options: PostOptions;
+  variations: Variation[];
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * `POST /api/v1/drafts` and `PATCH /api/v1/drafts/{id}`: every field
+ * optional; on PATCH each one present replaces the stored one (`scheduled_at:
+ * null` clears the time).
+ */
+export interface DraftInput {
+  content?: string;
+  connection_ids?: string[] | null;
+  media_ids?: string[];
+  scheduled_at?: string | null;
+  time_zone?: string | null;
+  options?: PostOptions;
+  variations?: Variation[];
+}
+
+/**
+ * `PATCH /api/v1/posts/{post_id}` while the post is `editable`: edit and
+ * reschedule alike. `scheduled_at: null` publishes it now. 409
+ * `already_started` (the message names the target) or `not_editable`; 422 as
+ * publishing.
+ */
+export interface EditPost {
+  content?: string;
+  connection_ids?: string[];
+  media_ids?: string[];
+  scheduled_at?: string | null;
+  time_zone?: string;
+  options?: PostOptions;
+  variations?: Variation[];
+}
+
+/** How `GET /api/v1/posts` is asked. */
+export interface PostQuery {
+  /** 1 to 100. */
+  limit?: number;
+  /** `newest` (the default: written last first) or `time` (the post's time, earliest first: calendar, queue). */
+  order?: "newest" | "time";
+  /** RFC 3339: posts whose time (`scheduled_at`, else `created_at`) is in [from, to). */
+  from?: string;
+  to?: string;
+  status?: JobStatus;
+  /** A platform id: posts with a target on it. */
+  platform?: string;
+  /** Text the content contains (any case). */
+  q?: string;
+  cursor?: string;
 }
 
 export const FINAL_JOB_STATES: JobStatus[] = [

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { setCsrfToken } from "../api/client";
 import { AuthProvider } from "../auth";
 import { fakeServer, json, renderApp } from "../test-fetch";
-import { Layout } from "./Layout";
+import { Layout, initialOf } from "./Layout";
 
 const ada = { id: "u1", email: "ada@example.com", role: "user", email_verified: true };
 
@@ -102,5 +102,49 @@ describe("focus after a navigation", () => {
     await waitFor(() => expect(screen.getByRole("heading", { name: "Your platforms" })).toHaveFocus());
     await userEvent.click(screen.getByRole("link", { name: "History" }));
     await waitFor(() => expect(screen.getByRole("heading", { name: "History" })).toHaveFocus());
+  });
+});
+
+describe("the header", () => {
+  it("links every page, shows the account's initial, and folds the menu on a narrow screen until asked", async () => {
+    renderLayout("/a");
+    await screen.findByText("ada@example.com");
+    const menu = screen.getByRole("navigation", { name: "Main" });
+    expect(Array.from(menu.querySelectorAll("a")).map((a) => a.textContent)).toEqual([
+      "Dashboard",
+      "Compose",
+      "Queue",
+      "Calendar",
+      "Drafts",
+      "History",
+      "API docs",
+      "Settings",
+    ]);
+    expect(screen.getByTestId("avatar")).toHaveTextContent(/^A$/);
+    expect(screen.getByTestId("avatar")).toHaveAttribute("aria-hidden", "true");
+
+    const toggle = screen.getByRole("button", { name: "Menu" });
+    expect(toggle).toHaveAttribute("aria-controls", menu.id);
+    expect(toggle).toHaveAttribute("aria-expanded", "false");
+    // Folded: hidden below the md breakpoint (shown from there on).
+    expect(menu).toHaveClass("hidden", "md:flex");
+    await userEvent.click(toggle);
+    expect(toggle).toHaveAttribute("aria-expanded", "true");
+    expect(menu).toHaveClass("flex");
+    expect(menu).not.toHaveClass("hidden");
+    // Going to a page folds it again.
+    await userEvent.click(screen.getByRole("link", { name: "To B" }));
+    await screen.findByRole("heading", { name: "B" });
+    expect(toggle).toHaveAttribute("aria-expanded", "false");
+    expect(menu).toHaveClass("hidden");
+  });
+});
+
+describe("initialOf", () => {
+  it("takes the address's first letter, upper-cased, whole even outside the BMP", () => {
+    expect(initialOf("ada@example.com")).toBe("A");
+    expect(initialOf(" émile@example.com")).toBe("É");
+    expect(initialOf("𝒶@example.com")).toBe("𝒶");
+    expect(initialOf("")).toBe("?");
   });
 });

@@ -1,4 +1,4 @@
-import { useEffect, useRef, type RefObject } from "react";
+import { useEffect, useRef, useState, type RefObject } from "react";
 import { NavLink, Outlet, useLocation, useNavigate, useNavigationType } from "react-router-dom";
 import { useAuth } from "../auth";
 import { Button } from "./ui";
@@ -7,6 +7,9 @@ import { VerifyEmailBanner } from "./VerifyEmailBanner";
 const links = [
   { to: "/", label: "Dashboard", end: true },
   { to: "/compose", label: "Compose" },
+  { to: "/queue", label: "Queue" },
+  { to: "/calendar", label: "Calendar" },
+  { to: "/drafts", label: "Drafts" },
   { to: "/history", label: "History" },
   { to: "/docs", label: "API docs" },
   { to: "/settings", label: "Settings" },
@@ -64,22 +67,39 @@ function useFocusOnNavigation(main: RefObject<HTMLElement | null>) {
   }, [pathname, main]);
 }
 
+/** The letter the header's round badge shows for an account: its address's first. */
+export function initialOf(email: string): string {
+  const first = Array.from(email.trim())[0];
+  return first ? first.toLocaleUpperCase() : "?";
+}
+
 export function Layout() {
   const { user, signOut } = useAuth();
   const navigate = useNavigate();
   const main = useRef<HTMLElement>(null);
   useFocusOnNavigation(main);
+  const { pathname } = useLocation();
   // Settings shows the address and its own resend button instead.
-  const onSettings = useLocation().pathname === "/settings";
+  const onSettings = pathname === "/settings";
+  // The calendar's seven columns want the width a wide screen has.
+  const width = pathname === "/calendar" ? "max-w-6xl" : "max-w-5xl";
+  // On a narrow screen the menu folds behind a button; going to a page folds it again.
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [pathname]);
   return (
     <div className="min-h-screen">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:p-2">
         Skip to content
       </a>
       <header className="border-b border-slate-200 bg-white">
-        <div className="mx-auto flex max-w-4xl flex-wrap items-center justify-between gap-3 px-4 py-3">
+        <div className={`mx-auto flex ${width} flex-wrap items-center gap-x-3 gap-y-2 px-4 py-3`}>
           <span className="text-lg font-bold text-indigo-700">Prasaran</span>
-          <nav aria-label="Main" className="flex flex-wrap gap-1">
+          <nav
+            id="main-menu"
+            aria-label="Main"
+            data-open={menuOpen || undefined}
+            className={`${menuOpen ? "flex" : "hidden"} order-last w-full flex-col gap-1 md:order-none md:flex md:w-auto md:flex-1 md:flex-row md:flex-wrap`}
+          >
             {links.map((link) => (
               <NavLink
                 key={link.to}
@@ -93,24 +113,47 @@ export function Layout() {
               </NavLink>
             ))}
           </nav>
-          {user && (
-            <div className="flex items-center gap-2 text-sm">
-              <span className="hidden text-slate-600 sm:inline">{user.email}</span>
-              <Button
-                variant="secondary"
-                onClick={async () => {
-                  // To the login page first: a page left by logging out is not one to return to after the next login.
-                  navigate("/login");
-                  await signOut();
-                }}
-              >
-                Log out
-              </Button>
-            </div>
-          )}
+          <div className="ml-auto flex items-center gap-2 md:ml-0">
+            {user && (
+              <div className="flex items-center gap-2 text-sm">
+                <span
+                  aria-hidden="true"
+                  title={user.email}
+                  data-testid="avatar"
+                  className="flex h-8 w-8 shrink-0 items-center justify-center rounded-full bg-indigo-600 text-sm font-semibold text-white"
+                >
+                  {initialOf(user.email)}
+                </span>
+                {/* The badge stands for the address; the menu leaves no room to write it out. */}
+                <span className="sr-only">{user.email}</span>
+                <Button
+                  variant="secondary"
+                  onClick={async () => {
+                    // To the login page first: a page left by logging out is not one to return to after the next login.
+                    navigate("/login");
+                    await signOut();
+                  }}
+                >
+                  Log out
+                </Button>
+              </div>
+            )}
+            <Button
+              variant="secondary"
+              className="md:hidden"
+              aria-expanded={menuOpen}
+              aria-controls="main-menu"
+              onClick={() => setMenuOpen((open) => !open)}
+            >
+              <svg viewBox="0 0 20 20" aria-hidden="true" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="2">
+                {menuOpen ? <path d="M5 5l10 10M15 5L5 15" /> : <path d="M3 5h14M3 10h14M3 15h14" />}
+              </svg>
+              Menu
+            </Button>
+          </div>
         </div>
       </header>
-      <main id="main" ref={main} tabIndex={-1} className="mx-auto max-w-4xl px-4 py-6 focus:outline-none">
+      <main id="main" ref={main} tabIndex={-1} className={`mx-auto ${width} px-4 py-6 focus:outline-none`}>
         {!onSettings && <VerifyEmailBanner />}
         <Outlet />
       </main>

@@ -1,11 +1,15 @@
 import { cleanup, render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { PostPreview, shortUrl } from "./PostPreview";
+import { PostPreview, firstLink, lengthLine, shortUrl } from "./PostPreview";
 
 // Bluesky's rules, as GET /api/v1/platforms gives them.
 const bluesky = { max_chars: 300, unit: "graphemes" as const, max_bytes: 3000 };
 
-function preview(platformId: string, text: string, rules: { max_chars: number; unit?: "characters" | "graphemes"; max_bytes?: number }) {
+function preview(
+  platformId: string,
+  text: string,
+  rules: { max_chars: number; unit?: "characters" | "graphemes"; max_bytes?: number; url_weight?: number },
+) {
   render(<PostPreview platformId={platformId} platformName={platformId === "bluesky" ? "Bluesky" : "Manch"} rules={rules} text={text} />);
   return screen.getByTestId(`preview-${platformId}`);
 }
@@ -103,6 +107,65 @@ describe("PostPreview", () => {
     );
     expect(screen.getByAltText("a red square")).toHaveAttribute("src", "/api/v1/media/m1/thumbnail");
     expect(screen.getByText("Video")).toBeInTheDocument();
+  });
+});
+
+describe("PostPreview's length, link card and accounts", () => {
+  it("gives the length in the platform's unit against its limit, red once over", () => {
+    const ok = preview("bluesky", "héllo 👋🏽", bluesky);
+    expect(within(ok).getByTestId("preview-length")).toHaveTextContent("7 / 300 graphemes");
+    expect(within(ok).getByTestId("preview-length")).not.toHaveClass("text-red-600");
+    expect(ok).not.toHaveAttribute("data-over");
+    cleanup();
+    const over = preview("manch", "héllo 👋🏽", { max_chars: 5 });
+    expect(within(over).getByTestId("preview-length")).toHaveTextContent("8 / 5 characters");
+    expect(within(over).getByTestId("preview-length")).toHaveClass("text-red-600");
+    expect(over).toHaveAttribute("data-over", "true");
+  });
+
+  it("shows a card for the first full link, and none when pictures are attached", () => {
+    const card = preview("mastodon", "read this: https://example.org/news/today.", { max_chars: 500, url_weight: 23 });
+    const link = within(card).getByTestId("link-card");
+    expect(link).toHaveTextContent("example.org");
+    expect(link).toHaveTextContent("https://example.org/news/today");
+    expect(link).not.toHaveTextContent("today.");
+    cleanup();
+    render(
+      <PostPreview
+        platformId="mastodon"
+        platformName="Mastodon"
+        rules={{ max_chars: 500 }}
+        text="read this: https://example.org/news"
+        media={[{ kind: "image", thumbnail_url: "/t.jpg", alt_text: "a cat" }]}
+      />,
+    );
+    expect(screen.queryByTestId("link-card")).not.toBeInTheDocument();
+    expect(screen.getByAltText("a cat")).toBeInTheDocument();
+  });
+
+  it("names the accounts a platform's card stands for, and marks an account's own text", () => {
+    render(
+      <PostPreview platformId="manch" platformName="Manch" rules={{ max_chars: 500 }} text="hi" accounts={["@ada", "@bob"]} />,
+    );
+    expect(screen.getByTestId("preview-manch")).toHaveTextContent("· @ada, @bob");
+    expect(screen.getByTestId("preview-manch").querySelector("[data-platform-icon='manch']")).not.toBeNull();
+    cleanup();
+    render(
+      <PostPreview platformId="manch" platformName="Manch @ada" connectionId="c1" rules={{ max_chars: 500 }} text="hi" ownText />,
+    );
+    expect(screen.getByTestId("preview-manch-c1")).toHaveTextContent("own text");
+  });
+});
+
+describe("lengthLine and firstLink", () => {
+  it("reads bytes where those run out first", () => {
+    expect(lengthLine("नमस्ते", { max_chars: 300, unit: "graphemes", max_bytes: 20 })).toBe("18 / 20 bytes");
+  });
+
+  it("takes only links written out in full", () => {
+    expect(firstLink("see example.com")).toBeNull();
+    expect(firstLink("(see https://a.example/x)")).toBe("https://a.example/x");
+    expect(firstLink("one https://a.example two https://b.example")).toBe("https://a.example");
   });
 });
 

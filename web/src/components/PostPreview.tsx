@@ -3,7 +3,8 @@
 // as the platform counts (a Mastodon link at its fixed weight, see lib/length).
 import type { Media } from "../api/types";
 import { detectFacets, type Facet } from "../lib/facets";
-import { byteLength, limitIndex, textLength, type TextRules } from "../lib/length";
+import { byteLength, limitIndex, textLength, usage, type TextRules } from "../lib/length";
+import { PlatformIcon } from "./PlatformIcon";
 import { Card } from "./ui";
 
 /** The limits the preview cuts at: the platform's, or the connection's own. */
@@ -23,6 +24,50 @@ interface Props {
   /** A content warning shown before the post, counted with it (Mastodon: `warning + text`). */
   warning?: string;
   media?: PreviewMedia[];
+  /** The accounts that get this text (`@ada`), where the card stands for some of a platform's. */
+  accounts?: string[];
+  /** The text is these accounts' own, not the post's main text. */
+  ownText?: boolean;
+}
+
+/** The post's length as the platform counts it, in its unit: `12 / 300 graphemes`, or bytes where those run out first. */
+export function lengthLine(text: string, rules: PreviewRules): string {
+  const reading = usage(text, rules);
+  if (reading.endsWith("bytes")) return reading;
+  return `${reading} ${rules.unit === "graphemes" ? "graphemes" : "characters"}`;
+}
+
+const URL_IN_TEXT = /https?:\/\/[^\s<>"]+/u;
+// Punctuation that ends a sentence rather than the link (`see https://x.org/a.`).
+const TRAILING = /[.,;:!?'")\]]+$/u;
+
+/** The first link written out in full (`https://…`), which the platforms turn into a card. */
+export function firstLink(text: string): string | null {
+  const match = URL_IN_TEXT.exec(text);
+  if (!match) return null;
+  const url = match[0].replace(TRAILING, "");
+  try {
+    return new URL(url).host ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Where the platform shows the page a link leads to; it fetches the title and picture itself once posted. */
+function LinkCard({ url }: { url: string }) {
+  const host = new URL(url).host;
+  return (
+    <div className="mt-3 overflow-hidden rounded-md ring-1 ring-slate-200" data-testid="link-card">
+      <div className="flex h-14 items-center justify-center bg-slate-100 text-xs text-slate-500" aria-hidden="true">
+        {host}
+      </div>
+      <div className="px-3 py-2 text-xs">
+        <p className="font-medium text-slate-800">{host}</p>
+        <p className="truncate text-slate-500">{url}</p>
+        <p className="mt-1 text-slate-500">The page's title and picture are shown here once it is posted.</p>
+      </div>
+    </div>
+  );
 }
 
 /** How far past the limit, counted as the platform counts (links at their weight). */
@@ -77,20 +122,49 @@ function Segment({ text, piece }: { text: string; piece: Piece }) {
   return piece.over ? <del className="bg-red-50 text-red-700 line-through decoration-red-600">{body}</del> : <>{body}</>;
 }
 
-export function PostPreview({ platformId, platformName, connectionId, rules, text, warning = "", media = [] }: Props) {
+export function PostPreview({
+  platformId,
+  platformName,
+  connectionId,
+  rules,
+  text,
+  warning = "",
+  media = [],
+  accounts = [],
+  ownText = false,
+}: Props) {
   const facets = platformId === "bluesky" ? detectFacets(text) : [];
   // The warning comes first in what is counted: where it alone is too long,
   // all of the text is past the limit.
   const counted = warning + text;
   const cut = limitIndex(counted, rules);
   const limit = cut === null ? null : Math.max(0, cut - warning.length);
+  // With pictures attached the platforms show those, and no card for a link.
+  const link = media.length === 0 ? firstLink(text) : null;
   return (
     <Card
       aria-label={`Preview on ${platformName}`}
       data-testid={connectionId ? `preview-${platformId}-${connectionId}` : `preview-${platformId}`}
-      className="p-4"
+      data-over={limit !== null ? "true" : undefined}
+      className={limit !== null ? "p-4 ring-2 ring-red-300" : "p-4"}
     >
-      <p className="mb-2 text-xs font-medium uppercase tracking-wide text-slate-500">{platformName}</p>
+      <div className="mb-2 flex flex-wrap items-center justify-between gap-x-3 gap-y-1 text-xs">
+        <p className="flex items-center gap-1.5 font-medium tracking-wide text-slate-500 uppercase">
+          <PlatformIcon platform={platformId} />
+          {platformName}
+          {accounts.length > 0 && !connectionId && (
+            <span className="font-normal tracking-normal normal-case">· {accounts.join(", ")}</span>
+          )}
+          {ownText && <span className="rounded bg-indigo-50 px-1.5 font-normal tracking-normal text-indigo-700 normal-case">own text</span>}
+        </p>
+        <p
+          data-testid="preview-length"
+          className={limit !== null ? "font-semibold text-red-600" : "text-slate-500"}
+          title={rules.url_weight != null ? `Every link counts as ${rules.url_weight} characters.` : undefined}
+        >
+          {lengthLine(counted, rules)}
+        </p>
+      </div>
       {warning && (
         <p className="mb-2 rounded bg-amber-50 px-2 py-1 text-sm font-medium text-amber-900" data-testid="preview-warning">
           CW: {warning}
@@ -116,6 +190,7 @@ export function PostPreview({ platformId, platformName, connectionId, rules, tex
           ))}
         </ul>
       )}
+      {link && <LinkCard url={link} />}
       {limit !== null && <p className="mt-2 text-sm font-semibold text-red-600">{overNote(counted, rules)}</p>}
     </Card>
   );

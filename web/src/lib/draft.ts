@@ -13,6 +13,10 @@ export interface Draft {
   visibility?: Visibility;
   contentWarning?: string;
   language?: string;
+  /** Own text per account (by connection id), where typed in that account's tab. */
+  variations?: Record<string, string>;
+  /** The draft saved on the server from this post ("Save draft"): saving again updates it, publishing publishes it. */
+  serverDraftId?: string;
 }
 
 export const draftKey = (userId: string) => `prasaran:compose-draft:${userId}`;
@@ -29,6 +33,13 @@ function storage(): Storage | null {
 }
 
 const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** Only the string entries of a kept record. */
+function texts(v: unknown): Record<string, string> | undefined {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const entries = Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string");
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+}
 
 /** The kept draft, or null when there is none (or it cannot be read). */
 export function readDraft(key: string): Draft | null {
@@ -49,6 +60,8 @@ export function readDraft(key: string): Draft | null {
       ...(visibility && VISIBILITIES.includes(visibility) ? { visibility: visibility as Visibility } : {}),
       ...(text(data.contentWarning) !== undefined ? { contentWarning: text(data.contentWarning) } : {}),
       ...(text(data.language) !== undefined ? { language: text(data.language) } : {}),
+      ...(texts(data.variations) ? { variations: texts(data.variations) } : {}),
+      ...(text(data.serverDraftId) ? { serverDraftId: text(data.serverDraftId) } : {}),
     };
   } catch {
     return null;
@@ -71,6 +84,8 @@ export function saveDraft(key: string, draft: Partial<Draft>): boolean {
     ...(draft.visibility ? { visibility: draft.visibility } : {}),
     ...(draft.contentWarning ? { contentWarning: draft.contentWarning } : {}),
     ...(draft.language !== undefined ? { language: draft.language } : {}),
+    ...(texts(draft.variations) ? { variations: texts(draft.variations) } : {}),
+    ...(draft.serverDraftId ? { serverDraftId: draft.serverDraftId } : {}),
   };
   try {
     storage()?.setItem(key, JSON.stringify(kept));

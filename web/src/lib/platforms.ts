@@ -7,6 +7,9 @@ const NAMES: Record<string, string> = {
   matrix: "Matrix",
 };
 
+/** The platforms the server knows, in the order the app lists them (filters). */
+export const PLATFORM_IDS = Object.keys(NAMES);
+
 /** A platform's display name from its id (`manch` → `Manch`); an unknown id is capitalised. */
 export function platformName(id: string): string {
   const known = NAMES[id.toLowerCase()];

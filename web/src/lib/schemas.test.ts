@@ -21,6 +21,15 @@ describe("compose", () => {
     expect(composeSchema.safeParse({ ...base, when: "later", scheduledAt: "2000-01-01T10:00" }).success).toBe(false);
     expect(composeSchema.safeParse({ ...base, when: "later", scheduledAt: "2999-01-01T10:00" }).success).toBe(true);
   });
+
+  it("refuses an empty own text for a chosen account, and ignores one for an account not chosen", () => {
+    const base = { content: "hi", connectionIds: ["c1"], when: "now" as const };
+    expect(composeSchema.safeParse({ ...base, variations: { c1: "hello there" } }).success).toBe(true);
+    const empty = composeSchema.safeParse({ ...base, variations: { c1: "  " } });
+    expect(empty.success).toBe(false);
+    expect(empty.error?.issues[0].path).toEqual(["variations"]);
+    expect(composeSchema.safeParse({ ...base, variations: { c2: "" } }).success).toBe(true);
+  });
 });
 
 describe("helpers", () => {

@@ -65,10 +65,16 @@ export const composeSchema = z
     visibility: z.enum(["public", "unlisted", "followers"]).optional(),
     contentWarning: z.string().optional(),
     language: z.string().optional(),
+    // Own text for some of the chosen accounts, by connection id.
+    variations: z.record(z.string(), z.string()).optional(),
   })
   .refine((v) => v.when === "now" || (v.scheduledAt && new Date(v.scheduledAt) > new Date()), {
     message: "Pick a time in the future.",
     path: ["scheduledAt"],
+  })
+  .refine((v) => v.connectionIds.every((id) => (v.variations?.[id] ?? "x").trim() !== ""), {
+    message: "An account's own text is empty: write it, or use the main text.",
+    path: ["variations"],
   });
 
 export type ComposeForm = z.infer<typeof composeSchema>;

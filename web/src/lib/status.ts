@@ -42,6 +42,11 @@ export function jobStatusLabel(job: Pick<Job, "status" | "scheduled_at">): [stri
   return jobStatusText[job.status];
 }
 
+/** A post's place in time: when it is scheduled for, or when it was written if it went out at once. */
+export function postTime(job: Pick<Job, "scheduled_at" | "created_at">): string {
+  return job.scheduled_at ?? job.created_at;
+}
+
 /** When the whole job was published, where the API says (each target has its own time too). */
 export function publishedAt(job: Pick<Job, "status" | "completed_at">): string | null {
   return job.status === "succeeded" && job.completed_at ? job.completed_at : null;

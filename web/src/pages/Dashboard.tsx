@@ -4,6 +4,7 @@ import { useCallback, useEffect, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import type { Connection, Destination, Platform, PlatformState } from "../api/types";
+import { PlatformIcon } from "../components/PlatformIcon";
 import { Alert, Badge, Button, Card, EmptyState, Input, Label, Spinner } from "../components/ui";
 import { atHandle } from "../lib/handle";
 import { platformName as displayName } from "../lib/platforms";
@@ -157,7 +158,10 @@ function PlatformCard({
     <Card data-testid={`platform-${platform.id}`}>
       <div className="flex flex-wrap items-center justify-between gap-3">
         <div>
-          <h2 className="text-lg font-semibold">{platform.name}</h2>
+          <h2 className="flex items-center gap-2 text-lg font-semibold">
+            <PlatformIcon platform={platform.id} className="h-5 w-5" />
+            {platform.name}
+          </h2>
           <p className="text-sm text-slate-600">Posts up to {platform.rules.max_chars.toLocaleString("en")} characters.</p>
         </div>
         <div className="flex items-center gap-3">

@@ -1,8 +1,10 @@
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { MemoryRouter, Route, Routes } from "react-router-dom";
+import { MemoryRouter, Route, Routes, useLocation } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FakeEventSource } from "../test-events";
-import { callsTo, fakeServer, json } from "../test-fetch";
+import { browserTimeZone } from "../lib/schemas";
+import { fromWallTime, localInputValue } from "../lib/zoned";
+import { apiError, callsTo, fakeServer, json } from "../test-fetch";
 import { History } from "./History";
 import { JobStatusPage } from "./JobStatus";
 
@@ -417,5 +419,101 @@ describe("the history, live", () => {
     ]);
     // The end of the list stays the end: no way back to page two.
     expect(screen.queryByRole("button", { name: "Older posts" })).not.toBeInTheDocument();
+  });
+});
+
+describe("changing a post from its page", () => {
+  const editable = { ...scheduled, post_id: "p9", editable: true, media_ids: [], options: {}, variations: [] };
+
+  function ComposerAddress() {
+    const location = useLocation();
+    return <p data-testid="composer-at">{location.pathname + location.search}</p>;
+  }
+
+  function renderWithComposer(path: string) {
+    vi.stubGlobal("EventSource", FakeEventSource);
+    return render(
+      <MemoryRouter initialEntries={[path]}>
+        <Routes>
+          <Route path="/jobs/:id" element={<JobStatusPage />} />
+          <Route path="/compose" element={<ComposerAddress />} />
+        </Routes>
+      </MemoryRouter>,
+    );
+  }
+
+  it("offers Edit and Reschedule while nothing has gone out, and reschedules with the keyboard form", async () => {
+    const zone = browserTimeZone();
+    const moved = { ...editable, scheduled_at: "2999-03-05T10:15:00Z" };
+    const calls = fakeServer({ "PATCH /api/v1/posts/p9": () => json(moved) });
+    renderWithComposer(`/jobs/${J1}`);
+    act(() => FakeEventSource.opened[0].emit("snapshot", editable));
+    expect(await screen.findByRole("link", { name: "Edit" })).toHaveAttribute("href", `/compose?post=p9&job=${J1}`);
+
+    const reschedule = screen.getByRole("button", { name: "Reschedule" });
+    fireEvent.click(reschedule);
+    const dialog = screen.getByRole("dialog", { name: "Reschedule" });
+    const field = within(dialog).getByLabelText(`New date and time (${zone})`);
+    expect(field).toHaveValue(localInputValue(editable.scheduled_at, zone));
+    expect(field).toHaveFocus();
+    fireEvent.change(field, { target: { value: "2999-03-05T10:15" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(callsTo(calls, "PATCH", "/api/v1/posts/p9")).toHaveLength(1));
+    const body = callsTo(calls, "PATCH", "/api/v1/posts/p9")[0].body as { scheduled_at: string; time_zone: string };
+    expect(body.time_zone).toBe(zone);
+    expect(new Date(body.scheduled_at).getTime()).toBe(
+      fromWallTime({ year: 2999, month: 3, day: 5, hour: 10, minute: 15 }, zone).getTime(),
+    );
+    expect(await screen.findByText(`Rescheduled for ${new Date(moved.scheduled_at).toLocaleString()}.`)).toBeInTheDocument();
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(screen.getByTestId("job-status")).toHaveTextContent(`Scheduled for ${new Date(moved.scheduled_at).toLocaleString()}`);
+    expect(screen.getByRole("button", { name: "Reschedule" })).toHaveFocus();
+  });
+
+  it("shows the server's refusal in the form, refuses a past time itself, and closes with Escape", async () => {
+    const calls = fakeServer({
+      "PATCH /api/v1/posts/p9": () => apiError(409, "already_started", "Manch @ada has already started; it can no longer move."),
+    });
+    renderWithComposer(`/jobs/${J1}`);
+    act(() => FakeEventSource.opened[0].emit("snapshot", editable));
+    fireEvent.click(await screen.findByRole("button", { name: "Reschedule" }));
+    const dialog = screen.getByRole("dialog", { name: "Reschedule" });
+    const field = within(dialog).getByLabelText(/^New date and time/);
+    fireEvent.change(field, { target: { value: "2000-01-01T10:00" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Save" }));
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent("Pick a time in the future.");
+    expect(callsTo(calls, "PATCH", "/api/v1/posts/p9")).toHaveLength(0);
+
+    fireEvent.change(field, { target: { value: "2999-03-05T10:15" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(within(dialog).getByRole("alert")).toHaveTextContent("Manch @ada has already started"));
+    fireEvent.keyDown(field, { key: "Escape" });
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Reschedule" })).toHaveFocus();
+  });
+
+  it("offers neither once something has gone out; Post again opens a new draft in the composer", async () => {
+    const calls = fakeServer({ "POST /api/v1/posts/p1/duplicate": () => json({ id: "d-new", status: "draft" }, 201) });
+    renderWithComposer(`/jobs/${J1}`);
+    act(() => FakeEventSource.opened[0].emit("snapshot", { ...job, editable: false }));
+    await screen.findAllByTestId("task");
+    expect(screen.queryByRole("link", { name: "Edit" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Reschedule" })).not.toBeInTheDocument();
+    fireEvent.click(screen.getByRole("button", { name: "Post again" }));
+    expect(await screen.findByTestId("composer-at")).toHaveTextContent("/compose?draft=d-new");
+    expect(callsTo(calls, "POST", "/api/v1/posts/p1/duplicate")).toHaveLength(1);
+  });
+
+  it("shows a target's own text where it has one", async () => {
+    renderJobPage(`/jobs/${J1}`);
+    act(() =>
+      FakeEventSource.opened[0].emit("snapshot", {
+        ...job,
+        tasks: [job.tasks[0], { ...job.tasks[2], content: "hello, Bluesky" }],
+      }),
+    );
+    const tasks = await screen.findAllByTestId("task");
+    expect(within(tasks[0]).queryByTestId("task-own-text")).not.toBeInTheDocument();
+    expect(within(tasks[1]).getByTestId("task-own-text")).toHaveTextContent("Its own text: hello, Bluesky");
   });
 });

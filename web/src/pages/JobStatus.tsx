@@ -1,12 +1,17 @@
-// One publish, live: each target's state over Server-Sent Events.
+// One publish, live: each target's state over Server-Sent Events; while
+// nothing of it has gone out, edit or reschedule it; post it again any time.
 import { useEffect, useState, type ReactNode } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useNavigate, useParams } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import { FINAL_JOB_STATES, type Job, type Task } from "../api/types";
 import { CancelPost, cancelOutcome, hasStarted } from "../components/CancelPost";
+import { PlatformLabel } from "../components/PlatformIcon";
+import { RescheduleButton } from "../components/Reschedule";
 import { Alert, Badge, Button, Card, Spinner } from "../components/ui";
 import { taskTarget } from "../lib/handle";
+import { isUuid } from "../lib/ids";
 import { platformName } from "../lib/platforms";
+import { browserTimeZone } from "../lib/schemas";
 import {
   describeError,
   isWaitingForSchedule,
@@ -19,13 +24,14 @@ import {
 } from "../lib/status";
 
 /** A job's id is a UUID: anything else in the address is no job (and is not sent to the server). */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function isJobId(id: string): boolean {
-  return UUID.test(id);
+  return isUuid(id);
 }
 
 const linkStyle = "font-medium text-indigo-700 underline";
+/** A link that looks like the secondary button beside it. */
+const linkButton =
+  "inline-flex items-center justify-center rounded-md bg-white px-3.5 py-2 text-sm font-semibold text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50";
 
 /** The page's frame when there is no job to show. */
 function NoJob({ children }: { children: ReactNode }) {
@@ -98,7 +104,9 @@ function JobView({ id }: { id: string }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [connection, setConnection] = useState<"live" | "reconnecting" | "closed">("live");
   const [busy, setBusy] = useState(false);
+  const [copying, setCopying] = useState(false);
   const [generation, setGeneration] = useState(0);
+  const navigate = useNavigate();
 
   useEffect(() => {
     // EventSource reconnects by itself (sending Last-Event-ID); we only re-read the job.
@@ -153,6 +161,20 @@ function JobView({ id }: { id: string }) {
       else setError(e instanceof ApiError ? e.message : String(e));
     } finally {
       setBusy(false);
+    }
+  };
+
+  /** "Post again": a new draft from this post, opened in the composer. */
+  const postAgain = async (postId: string) => {
+    setCopying(true);
+    setError(null);
+    setNotice(null);
+    try {
+      const draft = await api.duplicatePost(postId);
+      navigate(`/compose?draft=${draft.id}`);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+      setCopying(false);
     }
   };
 
@@ -218,7 +240,9 @@ function JobView({ id }: { id: string }) {
               <li key={task.id} className="py-3" data-testid="task">
                 <div className="flex flex-wrap items-center justify-between gap-2">
                   <span className="font-medium">
-                    {platformName(task.platform)} {taskTarget(task)}
+                    <PlatformLabel platform={task.platform}>
+                      {platformName(task.platform)} {taskTarget(task)}
+                    </PlatformLabel>
                   </span>
                   <span className="flex items-center gap-2 text-sm">
                     <Badge tone={taskTone}>{taskLabel}</Badge>
@@ -232,6 +256,11 @@ function JobView({ id }: { id: string }) {
                     </span>
                   </span>
                 </div>
+                {task.content !== undefined && task.content !== job.content && (
+                  <p className="mt-1 text-sm text-slate-600" data-testid="task-own-text">
+                    Its own text: <span className="whitespace-pre-wrap text-slate-800">{task.content}</span>
+                  </p>
+                )}
                 <TaskProblem task={task} />
                 {task.external_url && (
                   <a className="mt-1 inline-block text-sm text-indigo-700 underline" href={task.external_url} target="_blank" rel="noreferrer">
@@ -250,7 +279,31 @@ function JobView({ id }: { id: string }) {
             Retry failed targets
           </Button>
         )}
+        {job.editable && (
+          <>
+            <Link className={linkButton} to={`/compose?post=${job.post_id}&job=${job.job_id}`}>
+              Edit
+            </Link>
+            <RescheduleButton
+              job={job}
+              zone={browserTimeZone()}
+              variant="secondary"
+              onDone={(fresh) => {
+                setJob(fresh);
+                setError(null);
+                setNotice(
+                  fresh.scheduled_at
+                    ? `Rescheduled for ${localTime(fresh.scheduled_at)}.`
+                    : "Rescheduled: it goes out now.",
+                );
+              }}
+            />
+          </>
+        )}
         {cancellable && <CancelPost job={job} busy={busy} variant="secondary" onConfirm={() => act("cancel")} />}
+        <Button variant="secondary" busy={copying} onClick={() => void postAgain(job.post_id)}>
+          Post again
+        </Button>
         <Link to="/history" className="self-center text-sm text-indigo-700 underline">
           All posts
         </Link>

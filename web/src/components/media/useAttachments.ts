@@ -24,7 +24,12 @@ export interface Attachment {
   altDraft: string;
   altState: "idle" | "saving" | "saved" | "failed";
   altError: string | null;
+  /** Already the post's (a draft or a scheduled post opened here): removing it leaves the stored upload alone. */
+  adopted?: boolean;
 }
+
+/** An upload a post already has: as the server keeps it, or why it could not be read. */
+export type StoredMedia = Media | { id: string; error: string };
 
 export interface Attachments {
   items: Attachment[];
@@ -37,6 +42,8 @@ export interface Attachments {
   flush: () => Promise<boolean>;
   /** Forgets every attachment, deleting nothing (a published post uses them). */
   clear: () => void;
+  /** Starts from the attachments a post already has, in its order. */
+  adopt: (media: StoredMedia[]) => void;
   uploading: boolean;
   failed: boolean;
 }
@@ -115,8 +122,9 @@ export function useAttachments(): Attachments {
       // Gone from the post at once. The stored upload is deleted too, unless
       // a pending post still uses it (409 `media_in_use`): then it only
       // leaves this post. Any other failure is left to the server's expiry
-      // of uploads no post uses.
-      if (item.media) api.deleteMedia(item.media.id).catch(() => undefined);
+      // of uploads no post uses. One the post had before stays: the saved
+      // draft or post keeps it until this change is saved.
+      if (item.media && !item.adopted) api.deleteMedia(item.media.id).catch(() => undefined);
     },
     [change],
   );
@@ -188,6 +196,22 @@ export function useAttachments(): Attachments {
     change(() => []);
   }, [change]);
 
+  const adopt = useCallback(
+    (media: StoredMedia[]) =>
+      change(() =>
+        media.map((m, i) => {
+          // The file's name is not kept: it is named by its kind and place.
+          const base = { key: crypto.randomUUID(), progress: 1, altState: "idle" as const, altError: null, adopted: true };
+          if ("error" in m) {
+            return { ...base, name: `Attachment ${i + 1}`, status: "failed" as const, error: m.error, media: null, altDraft: "" };
+          }
+          const kind = m.kind === "video" ? "Video" : m.kind === "gif" ? "GIF" : "Image";
+          return { ...base, name: `${kind} ${i + 1}`, status: "ready" as const, error: null, media: m, altDraft: m.alt_text };
+        }),
+      ),
+    [change],
+  );
+
   return useMemo(
     () => ({
       items,
@@ -198,9 +222,10 @@ export function useAttachments(): Attachments {
       saveAlt,
       flush,
       clear,
+      adopt,
       uploading: items.some((a) => a.status === "uploading"),
       failed: items.some((a) => a.status === "failed"),
     }),
-    [items, add, remove, move, setAlt, saveAlt, flush, clear],
+    [items, add, remove, move, setAlt, saveAlt, flush, clear, adopt],
   );
 }
