@@ -90,6 +90,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             let config = SandboxConfig {
                 client_id,
                 client_secret,
+                state_file: None,
             };
             let sandbox = SandboxServer::bind(bind, config, workers)?;
             println!("Manch sandbox listening on {}", sandbox.base_url);

@@ -570,6 +570,11 @@ pub struct SandboxSettings {
     /// is offered); unset: none is started.
     #[serde(default)]
     pub mastodon_bind: Option<SocketAddr>,
+    /// Keep the Manch sandbox's accounts, grants, tokens (by hash) and posts
+    /// in `<data_dir>/sandbox/manch.json` across restarts (dev), so connected
+    /// accounts stay connected.
+    #[serde(default)]
+    pub keep_state: bool,
 }
 
 /// The publishing engine: retries, leases, per-connection limits, scheduling.

@@ -60,6 +60,7 @@ struct Sandboxes {
 impl Sandboxes {
     async fn stop(&self) {
         if let Some(sandbox) = &self.manch {
+            sandbox.save().await;
             sandbox.stop().await;
         }
         if let Some(sandbox) = &self.mastodon {

@@ -43,9 +43,14 @@ pub fn manch_endpoint(settings: &Settings) -> anyhow::Result<ManchEndpoint> {
     let config = SandboxConfig {
         client_id: manch.client_id.clone(),
         client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+        state_file: settings
+            .sandbox
+            .keep_state
+            .then(|| settings.data_dir.join("sandbox").join("manch.json")),
     };
-    let mut sandbox = SandboxServer::bind(settings.sandbox.bind, config, 1)
-        .with_context(|| format!("starting the Manch sandbox on {}", settings.sandbox.bind))?;
+    let mut sandbox = on_port_or_free(settings.sandbox.bind, "Manch", |addr| {
+        SandboxServer::bind(addr, config.clone(), 1)
+    })?;
     sandbox.spawn();
     tracing::info!(url = %sandbox.base_url, "Manch sandbox started (dev); connect accounts through its consent page");
     Ok(ManchEndpoint {
@@ -64,8 +69,9 @@ pub fn dev_mastodon(settings: &Settings) -> anyhow::Result<Option<MastodonSandbo
     if settings.environment != Environment::Dev || !settings.platforms.mastodon.enabled {
         return Ok(None);
     }
-    let mut sandbox = MastodonSandbox::bind(bind, MastodonConfig::default(), 1)
-        .with_context(|| format!("starting the Mastodon sandbox on {bind}"))?;
+    let mut sandbox = on_port_or_free(bind, "Mastodon", |addr| {
+        MastodonSandbox::bind(addr, MastodonConfig::default(), 1)
+    })?;
     sandbox.spawn();
     tracing::info!(url = %sandbox.base_url, "Mastodon sandbox started (dev); connect Mastodon with this instance address");
     Ok(Some(sandbox))
@@ -111,4 +117,21 @@ pub fn registry(
         )));
     }
     Ok(registry)
+}
+
+/// Binds a dev sandbox on its fixed port, or — when another process holds
+/// it (a second dev server) — on a free one, saying so.
+fn on_port_or_free<T>(
+    bind: std::net::SocketAddr,
+    name: &str,
+    start: impl Fn(std::net::SocketAddr) -> std::io::Result<T>,
+) -> anyhow::Result<T> {
+    match start(bind) {
+        Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && bind.port() != 0 => {
+            tracing::warn!(%bind, "the {name} sandbox's port is in use; using a free one (its accounts must be connected again there)");
+            let free = std::net::SocketAddr::new(bind.ip(), 0);
+            start(free).with_context(|| format!("starting the {name} sandbox on {free}"))
+        }
+        other => other.with_context(|| format!("starting the {name} sandbox on {bind}")),
+    }
 }

@@ -94,6 +94,10 @@ pub fn test_settings() -> Settings {
     // Mastodon's tests start their own instances (tests/api/mastodon.rs).
     settings.platforms.mastodon.enabled = false;
     settings.sandbox.mastodon_bind = None;
+    // Dev's fixed sandbox port and kept state are for one developer's
+    // restarts; tests run many apps at once (tests/api/sandbox.rs covers both).
+    settings.sandbox.bind = "127.0.0.1:0".parse().expect("address");
+    settings.sandbox.keep_state = false;
     settings
 }
 

@@ -1172,3 +1172,44 @@ async fn injected_faults_on_uploads_map_like_posts() {
         AdapterError::Unauthorized
     );
 }
+
+/// `scripts/serve` restarted: with `sandbox.keep_state` (dev's setting) the
+/// Manch sandbox comes back with its accounts, grants and posts, so the
+/// connection stays active and publishing goes on; the file it keeps holds
+/// tokens only by hash.
+#[actix_web::test]
+async fn a_restarted_dev_app_keeps_its_sandbox_connections_and_posts() {
+    let mut app = crate::helpers::TestApp::spawn_with(|s| s.sandbox.keep_state = true).await;
+    let p = crate::stage::publisher(&app, "restart@example.com", &["steady"]).await;
+    let first =
+        crate::stage::accepted(&app, &p.token, json!({"content": "before the restart"})).await;
+    let done =
+        crate::stage::wait_job(&app, &p.token, &first, std::time::Duration::from_secs(15)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let tokens = app.sandbox().issued_tokens();
+    assert!(!tokens.is_empty());
+
+    app.restart().await;
+    let kept = std::fs::read_to_string(app.settings.data_dir.join("sandbox/manch.json")).unwrap();
+    for token in &tokens {
+        assert!(
+            !kept.contains(token.as_str()),
+            "a usable token was written to disk"
+        );
+    }
+    let connections = crate::stage::get_as(&app, &p.token, "/api/v1/connections").await;
+    assert_eq!(connections["connections"][0]["status"], "active", "{connections}");
+    let second =
+        crate::stage::accepted(&app, &p.token, json!({"content": "after the restart"})).await;
+    let done =
+        crate::stage::wait_job(&app, &p.token, &second, std::time::Duration::from_secs(15)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let posts = crate::helpers::sandbox_posts(&app.sandbox().base_url).await;
+    let texts: Vec<&str> = posts["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["before the restart", "after the restart"]);
+}

@@ -1,5 +1,6 @@
 //! The Manch sandbox (DESIGN §6): a real HTTP server with the whole Manch API
-//! (media included) and its `/_sandbox/` controls, state in memory.
+//! (media included) and its `/_sandbox/` controls, state in memory (in dev
+//! also kept in a file across restarts: see `persist`).
 //!
 //! It must never be what limits a benchmark: handlers take one short lock and
 //! do no I/O while holding it, and nothing is logged per request.
@@ -8,9 +9,11 @@ mod api;
 mod controls;
 mod media;
 mod oauth;
+mod persist;
 mod state;
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 use actix_web::dev::{Server, ServerHandle};
@@ -24,6 +27,8 @@ pub use state::{Calls, Faults, State};
 pub struct SandboxConfig {
     pub client_id: String,
     pub client_secret: String,
+    /// Where its state is kept across restarts (dev); `None`: memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 pub const DEFAULT_CLIENT_ID: &str = "prasaran-dev";
@@ -35,6 +40,7 @@ impl Default for SandboxConfig {
         Self {
             client_id: DEFAULT_CLIENT_ID.into(),
             client_secret: DEFAULT_CLIENT_SECRET.into(),
+            state_file: None,
         }
     }
 }
@@ -50,6 +56,35 @@ impl Sandbox {
     /// state is still usable for a test double.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How often kept state is written (when it changed).
+const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn keep_saving(sandbox: web::Data<Sandbox>, path: PathBuf) {
+    let mut last = Vec::new();
+    let mut tick = tokio::time::interval(SAVE_EVERY);
+    loop {
+        tick.tick().await;
+        save_if_changed(&sandbox, &path, &mut last).await;
+    }
+}
+
+async fn save_if_changed(sandbox: &Sandbox, path: &std::path::Path, last: &mut Vec<u8>) {
+    // Copied under the lock, serialised and written outside it.
+    let saved = sandbox.lock().saved();
+    let Ok(bytes) = serde_json::to_vec(&saved) else {
+        return;
+    };
+    if bytes == *last {
+        return;
+    }
+    match persist::write(path.to_owned(), bytes.clone()).await {
+        Ok(()) => *last = bytes,
+        Err(error) => {
+            tracing::warn!(path = %path.display(), error = %error, "saving the sandbox's state failed")
+        }
     }
 }
 
@@ -90,9 +125,13 @@ impl SandboxServer {
         let addr = listener.local_addr()?;
         let base_url =
             url::Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)?;
+        let state = match &config.state_file {
+            Some(path) => persist::load(path),
+            None => State::default(),
+        };
         let sandbox = web::Data::new(Sandbox {
             config,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
         });
         let shared = sandbox.clone();
         let server = HttpServer::new(move || {
@@ -143,6 +182,16 @@ impl SandboxServer {
     pub fn spawn(&mut self) {
         if let Some(server) = self.server.take() {
             actix_web::rt::spawn(server);
+            if let Some(path) = self.sandbox.config.state_file.clone() {
+                actix_web::rt::spawn(keep_saving(self.sandbox.clone(), path));
+            }
+        }
+    }
+
+    /// Saves the state now (at shutdown), when it is kept.
+    pub async fn save(&self) {
+        if let Some(path) = self.sandbox.config.state_file.clone() {
+            save_if_changed(&self.sandbox, &path, &mut Vec::new()).await;
         }
     }
 

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use url::Url;
 
-use super::state::{AuthCode, CODE_TTL, random_token};
+use super::state::{AuthCode, CODE_TTL, random_token, token_key};
 use super::{Sandbox, oauth_error};
 
 #[derive(Debug, Deserialize)]
@@ -327,7 +327,7 @@ fn exchange_code(sandbox: &Sandbox, form: &TokenForm) -> HttpResponse {
 fn refresh(sandbox: &Sandbox, form: &TokenForm) -> HttpResponse {
     let mut state = sandbox.lock();
     let presented = form.refresh_token.as_deref().unwrap_or_default();
-    let Some(token) = state.refresh.get_mut(presented) else {
+    let Some(token) = state.refresh.get_mut(&token_key(presented)) else {
         return oauth_error("invalid_grant", "unknown refresh token");
     };
     let grant = token.grant;
@@ -363,11 +363,12 @@ pub async fn revoke(
     }
     let token = form.token.as_deref().unwrap_or_default();
     let mut state = sandbox.lock();
+    let key = token_key(token);
     let grant = state
         .refresh
-        .get(token)
+        .get(&key)
         .map(|t| t.grant)
-        .or_else(|| state.access.get(token).map(|t| t.grant));
+        .or_else(|| state.access.get(&key).map(|t| t.grant));
     if let Some(grant) = grant {
         state.revoke_grant(grant);
     }

@@ -63,7 +63,7 @@ impl Default for Faults {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
     pub handle: String,
@@ -97,7 +97,7 @@ pub struct RefreshToken {
     pub spent: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Post {
     pub id: String,
     pub account_id: String,
@@ -109,10 +109,10 @@ pub struct Post {
 }
 
 /// One attachment of a post, as `/_sandbox/posts` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attached {
     pub id: String,
-    pub mime: &'static str,
+    pub mime: String,
     pub bytes: u64,
     pub sha256: String,
     pub alt_text: Option<String>,
@@ -166,7 +166,7 @@ impl Media {
     pub fn attached(&self) -> Attached {
         Attached {
             id: self.id.clone(),
-            mime: self.file.mime,
+            mime: self.file.mime.to_owned(),
             bytes: self.file.bytes,
             sha256: self.file.sha256.clone(),
             alt_text: self.alt_text.clone(),
@@ -224,14 +224,18 @@ pub struct State {
     pub accounts: HashMap<String, Account>,
     pub codes: HashMap<String, AuthCode>,
     pub grants: HashMap<u64, Grant>,
-    next_grant: u64,
+    pub(super) next_grant: u64,
+    /// By [`token_key`].
     pub access: HashMap<String, AccessToken>,
+    /// By [`token_key`].
     pub refresh: HashMap<String, RefreshToken>,
+    /// Every token issued by this process, in memory only (tests search logs for them).
+    issued: Vec<String>,
     pub posts: Vec<Post>,
-    by_key: HashMap<(String, String), usize>,
+    pub(super) by_key: HashMap<(String, String), usize>,
     /// Posts per account, text and attachments (by content hash, so a post
     /// whose media were uploaded again is still the same post).
-    by_content: HashMap<(String, String, Vec<String>), usize>,
+    pub(super) by_content: HashMap<(String, String, Vec<String>), usize>,
     /// Posts and media repeating earlier ones: double publishes and double uploads.
     pub duplicates: u64,
     pub media: HashMap<String, Media>,
@@ -246,6 +250,12 @@ pub struct State {
     pub faults: Faults,
     /// Calls to the token endpoint, so tests can prove a flow never reached it.
     pub token_requests: u64,
+}
+
+/// Tokens are kept by their SHA-256, as a platform would, so the state saved
+/// to disk in dev (see `persist`) holds no usable token.
+pub fn token_key(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 pub fn random_token() -> String {
@@ -293,15 +303,17 @@ impl State {
         let ttl = self.faults.token_ttl_s;
         let access = random_token();
         let refresh = random_token();
+        self.issued.push(access.clone());
+        self.issued.push(refresh.clone());
         self.access.insert(
-            access.clone(),
+            token_key(&access),
             AccessToken {
                 grant,
                 expires: Instant::now() + Duration::from_secs(ttl),
             },
         );
         self.refresh.insert(
-            refresh.clone(),
+            token_key(&refresh),
             RefreshToken {
                 grant,
                 spent: false,
@@ -312,11 +324,7 @@ impl State {
 
     /// Every access and refresh token ever issued (tests search logs and rows for them).
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.access
-            .keys()
-            .chain(self.refresh.keys())
-            .cloned()
-            .collect()
+        self.issued.clone()
     }
 
     pub fn revoke_grant(&mut self, grant: u64) {
@@ -327,7 +335,7 @@ impl State {
 
     /// The account behind a live access token.
     pub fn account_of_token(&self, token: &str) -> Option<&Account> {
-        let access = self.access.get(token)?;
+        let access = self.access.get(&token_key(token))?;
         if access.expires <= Instant::now() {
             return None;
         }
