@@ -68,7 +68,7 @@ use super::{
         document,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    modifiers(&CommonErrors, &Security),
+    modifiers(&CommonErrors, &Security, &OperationIds),
     tags(
         (name = "auth", description = "Accounts and browser sessions"),
         (name = "connections", description = "Connecting platform accounts (OAuth2 + PKCE)"),
@@ -232,6 +232,38 @@ impl Modify for Security {
                 }
                 requirements.push(session);
                 operation.security = Some(requirements);
+            }
+        }
+    }
+}
+
+/// Operation ids from method and path (`patch_api_v1_posts_id`): OpenAPI wants
+/// them unique, and handler names (`list`, `get`) repeat across modules.
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let words: String = path
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let words = words
+                .split('_')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join("_");
+            let operations = [
+                ("get", item.get.as_mut()),
+                ("post", item.post.as_mut()),
+                ("put", item.put.as_mut()),
+                ("delete", item.delete.as_mut()),
+                ("patch", item.patch.as_mut()),
+            ];
+            for (method, operation) in operations {
+                if let Some(operation) = operation {
+                    operation.operation_id = Some(format!("{method}_{words}"));
+                }
             }
         }
     }

@@ -129,8 +129,8 @@ pub struct HistoryQuery {
     from: Option<String>,
     /// RFC 3339: only posts whose time is before this.
     to: Option<String>,
-    /// Only jobs with this status: `pending`, `running`, `succeeded`,
-    /// `partially_failed`, `failed`, `cancelled`, `missed`.
+    /// Only jobs with this status.
+    #[param(value_type = Option<JobStatus>)]
     status: Option<String>,
     /// Only posts with a target on this platform (`manch`, `bluesky`, `mastodon`, `matrix`).
     #[param(max_length = 100)]
@@ -140,7 +140,19 @@ pub struct HistoryQuery {
     q: Option<String>,
     /// `newest` (default: newest written first) or `time` (by the post's
     /// time, earliest first: calendar and queue).
+    #[param(inline, value_type = Option<ListOrderParam>)]
     order: Option<String>,
+}
+
+/// The orders `GET /api/v1/posts` lists in (documentation only: the handler
+/// reads the text itself, to answer an unknown one with what is allowed).
+#[derive(Serialize, ToSchema)]
+#[schema(as = ListOrder)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+enum ListOrderParam {
+    Newest,
+    Time,
 }
 
 fn query_error(message: impl Into<String>) -> ApiError {
@@ -211,7 +223,7 @@ impl HistoryQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct History {
     pub posts: Vec<JobView>,
-    /// Pass as `cursor` for the next page; absent on the last page.
+    /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 

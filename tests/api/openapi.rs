@@ -69,3 +69,51 @@ fn the_web_apps_copy_of_the_document_is_current() {
          UPDATE_OPENAPI=1 cargo nextest run -E 'test(web_apps_copy)', then npm run typecheck in web/"
     );
 }
+
+#[test]
+fn operation_ids_are_unique() {
+    use utoipa::OpenApi;
+    let document = serde_json::to_value(prasaran::http::openapi::ApiDoc::openapi()).unwrap();
+    let mut ids: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|operation| operation["operationId"].as_str())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operation ids repeat");
+    assert!(ids.contains(&"patch_api_v1_posts_id"), "{ids:?}");
+}
+
+/// A `$ref` to a schema the document does not hold breaks every client
+/// generator (the web app's types among them).
+#[test]
+fn every_reference_resolves() {
+    use utoipa::OpenApi;
+    let document = serde_json::to_value(prasaran::http::openapi::ApiDoc::openapi()).unwrap();
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    assert!(!found.is_empty());
+    for target in found {
+        let pointer = target.trim_start_matches('#');
+        assert!(
+            document.pointer(pointer).is_some(),
+            "{target} points at nothing"
+        );
+    }
+}

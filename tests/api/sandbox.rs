@@ -1198,7 +1198,10 @@ async fn a_restarted_dev_app_keeps_its_sandbox_connections_and_posts() {
         );
     }
     let connections = crate::stage::get_as(&app, &p.token, "/api/v1/connections").await;
-    assert_eq!(connections["connections"][0]["status"], "active", "{connections}");
+    assert_eq!(
+        connections["connections"][0]["status"], "active",
+        "{connections}"
+    );
     let second =
         crate::stage::accepted(&app, &p.token, json!({"content": "after the restart"})).await;
     let done =

@@ -83,6 +83,19 @@ async function openMailLink(part) {
   await link.click();
   await page.waitForURL((url) => url.pathname === target.pathname);
 }
+/** A time as the browser's clock shows it, `2026-03-04T10:30` (Chromium runs in this process's zone). */
+function wallTime(iso) {
+  const at = new Date(iso);
+  return new Date(at.getTime() - at.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+/** The day after `2026-03-04`. */
+function nextDayOf(day) {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+/** A job as the API has it, asked by the page (its session cookie). */
+async function jobFromApi(id) {
+  return page.evaluate((job) => fetch(`/api/v1/jobs/${job}`).then((r) => r.json()), id);
+}
 async function faults(body) {
   const response = await fetch(new URL("/_sandbox/faults", sandbox), {
     method: "POST",
@@ -93,10 +106,13 @@ async function faults(body) {
 }
 
 try {
-  console.log("sign up");
+  console.log("the landing page says what Prasaran does; sign up from it");
   await page.goto(`${base}/`);
-  await page.waitForURL("**/login");
-  await page.getByRole("link", { name: "Create an account" }).click();
+  await page.getByRole("heading", { level: 1, name: /^Write once/ }).waitFor();
+  check(page.url() === `${base}/`, `a visitor stays on the landing page, not ${page.url()}`);
+  await shot("landing");
+  await page.getByRole("link", { name: "Sign up" }).first().click();
+  await page.waitForURL("**/signup");
   await page.getByRole("button", { name: "Sign up" }).click();
   await page.getByText("Enter your email address.").waitFor();
   await shot("signup-errors");
@@ -173,7 +189,8 @@ try {
   await page.getByLabel("Post", { exact: true }).fill("This one meets a broken platform");
   await page.getByRole("button", { name: "Publish now" }).click();
   await page.getByTestId("job-status").getByText("Failed").waitFor({ timeout: 60_000 });
-  await page.getByText("The platform had a temporary problem").waitFor();
+  await page.getByText("The platform was briefly unavailable.").waitFor();
+  await page.getByText(/^The platform said: /).waitFor();
   await shot("job-failed");
   await faults({ error_rate: 0 });
   await page.getByRole("button", { name: "Retry failed targets" }).click();
@@ -246,6 +263,9 @@ try {
   check((await listedDraft.count()) === 1, `one saved draft listed, found ${await listedDraft.count()}`);
   check(await listedDraft.getByRole("link", { name: "Open" }).isVisible(), "the draft can be opened");
   await shot("drafts");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot("drafts-phone");
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.getByRole("link", { name: "History", exact: true }).click();
   await page.getByRole("button", { name: "Cancel" }).click();
@@ -255,6 +275,79 @@ try {
   // In the list (the status filter offers "Cancelled" too).
   await page.getByRole("list", { name: "Posts" }).getByText("Cancelled", { exact: true }).waitFor();
   await shot("history-cancelled");
+
+  console.log("open the saved draft, change its text, give it a time and schedule it: it leaves Drafts");
+  // A day whose next day is in the same month, so that one month view shows both (for the drag below).
+  const draftDay = nextDayOf(tomorrowDay).slice(0, 7) === tomorrowDay.slice(0, 7) ? tomorrowDay : nextDayOf(tomorrowDay);
+  const dropDay = nextDayOf(draftDay);
+  const draftWhen = `${draftDay}T10:30`;
+  await mainMenu.getByRole("link", { name: "Drafts" }).click();
+  await page.waitForURL("**/drafts");
+  await page.getByTestId("draft").filter({ hasText: "A draft to finish later" }).getByRole("link", { name: "Open" }).click();
+  await page.waitForURL((url) => url.pathname === "/compose" && url.searchParams.has("draft"));
+  await page.getByRole("heading", { name: "Edit draft" }).waitFor();
+  const draftText = page.getByLabel("Post", { exact: true });
+  check((await draftText.inputValue()) === "A draft to finish later", `the draft opens with its text, got "${await draftText.inputValue()}"`);
+  await draftText.fill("A draft, finished and scheduled");
+  await page.getByLabel("Schedule").check();
+  await page.locator("#scheduledAt").fill(draftWhen);
+  await shot("composer-draft-schedule");
+  await page.getByRole("button", { name: "Schedule" }).click();
+  await page.waitForURL("**/jobs/*");
+  await page.getByTestId("job-status").getByText(/^Scheduled for /).waitFor();
+  const draftJobId = new URL(page.url()).pathname.split("/").pop();
+  const scheduledDraft = await jobFromApi(draftJobId);
+  check(scheduledDraft.content === "A draft, finished and scheduled", `the edited text was scheduled, got "${scheduledDraft.content}"`);
+  check(wallTime(scheduledDraft.scheduled_at) === draftWhen, `scheduled for ${draftWhen}, got ${scheduledDraft.scheduled_at}`);
+  await mainMenu.getByRole("link", { name: "Drafts" }).click();
+  await page.waitForURL("**/drafts");
+  await page.getByText("No drafts", { exact: true }).waitFor();
+  check((await page.getByTestId("draft").count()) === 0, "the scheduled draft is no longer a draft");
+
+  console.log("calendar: drag the scheduled post to the next day; it keeps its time of day");
+  await page.goto(`${base}/calendar?view=month&date=${draftDay}`);
+  const toDrag = page.getByTestId(`day-${draftDay}`).getByTestId("calendar-post").filter({ hasText: "A draft, finished and scheduled" });
+  await toDrag.waitFor();
+  // Held by its time line: neither its link nor its Reschedule button.
+  await toDrag.dragTo(page.getByTestId(`day-${dropDay}`), { sourcePosition: { x: 10, y: 6 } });
+  await page.getByText(/^Rescheduled to /).waitFor();
+  await page.getByTestId(`day-${dropDay}`).getByTestId("calendar-post").filter({ hasText: "A draft, finished and scheduled" }).waitFor();
+  const dragged = await jobFromApi(draftJobId);
+  check(
+    wallTime(dragged.scheduled_at) === `${dropDay}T10:30`,
+    `dragged one day on at the same time (${dropDay}T10:30), the server has ${dragged.scheduled_at}`,
+  );
+  await shot("calendar-dragged");
+
+  console.log("edit the scheduled post from its page");
+  await page.goto(`${base}/jobs/${draftJobId}`);
+  await page.getByTestId("job-status").getByText(/^Scheduled for /).waitFor();
+  await page.getByRole("link", { name: "Edit", exact: true }).click();
+  await page.waitForURL((url) => url.pathname === "/compose" && url.searchParams.get("job") === draftJobId);
+  await page.getByRole("heading", { name: "Edit post" }).waitFor();
+  const editText = page.getByLabel("Post", { exact: true });
+  check((await editText.inputValue()) === "A draft, finished and scheduled", `the post opens with its text, got "${await editText.inputValue()}"`);
+  await editText.fill("A scheduled post, edited");
+  await shot("composer-edit");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.waitForURL("**/jobs/*");
+  await page.getByText("A scheduled post, edited", { exact: true }).waitFor();
+  const edited = await jobFromApi(new URL(page.url()).pathname.split("/").pop());
+  check(edited.content === "A scheduled post, edited", `the server has the new text, got "${edited.content}"`);
+  check(wallTime(edited.scheduled_at) === `${dropDay}T10:30`, `editing the text kept the time, got ${edited.scheduled_at}`);
+  await shot("job-edited");
+
+  console.log("queue, and the queue and calendar at phone width");
+  await mainMenu.getByRole("link", { name: "Queue" }).click();
+  await page.waitForURL("**/queue");
+  await page.getByTestId("queue-post").filter({ hasText: "A scheduled post, edited" }).waitFor();
+  await shot("queue");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot("queue-phone");
+  await page.goto(`${base}/calendar?view=month&date=${dropDay}`);
+  await page.getByTestId(`day-${dropDay}`).getByTestId("calendar-post").filter({ hasText: "A scheduled post, edited" }).waitFor();
+  await shot("calendar-phone");
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   console.log("API docs render from the served document");
   await page.getByRole("link", { name: "API docs" }).click();
@@ -266,6 +359,13 @@ try {
   await page.setViewportSize({ width: 390, height: 844 });
   const menuButton = page.getByRole("button", { name: "Menu" });
   check(!(await page.getByRole("link", { name: "Compose" }).isVisible()), "the menu is folded on a phone");
+  // The name, the avatar, Log out and Menu share one row.
+  const middle = (box) => box.y + box.height / 2;
+  const brand = await page.locator("header").first().getByText("Prasaran", { exact: true }).boundingBox();
+  for (const name of ["Log out", "Menu"]) {
+    const box = await page.getByRole("button", { name }).boundingBox();
+    check(Math.abs(middle(box) - middle(brand)) < 8, `the header is one row on a phone: ${name} is at ${box.y}, the name at ${brand.y}`);
+  }
   await menuButton.click();
   check((await menuButton.getAttribute("aria-expanded")) === "true", "the Menu button says the menu is open");
   await shot("header-phone-menu");
@@ -283,6 +383,18 @@ try {
   await page.getByLabel("Password").fill("correct horse battery staple");
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("heading", { name: "Your platforms" }).waitFor();
+
+  console.log("a page opened while logged out opens once logged in");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL("**/login");
+  await page.goto(`${base}/queue`);
+  await page.waitForURL("**/login");
+  await page.getByRole("heading", { name: "Log in" }).waitFor();
+  await page.getByLabel("Email").fill("ada@example.com");
+  await page.getByLabel("Password").fill("correct horse battery staple");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL("**/queue");
+  await page.getByRole("heading", { name: "Queue" }).waitFor();
 
   // Right after a login: older ones must give the password again to make a token.
   console.log("settings: the address is verified; an API token with the default scopes, listed, then revoked");
@@ -365,6 +477,33 @@ try {
   const atMastodon = await (await fetch(new URL("/_sandbox/posts", mastodon))).json();
   check(atMastodon.posts.length === 1, `one status at the Mastodon instance, found ${atMastodon.posts.length}`);
 
+  console.log("one post, and its own text for the Mastodon account: each target gets its text");
+  await page.getByRole("link", { name: "Compose" }).click();
+  await page.waitForURL("**/compose");
+  const mainText = "One post for everyone";
+  const ownText = "One post for everyone, and this one for the fediverse";
+  await page.getByLabel("Post", { exact: true }).fill(mainText);
+  await page.getByRole("tab", { name: /^Mastodon @/ }).click();
+  await page.getByLabel(/^Post for Mastodon @/).fill(ownText);
+  await page.getByRole("tab", { name: /^Mastodon @.* own text$/ }).waitFor();
+  await shot("composer-variation");
+  await page.getByRole("button", { name: "Publish now" }).click();
+  await page.waitForURL("**/jobs/*");
+  await page.getByTestId("job-status").getByText("Published").waitFor({ timeout: 60_000 });
+  await page.getByText(mainText, { exact: true }).waitFor();
+  const targets = page.getByTestId("task");
+  const mastodonTarget = targets.filter({ hasText: /^Mastodon @/ });
+  const manchTarget = targets.filter({ hasText: /^Manch @/ });
+  check((await targets.count()) === 2, `two targets, found ${await targets.count()}`);
+  const shownOwn = await mastodonTarget.getByTestId("task-own-text").innerText();
+  check(shownOwn.includes(ownText), `the Mastodon target shows its own text, got "${shownOwn}"`);
+  check((await manchTarget.getByTestId("task-own-text").count()) === 0, "the Manch target has the post's text, no text of its own");
+  await shot("job-variation");
+  const manchPosts = (await (await fetch(new URL("/_sandbox/posts", sandbox))).json()).posts;
+  check(manchPosts.some((p) => p.text === mainText), `Manch got the post's text "${mainText}"`);
+  const mastodonPosts = (await (await fetch(new URL("/_sandbox/posts", mastodon))).json()).posts;
+  check(mastodonPosts.some((p) => p.text === ownText), `Mastodon got its own text "${ownText}"`);
+
   console.log("forgot the password: reset it with the emailed link, log in with the new one");
   await page.getByRole("button", { name: "Log out" }).click();
   await page.waitForURL("**/login");
@@ -399,6 +538,12 @@ try {
 
   await page.getByRole("button", { name: "Log out" }).click();
   await page.waitForURL("**/login");
+
+  console.log("the landing page at phone width");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/`);
+  await page.getByRole("heading", { level: 1, name: /^Write once/ }).waitFor();
+  await shot("landing-phone");
 
   const serious = consoleErrors.filter((e) => !e.includes("401"));
   check(serious.length === 0, `no console errors: ${serious.join(" | ")}`);

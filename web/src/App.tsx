@@ -12,16 +12,25 @@ import { Drafts } from "./pages/Drafts";
 import { ForgotPassword } from "./pages/ForgotPassword";
 import { History } from "./pages/History";
 import { JobStatusPage } from "./pages/JobStatus";
+import { Landing } from "./pages/Landing";
 import { Queue } from "./pages/Queue";
 import { ResetPassword } from "./pages/ResetPassword";
 import { Settings } from "./pages/Settings";
 import { VerifyEmail } from "./pages/VerifyEmail";
 
+/**
+ * The signed-in pages. A visitor who is not logged in sees the landing page
+ * at "/" (what Prasaran does), and is sent to log in from any other of them,
+ * to come back there once logged in.
+ */
 function SignedIn({ children }: { children: ReactNode }) {
   const { user, loading } = useAuth();
   const location = useLocation();
   if (loading) return <div className="p-6"><Spinner label="Loading…" /></div>;
-  if (!user) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  if (!user) {
+    if (location.pathname === "/") return <Landing />;
+    return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  }
   return <>{children}</>;
 }
 

@@ -3,24 +3,26 @@
 // XMLHttpRequest, the one browser API that reports upload progress.
 import type {
   Accepted,
-  ApiToken,
+  AuthorizeView,
   Connection,
   CreatedApiToken,
   DisconnectResult,
   Draft,
   DraftInput,
+  DraftList,
   EditPost,
   History,
   Job,
   MailSent,
   Media,
   NewApiToken,
-  OpenSession,
-  Platform,
-  PostOptions,
+  OpenSessionList,
+  PlatformList,
   PostQuery,
+  PublishRequest,
   Session,
-  Variation,
+  Steered,
+  TokenList,
 } from "./types";
 
 /** An error answer of the API: `{"error": {"code", "message"}}` plus its status. */
@@ -138,10 +140,10 @@ export const api = {
   /** Ends every session of the account, this one included. */
   logoutEverywhere: () => request<void>("POST", "/api/v1/auth/logout-everywhere"),
   /** The account's open sessions, the last used first. */
-  sessions: () => request<{ sessions: OpenSession[] }>("GET", "/api/v1/sessions"),
+  sessions: () => request<OpenSessionList>("GET", "/api/v1/sessions"),
   /** Ends one session; 404 `not_found` when it has already ended. */
   endSession: (id: string) => request<void>("DELETE", `/api/v1/sessions/${id}`),
-  tokens: () => request<{ tokens: ApiToken[] }>("GET", "/api/v1/tokens"),
+  tokens: () => request<TokenList>("GET", "/api/v1/tokens"),
   /**
    * Creates a personal API token; its secret is in this answer only. 422
    * `invalid_body` for a bad name; 403 `reauthentication_required` (send
@@ -149,7 +151,7 @@ export const api = {
    */
   createToken: (token: NewApiToken) => request<CreatedApiToken>("POST", "/api/v1/tokens", token),
   revokeToken: (id: string) => request<void>("DELETE", `/api/v1/tokens/${id}`),
-  platforms: () => request<{ platforms: Platform[] }>("GET", "/api/v1/platforms"),
+  platforms: () => request<PlatformList>("GET", "/api/v1/platforms"),
   /**
    * Starts connecting an account: the platform's consent URL. `server` (a
    * Mastodon instance, for platforms with `asks_for_server`) is sent only when
@@ -157,7 +159,7 @@ export const api = {
    * 403 `email_unverified` until the user's address is verified (so is `signIn`).
    */
   authorize: (platform: string, server?: string) =>
-    request<{ authorize_url: string }>(
+    request<AuthorizeView>(
       "POST",
       `/api/v1/connections/${platform}/authorize`,
       server !== undefined ? { server } : undefined,
@@ -178,20 +180,8 @@ export const api = {
   /** Picks where posts to a connection go (its Matrix rooms, by id); 422 `invalid_destination` for an unknown id. */
   pickDestinations: (id: string, selected: string[]) =>
     request<Connection>("PUT", `/api/v1/connections/${id}/destinations`, { selected }),
-  publish: (
-    body: {
-      content: string;
-      connection_ids: string[];
-      media_ids?: string[];
-      scheduled_at?: string;
-      time_zone?: string;
-      /** Only the options set; left out when none is (422 `invalid_options`). */
-      options?: PostOptions;
-      /** Own text for some targets; left out when none has any. */
-      variations?: Variation[];
-    },
-    idempotencyKey: string,
-  ) => request<Accepted>("POST", "/api/v1/posts", body, { "Idempotency-Key": idempotencyKey }),
+  /** Options and own texts go only where set; a bad option is 422 `invalid_options`. */
+  publish: (body: PublishRequest, idempotencyKey: string) => request<Accepted>("POST", "/api/v1/posts", body, { "Idempotency-Key": idempotencyKey }),
   /** The history list, ten a page, narrowed by `filters`. */
   history: (cursor?: string, filters: Omit<PostQuery, "cursor" | "limit"> = {}) =>
     request<History>("GET", postsPath({ limit: 10, ...filters, cursor })),
@@ -201,7 +191,7 @@ export const api = {
   /** "Post again": a new draft with the post's text, targets, media and options, and no time. */
   duplicatePost: (postId: string) => request<Draft>("POST", `/api/v1/posts/${postId}/duplicate`),
   /** The drafts, the last changed first (at most 200). */
-  drafts: () => request<{ drafts: Draft[] }>("GET", "/api/v1/drafts"),
+  drafts: () => request<DraftList>("GET", "/api/v1/drafts"),
   draft: (id: string) => request<Draft>("GET", `/api/v1/drafts/${id}`),
   createDraft: (body: DraftInput) => request<Draft>("POST", "/api/v1/drafts", body),
   updateDraft: (id: string, body: DraftInput) => request<Draft>("PATCH", `/api/v1/drafts/${id}`, body),
@@ -209,8 +199,8 @@ export const api = {
   /** Publishes (or schedules, with a future `scheduled_at`) the draft as stored; it is deleted once accepted. 422 as publishing. */
   publishDraft: (id: string) => request<Accepted>("POST", `/api/v1/drafts/${id}/publish`),
   job: (id: string) => request<Job>("GET", `/api/v1/jobs/${id}`),
-  retry: (id: string) => request<{ tasks: number }>("POST", `/api/v1/jobs/${id}/retry`),
-  cancel: (id: string) => request<{ tasks: number }>("POST", `/api/v1/jobs/${id}/cancel`),
+  retry: (id: string) => request<Steered>("POST", `/api/v1/jobs/${id}/retry`),
+  cancel: (id: string) => request<Steered>("POST", `/api/v1/jobs/${id}/cancel`),
   media: (id: string) => request<Media>("GET", `/api/v1/media/${id}`),
   describeMedia: (id: string, altText: string) =>
     request<Media>("PATCH", `/api/v1/media/${id}`, { alt_text: altText }),

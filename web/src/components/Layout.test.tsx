@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { setCsrfToken } from "../api/client";
 import { AuthProvider } from "../auth";
 import { fakeServer, json, renderApp } from "../test-fetch";
-import { Layout, initialOf } from "./Layout";
+import { Layout } from "./Layout";
 
 const ada = { id: "u1", email: "ada@example.com", role: "user", email_verified: true };
 
@@ -137,14 +137,5 @@ describe("the header", () => {
     await screen.findByRole("heading", { name: "B" });
     expect(toggle).toHaveAttribute("aria-expanded", "false");
     expect(menu).toHaveClass("hidden");
-  });
-});
-
-describe("initialOf", () => {
-  it("takes the address's first letter, upper-cased, whole even outside the BMP", () => {
-    expect(initialOf("ada@example.com")).toBe("A");
-    expect(initialOf(" émile@example.com")).toBe("É");
-    expect(initialOf("𝒶@example.com")).toBe("𝒶");
-    expect(initialOf("")).toBe("?");
   });
 });

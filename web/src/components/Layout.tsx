@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type RefObject } from "react";
 import { NavLink, Outlet, useLocation, useNavigate, useNavigationType } from "react-router-dom";
 import { useAuth } from "../auth";
+import { initialOf } from "../lib/avatar";
 import { Button } from "./ui";
 import { VerifyEmailBanner } from "./VerifyEmailBanner";
 
@@ -65,12 +66,6 @@ function useFocusOnNavigation(main: RefObject<HTMLElement | null>) {
       if (!done) handled.current = previous;
     };
   }, [pathname, main]);
-}
-
-/** The letter the header's round badge shows for an account: its address's first. */
-export function initialOf(email: string): string {
-  const first = Array.from(email.trim())[0];
-  return first ? first.toLocaleUpperCase() : "?";
 }
 
 export function Layout() {

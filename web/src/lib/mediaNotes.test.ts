@@ -11,6 +11,7 @@ const manch: MediaRules = {
   types: ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4"],
   video_alone: true,
   alt_text_required: false,
+  video_codecs: [],
 };
 
 const png = (fields: Partial<AttachmentFacts> = {}): AttachmentFacts => ({

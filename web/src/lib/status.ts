@@ -33,7 +33,7 @@ export function localTime(iso: string): string {
  * A scheduled post that has not started: its time, rather than "Pending".
  */
 export function isWaitingForSchedule(job: Pick<Job, "status" | "scheduled_at">): boolean {
-  return job.status === "pending" && job.scheduled_at !== null && job.scheduled_at !== undefined;
+  return job.status === "pending" && job.scheduled_at != null;
 }
 
 /** A job's status in words: "Scheduled for <local time>" while a scheduled post waits. */
@@ -50,23 +50,6 @@ export function postTime(job: Pick<Job, "scheduled_at" | "created_at">): string 
 /** When the whole job was published, where the API says (each target has its own time too). */
 export function publishedAt(job: Pick<Job, "status" | "completed_at">): string | null {
   return job.status === "succeeded" && job.completed_at ? job.completed_at : null;
-}
-
-const errorKinds: Record<string, string> = {
-  transient: "The platform had a temporary problem.",
-  rate_limited: "The platform asked us to slow down.",
-  rejected: "The platform refused this post.",
-  revoked: "Access to this account was withdrawn: reconnect it on the dashboard.",
-  unauthorized: "The platform did not accept our access: reconnect the account.",
-  unknown: "We could not tell whether the platform received the post.",
-};
-
-/** The last error in plain words, with the platform's own message when there is one. */
-export function describeError(kind: string | null, message: string | null): string | null {
-  if (!kind && !message) return null;
-  const plain = kind ? errorKinds[kind] : undefined;
-  if (plain && message) return `${plain} (${message})`;
-  return plain ?? message;
 }
 
 /** When a waiting task runs again: "at <local time>", or "in N s" under a minute ("now" when due). */
@@ -133,7 +116,7 @@ export function taskEventOutcome(event: Pick<TaskEvent, "outcome" | "platform_st
     const words = outcomes[event.outcome] ?? event.outcome.replace(/_/g, " ");
     if (words) parts.push(words);
   }
-  if (event.platform_status !== null && event.platform_status !== undefined) parts.push(`HTTP ${event.platform_status}`);
-  if (event.latency_ms !== null && event.latency_ms !== undefined) parts.push(`${event.latency_ms.toLocaleString()} ms`);
+  if (event.platform_status != null) parts.push(`HTTP ${event.platform_status}`);
+  if (event.latency_ms != null) parts.push(`${event.latency_ms.toLocaleString()} ms`);
   return parts.join(" · ");
 }

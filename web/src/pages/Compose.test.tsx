@@ -116,6 +116,24 @@ async function published(calls: ReturnType<typeof server>) {
 }
 
 describe("Compose", () => {
+  it("lists each account with its avatar and display name beside its platform and handle", async () => {
+    vi.stubGlobal("fetch", vi.fn().mockImplementation(() => json(withOptionPlatforms())));
+    render(
+      <MemoryRouter>
+        <Compose />
+      </MemoryRouter>,
+    );
+    const box = await screen.findByRole("checkbox", { name: "Ada Manch @ada" });
+    const row = box.closest("label") as HTMLElement;
+    const avatar = within(row).getByTestId("account-avatar");
+    expect(avatar).toHaveTextContent(/^A$/);
+    expect(avatar).toHaveAttribute("aria-hidden", "true");
+    expect(avatar.className).toMatch(/rounded-full/);
+    // A display name that is only the handle again is not written twice.
+    const hal = screen.getByRole("checkbox", { name: "Mastodon @hal@fosstodon.org" }).closest("label") as HTMLElement;
+    expect(within(hal).getByTestId("account-avatar")).toHaveTextContent(/^H$/);
+  });
+
   it("counts per platform, turns red over the limit and blocks publishing", async () => {
     vi.stubGlobal(
       "fetch",
@@ -129,7 +147,7 @@ describe("Compose", () => {
       </MemoryRouter>,
     );
     const post = await screen.findByLabelText("Post");
-    expect(screen.getByLabelText("Manch @ada")).toBeChecked();
+    expect(screen.getByRole("checkbox", { name: "Ada Manch @ada" })).toBeChecked();
     fireEvent.change(post, { target: { value: "héllo 👋🏽" } });
     const counter = await screen.findByTestId("counter-manch");
     expect(counter).toHaveTextContent("Manch: 8 / 10");
@@ -195,12 +213,12 @@ describe("Compose", () => {
     expect(within(screen.getByTestId("preview-mastodon")).queryByText(/over/)).not.toBeInTheDocument();
 
     // Without that account, the post fits everywhere it goes.
-    fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
+    fireEvent.click(screen.getByRole("checkbox", { name: "Hal Mastodon @hal@fosstodon.org" }));
     await waitFor(() => expect(screen.queryByTestId("counter-mastodon-c9")).not.toBeInTheDocument());
     expect(screen.getByRole("button", { name: "Publish now" })).toBeEnabled();
     // With only that account chosen on Mastodon, its counter replaces the platform's.
-    fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
-    fireEvent.click(screen.getByLabelText("Mastodon @ada@mastodon.social"));
+    fireEvent.click(screen.getByRole("checkbox", { name: "Hal Mastodon @hal@fosstodon.org" }));
+    fireEvent.click(screen.getByRole("checkbox", { name: "Hal Mastodon @ada@mastodon.social" }));
     expect(await screen.findByTestId("counter-mastodon-c9")).toBeInTheDocument();
     expect(screen.queryByTestId("counter-mastodon")).not.toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
@@ -381,8 +399,8 @@ describe("Compose", () => {
       vi.spyOn(navigator, "language", "get").mockReturnValue("de-AT");
       const calls = server(withOptionPlatforms());
       await renderComposer();
-      fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
-      fireEvent.click(screen.getByLabelText("Manch @ada"));
+      fireEvent.click(screen.getByRole("checkbox", { name: "Mastodon @hal@fosstodon.org" }));
+      fireEvent.click(screen.getByRole("checkbox", { name: "Ada Manch @ada" }));
       expect(screen.getByLabelText("Language")).toHaveValue("de");
       expect(screen.queryByLabelText("Visibility")).not.toBeInTheDocument();
       expect(screen.queryByLabelText("Content warning")).not.toBeInTheDocument();
@@ -394,8 +412,8 @@ describe("Compose", () => {
       const calls = server(withOptionPlatforms());
       await renderComposer();
       expect(screen.getByLabelText("Language")).toHaveValue("");
-      fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
-      fireEvent.click(screen.getByLabelText("Bluesky @ada.bsky.social"));
+      fireEvent.click(screen.getByRole("checkbox", { name: "Mastodon @hal@fosstodon.org" }));
+      fireEvent.click(screen.getByRole("checkbox", { name: "Bluesky @ada.bsky.social" }));
       expect(screen.queryByText("Post options")).not.toBeInTheDocument();
       expect(await published(calls)).toEqual({ content: "look", connection_ids: ["c1"] });
     });
@@ -424,7 +442,7 @@ describe("Compose", () => {
 
       // Without Mastodon, its warning is neither counted nor sent.
       fireEvent.change(warning, { target: { value: "spoilers for ep. 5" } });
-      fireEvent.click(screen.getByLabelText("Mastodon @hal@fosstodon.org"));
+      fireEvent.click(screen.getByRole("checkbox", { name: "Mastodon @hal@fosstodon.org" }));
       expect(screen.getByTestId("counter-mastodon")).toHaveTextContent("Mastodon: 4 / 20");
       expect(screen.getByRole("button", { name: "Publish now" })).toBeEnabled();
     });
@@ -503,7 +521,7 @@ describe("Compose", () => {
     it("names the rooms a Matrix account posts to, or asks for one", async () => {
       server(withMatrix(true));
       await renderComposer();
-      expect(screen.getByLabelText("Matrix @alice:localhost")).toHaveAccessibleDescription("· Announcements");
+      expect(screen.getByRole("checkbox", { name: "Alice Matrix @alice:localhost" })).toHaveAccessibleDescription("· Announcements");
     });
 
     it("sends a Matrix account with no room picked, and shows the server's refusal", async () => {
@@ -517,7 +535,7 @@ describe("Compose", () => {
         ),
       );
       await renderComposer();
-      const alice = screen.getByLabelText("Matrix @alice:localhost");
+      const alice = screen.getByRole("checkbox", { name: "Alice Matrix @alice:localhost" });
       expect(alice).toHaveAccessibleDescription("· no room picked: pick one on the dashboard");
       expect(screen.getByRole("link", { name: "pick one on the dashboard" })).toHaveAttribute("href", "/");
       fireEvent.click(screen.getByRole("button", { name: "Publish now" }));
@@ -570,7 +588,7 @@ describe("Compose", () => {
       signedIn();
       renderApp("/compose");
       fireEvent.change(await screen.findByLabelText("Post"), { target: { value: "half a thought" } });
-      fireEvent.click(screen.getByLabelText("Bluesky @ada.bsky.social"));
+      fireEvent.click(screen.getByRole("checkbox", { name: "Bluesky @ada.bsky.social" }));
       expect(screen.getByTestId("draft-hint")).toHaveTextContent("Draft kept on this device.");
       expect(kept()).toMatchObject({ content: "half a thought", connectionIds: ["c1", "m1"], when: "now" });
 
@@ -578,9 +596,9 @@ describe("Compose", () => {
       await screen.findByRole("heading", { name: "History" });
       fireEvent.click(screen.getByRole("link", { name: "Compose" }));
       expect(await screen.findByLabelText("Post")).toHaveValue("half a thought");
-      await waitFor(() => expect(screen.getByLabelText("Manch @ada")).toBeChecked());
-      expect(screen.getByLabelText("Mastodon @hal@fosstodon.org")).toBeChecked();
-      expect(screen.getByLabelText("Bluesky @ada.bsky.social")).not.toBeChecked();
+      await waitFor(() => expect(screen.getByRole("checkbox", { name: "Ada Manch @ada" })).toBeChecked());
+      expect(screen.getByRole("checkbox", { name: "Mastodon @hal@fosstodon.org" })).toBeChecked();
+      expect(screen.getByRole("checkbox", { name: "Bluesky @ada.bsky.social" })).not.toBeChecked();
       expect(screen.getByText("Draft kept on this device.")).toBeInTheDocument();
     });
 
@@ -595,8 +613,8 @@ describe("Compose", () => {
       expect(await screen.findByLabelText("Post")).toHaveValue("see you later");
       expect(screen.getByLabelText("Schedule")).toBeChecked();
       expect(screen.getByLabelText(/^Date and time/)).toHaveValue("2999-01-01T09:00");
-      await waitFor(() => expect(screen.getByLabelText("Mastodon @hal@fosstodon.org")).toBeChecked());
-      expect(screen.getByLabelText("Manch @ada")).not.toBeChecked();
+      await waitFor(() => expect(screen.getByRole("checkbox", { name: "Mastodon @hal@fosstodon.org" })).toBeChecked());
+      expect(screen.getByRole("checkbox", { name: "Ada Manch @ada" })).not.toBeChecked();
       expect(screen.getByRole("button", { name: "Schedule" })).toBeInTheDocument();
     });
 
@@ -611,8 +629,8 @@ describe("Compose", () => {
       expect(screen.queryByText("Draft kept on this device.")).not.toBeInTheDocument();
       expect(localStorage.getItem(KEY)).toBeNull();
       // Every account is ticked again, as for a new post.
-      expect(screen.getByLabelText("Manch @ada")).toBeChecked();
-      expect(screen.getByLabelText("Bluesky @ada.bsky.social")).toBeChecked();
+      expect(screen.getByRole("checkbox", { name: "Ada Manch @ada" })).toBeChecked();
+      expect(screen.getByRole("checkbox", { name: "Bluesky @ada.bsky.social" })).toBeChecked();
     });
 
     it("is kept when publishing fails, and dropped once the post is scheduled", async () => {
@@ -628,7 +646,7 @@ describe("Compose", () => {
         JSON.stringify({ content: "see you later", connectionIds: ["c1"], when: "later", scheduledAt: "2999-01-01T09:00" }),
       );
       renderApp("/compose");
-      await waitFor(() => expect(screen.getByLabelText("Manch @ada")).toBeChecked());
+      await waitFor(() => expect(screen.getByRole("checkbox", { name: "Ada Manch @ada" })).toBeChecked());
       fireEvent.click(screen.getByRole("button", { name: "Schedule" }));
       expect(await screen.findByRole("alert")).toHaveTextContent("try again in a moment");
       expect(kept()).toMatchObject({ content: "see you later", scheduledAt: "2999-01-01T09:00" });

@@ -25,11 +25,13 @@ import { useOptionalAuth } from "../auth";
 import { AttachmentList, useFileDrop } from "../components/media/Attachments";
 import { MediaNotes, type PlatformNotes } from "../components/media/MediaNotes";
 import { useAttachments, type StoredMedia } from "../components/media/useAttachments";
+import { AccountAvatar } from "../components/AccountAvatar";
 import { PlatformIcon } from "../components/PlatformIcon";
 import { PostPreview } from "../components/PostPreview";
 import { Alert, Button, Card, EmptyState, FieldError, Input, Label, Select, Spinner, Textarea } from "../components/ui";
 import { clearDraft, draftKey, readDraft, saveDraft, type Draft } from "../lib/draft";
 import { LANGUAGES, defaultLanguage } from "../lib/languages";
+import { displayNameOf } from "../lib/avatar";
 import { atHandle } from "../lib/handle";
 import { isUuid } from "../lib/ids";
 import { charCount, tooLong, usage } from "../lib/length";
@@ -735,6 +737,7 @@ function Composer({ mode }: { mode: Mode }) {
           <div className="mt-2 space-y-2">
             {active.map((c) => {
               const rooms = (c.destinations ?? []).filter((d) => d.selected).map((d) => d.name);
+              const name = displayNameOf(c);
               return (
                 <div key={c.id} className="flex flex-wrap items-center gap-x-2 text-sm">
                   <label className="flex items-center gap-2">
@@ -745,8 +748,12 @@ function Composer({ mode }: { mode: Mode }) {
                       aria-describedby={c.hasDestinations ? `rooms-${c.id}` : undefined}
                       className="h-4 w-4"
                     />
-                    <PlatformIcon platform={c.platform} />
-                    {c.platformName} {atHandle(c.handle)}
+                    <AccountAvatar account={c} size="sm" />
+                    {name && <span className="font-medium">{name}</span>}
+                    <span className="inline-flex items-center gap-1.5 text-slate-700">
+                      <PlatformIcon platform={c.platform} />
+                      {c.platformName} {atHandle(c.handle)}
+                    </span>
                   </label>
                   {c.hasDestinations && (
                     // Each picked room gets its own copy; with none the server refuses the post.

@@ -129,7 +129,7 @@ describe("Save draft", () => {
     });
     renderApp("/compose");
     const post = await screen.findByLabelText("Post");
-    await waitFor(() => expect(screen.getByLabelText("Manch @ada")).toBeChecked());
+    await waitFor(() => expect(screen.getByRole("checkbox", { name: "Manch @ada" })).toBeChecked());
     fireEvent.change(post, { target: { value: "half a thought" } });
     fireEvent.click(screen.getByRole("button", { name: "Save draft" }));
     expect(await screen.findByText("Draft saved.")).toBeInTheDocument();
@@ -203,8 +203,8 @@ describe("a saved draft in the composer", () => {
     renderApp(`/compose?draft=${D1}`);
     expect(await screen.findByRole("heading", { name: "Edit draft" })).toBeInTheDocument();
     expect(screen.getByLabelText("Post")).toHaveValue("half a thought");
-    expect(screen.getByLabelText("Mastodon @hal@fosstodon.org")).toBeChecked();
-    expect(screen.getByLabelText("Manch @ada")).not.toBeChecked();
+    expect(screen.getByRole("checkbox", { name: "Mastodon @hal@fosstodon.org" })).toBeChecked();
+    expect(screen.getByRole("checkbox", { name: "Manch @ada" })).not.toBeChecked();
     expect(screen.getByLabelText("Schedule")).toBeChecked();
     expect(screen.getByLabelText(/^Date and time/)).toHaveValue(localInputValue(at, browserTimeZone()));
     expect(screen.getByLabelText("Content warning")).toHaveValue("food");
@@ -267,8 +267,8 @@ describe("editing a scheduled post", () => {
     renderApp(`/compose?post=${P1}&job=${J1}`);
     expect(await screen.findByRole("heading", { name: "Edit post" })).toBeInTheDocument();
     expect(screen.getByLabelText("Post")).toHaveValue("see you tomorrow");
-    expect(screen.getByLabelText("Manch @ada")).toBeChecked();
-    expect(screen.getByLabelText("Mastodon @hal@fosstodon.org")).toBeChecked();
+    expect(screen.getByRole("checkbox", { name: "Manch @ada" })).toBeChecked();
+    expect(screen.getByRole("checkbox", { name: "Mastodon @hal@fosstodon.org" })).toBeChecked();
     expect(screen.getByLabelText("Visibility")).toHaveValue("unlisted");
     expect(screen.queryByRole("button", { name: "Save draft" })).not.toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Schedule" })).not.toBeInTheDocument();
@@ -324,7 +324,7 @@ describe("own text per account", () => {
     const calls = signedIn();
     renderApp("/compose");
     const post = await screen.findByLabelText("Post");
-    await waitFor(() => expect(screen.getByLabelText("Manch @ada")).toBeChecked());
+    await waitFor(() => expect(screen.getByRole("checkbox", { name: "Manch @ada" })).toBeChecked());
     fireEvent.change(post, { target: { value: "a long text for Manch that Mastodon cannot take" } });
     expect(screen.getByTestId("counter-mastodon")).toHaveTextContent("too long");
     expect(screen.getByRole("button", { name: "Publish now" })).toBeDisabled();
@@ -360,7 +360,7 @@ describe("own text per account", () => {
     const calls = signedIn();
     renderApp("/compose");
     fireEvent.change(await screen.findByLabelText("Post"), { target: { value: "hello" } });
-    await waitFor(() => expect(screen.getByLabelText("Manch @ada")).toBeChecked());
+    await waitFor(() => expect(screen.getByRole("checkbox", { name: "Manch @ada" })).toBeChecked());
     fireEvent.click(screen.getByRole("tab", { name: "Manch @ada" }));
     fireEvent.change(screen.getByLabelText("Post for Manch @ada"), { target: { value: "" } });
     fireEvent.click(screen.getByRole("button", { name: "Publish now" }));
@@ -381,7 +381,7 @@ describe("own text per account", () => {
     signedIn();
     renderApp("/compose");
     fireEvent.change(await screen.findByLabelText("Post"), { target: { value: "hello" } });
-    await waitFor(() => expect(screen.getByLabelText("Manch @ada")).toBeChecked());
+    await waitFor(() => expect(screen.getByRole("checkbox", { name: "Manch @ada" })).toBeChecked());
     const all = screen.getByRole("tab", { name: "All" });
     all.focus();
     fireEvent.keyDown(all, { key: "ArrowRight" });
@@ -397,7 +397,7 @@ describe("Ctrl+Enter", () => {
     const calls = signedIn();
     renderApp("/compose");
     const post = await screen.findByLabelText("Post");
-    await waitFor(() => expect(screen.getByLabelText("Manch @ada")).toBeChecked());
+    await waitFor(() => expect(screen.getByRole("checkbox", { name: "Manch @ada" })).toBeChecked());
     fireEvent.change(post, { target: { value: "this is far too long for Mastodon's twenty" } });
     fireEvent.keyDown(post, { key: "Enter", ctrlKey: true });
     fireEvent.keyDown(post, { key: "Enter", metaKey: true });

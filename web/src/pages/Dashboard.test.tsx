@@ -26,6 +26,35 @@ afterEach(() => {
 });
 
 describe("Dashboard", () => {
+  it("shows each account with a round avatar of its initial and its display name", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn().mockImplementation(() =>
+        json(
+          bluesky([
+            { id: "c1", platform: "bluesky", handle: "ada.test", display_name: "Lovelace, Ada", status: "active" },
+            { id: "c2", platform: "bluesky", handle: "bob.test", display_name: "bob.test", status: "active" },
+          ]),
+        ),
+      ),
+    );
+    render(
+      <MemoryRouter>
+        <Dashboard />
+      </MemoryRouter>,
+    );
+    const accounts = within(await screen.findByRole("list", { name: "Bluesky accounts" })).getAllByRole("listitem");
+    expect(accounts[0]).toHaveTextContent(/^LLovelace, Ada @ada\.test/);
+    expect(within(accounts[0]).getByTestId("display-name-c1")).toHaveClass("font-medium");
+    const [first, second] = accounts.map((a) => within(a).getByTestId("account-avatar"));
+    expect(first).toHaveTextContent("L");
+    expect(first).toHaveClass("rounded-full");
+    expect(first).toHaveAttribute("aria-hidden", "true");
+    // No display name beyond the handle: the handle stands alone, and gives the letter.
+    expect(second).toHaveTextContent("B");
+    expect(within(accounts[1]).queryByTestId("display-name-c2")).not.toBeInTheDocument();
+  });
+
   it("offers Bluesky's own sign-in first and an app password as a second way", async () => {
     const fetch = vi.fn().mockImplementation((url: string, init?: RequestInit) => {
       if (String(url).endsWith("/authorize") && init?.method === "POST") {

@@ -4,8 +4,10 @@ import { useCallback, useEffect, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import type { Connection, Destination, Platform, PlatformState } from "../api/types";
+import { AccountAvatar } from "../components/AccountAvatar";
 import { PlatformIcon } from "../components/PlatformIcon";
 import { Alert, Badge, Button, Card, EmptyState, Input, Label, Spinner } from "../components/ui";
+import { displayNameOf } from "../lib/avatar";
 import { atHandle } from "../lib/handle";
 import { platformName as displayName } from "../lib/platforms";
 
@@ -408,7 +410,7 @@ function ConnectionRow({
     setBusy(true);
     try {
       const result = await api.disconnect(connection.id);
-      onDisconnected(result.platform_revocation === "failed" ? result.message : undefined);
+      onDisconnected(result.platform_revocation === "failed" ? (result.message ?? undefined) : undefined);
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
     } finally {
@@ -417,21 +419,32 @@ function ConnectionRow({
     }
   };
   const server = serverHost(connection.service_url);
+  const name = displayNameOf(connection);
   return (
     <li className="flex flex-wrap items-center justify-between gap-2 py-2">
-      <span>
-        <span className="font-medium">{atHandle(connection.handle)}</span>{" "}
-        {server && (
-          <span className="text-sm text-slate-600" data-testid={`server-${connection.id}`}>
-            on {server}
-          </span>
-        )}{" "}
-        {connection.rules && (
-          <span className="text-sm text-slate-600">
-            · posts up to {connection.rules.max_chars.toLocaleString("en")} characters
-          </span>
-        )}{" "}
-        {connection.status === "needs_reauth" && <Badge tone="warning">Needs re-auth</Badge>}
+      <span className="flex min-w-0 items-center gap-2">
+        <AccountAvatar account={connection} />
+        <span className="min-w-0 break-words">
+          {name && (
+            <>
+              <span className="font-medium" data-testid={`display-name-${connection.id}`}>
+                {name}
+              </span>{" "}
+            </>
+          )}
+          <span className={name ? "text-slate-700" : "font-medium"}>{atHandle(connection.handle)}</span>{" "}
+          {server && (
+            <span className="text-sm text-slate-600" data-testid={`server-${connection.id}`}>
+              on {server}
+            </span>
+          )}{" "}
+          {connection.rules && (
+            <span className="text-sm text-slate-600">
+              · posts up to {connection.rules.max_chars.toLocaleString("en")} characters
+            </span>
+          )}{" "}
+          {connection.status === "needs_reauth" && <Badge tone="warning">Needs re-auth</Badge>}
+        </span>
       </span>
       {error && <Alert>{error}</Alert>}
       {confirming ? (

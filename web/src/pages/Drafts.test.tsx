@@ -64,6 +64,17 @@ const card = (text: string | RegExp) => screen.getByText(text).closest("li[data-
 afterEach(() => vi.unstubAllGlobals());
 
 describe("Drafts", () => {
+  it("shortens a long draft, with more and less", async () => {
+    const long = draft(D1, { content: `${"a thought that goes on ".repeat(15)}and ends here` });
+    renderDrafts({ "GET /api/v1/drafts": () => json({ drafts: [long] }) });
+    const more = await screen.findByRole("button", { name: "more" });
+    expect(screen.getByTestId("post-text")).not.toHaveTextContent("and ends here");
+    fireEvent.click(more);
+    expect(screen.getByTestId("post-text")).toHaveTextContent("and ends here");
+    fireEvent.click(screen.getByRole("button", { name: "less" }));
+    expect(screen.getByTestId("post-text")).not.toHaveTextContent("and ends here");
+  });
+
   it("lists the server's drafts with their accounts, time and attachments", async () => {
     renderDrafts();
     await screen.findByText("spring sale soon");

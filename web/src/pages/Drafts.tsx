@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import type { Draft, Platform } from "../api/types";
+import { ClampedText } from "../components/ClampedText";
 import { PlatformLabel } from "../components/PlatformIcon";
 import { Alert, Button, Card, EmptyState, Spinner } from "../components/ui";
 import { atHandle } from "../lib/handle";
@@ -11,7 +12,7 @@ import { localTime } from "../lib/status";
 
 /** Where a draft goes, in words: its accounts by name where known, else how many. */
 function targetsOf(draft: Draft, platforms: Platform[] | null): { platform?: string; name: string }[] {
-  if (draft.connection_ids === null) return [{ name: "Every active account" }];
+  if (draft.connection_ids == null) return [{ name: "Every active account" }];
   if (draft.connection_ids.length === 0) return [{ name: "No account chosen yet" }];
   const known = (platforms ?? []).flatMap((p) =>
     p.connections.map((c) => ({ id: c.id, platform: p.id, name: `${p.name} ${atHandle(c.handle)}` })),
@@ -23,7 +24,7 @@ function targetsOf(draft: Draft, platforms: Platform[] | null): { platform?: str
 
 /** Publishing a draft with a time still ahead schedules it. */
 function schedules(draft: Draft, now: number = Date.now()): boolean {
-  return draft.scheduled_at !== null && new Date(draft.scheduled_at).getTime() > now;
+  return draft.scheduled_at != null && new Date(draft.scheduled_at).getTime() > now;
 }
 
 /** "Delete", then "Yes, delete" / "Keep it" in place. */
@@ -150,7 +151,7 @@ export function Drafts() {
           <li key={draft.id} data-testid="draft">
             <Card>
               {draft.content.trim() ? (
-                <p className="line-clamp-4 break-words whitespace-pre-wrap">{draft.content}</p>
+                <ClampedText text={draft.content} />
               ) : (
                 <p className="text-slate-500 italic">No text yet</p>
               )}

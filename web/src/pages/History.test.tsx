@@ -132,3 +132,27 @@ describe("filtersOf", () => {
     expect(filtersOf(params, "Europe/Berlin")).toEqual({ from: "2026-06-30T22:00:00Z", to: "2026-07-01T22:00:00Z" });
   });
 });
+
+describe("a long post in the history", () => {
+  it("is shortened, with more to read the rest in place and less to fold it again", async () => {
+    const long = `${"All the news that fits. ".repeat(20)}The end.`;
+    listServer([post(long)]);
+    renderHistory("/history");
+    const more = await screen.findByRole("button", { name: "more" });
+    const text = screen.getByTestId("post-text");
+    expect(text.textContent).toMatch(/…$/);
+    expect(text).not.toHaveTextContent("The end.");
+    expect(more).toHaveAttribute("aria-expanded", "false");
+    fireEvent.click(more);
+    expect(text).toHaveTextContent(long);
+    fireEvent.click(screen.getByRole("button", { name: "less" }));
+    expect(text).not.toHaveTextContent("The end.");
+  });
+
+  it("is not, when short", async () => {
+    listServer();
+    renderHistory("/history");
+    await screen.findByText("hello world");
+    expect(screen.queryByRole("button", { name: "more" })).not.toBeInTheDocument();
+  });
+});

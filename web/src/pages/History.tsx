@@ -6,6 +6,7 @@ import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, api } from "../api/client";
 import { FINAL_JOB_STATES, type Job, type JobStatus, type PostQuery } from "../api/types";
 import { CancelPost, cancelOutcome, hasStarted } from "../components/CancelPost";
+import { ClampedText } from "../components/ClampedText";
 import { Alert, Badge, Button, Card, EmptyState, Input, Label, Select, Spinner } from "../components/ui";
 import { taskTarget } from "../lib/handle";
 import { PLATFORM_IDS, platformName } from "../lib/platforms";
@@ -97,7 +98,7 @@ export function History() {
         if (asked !== generation.current) return;
         if (after) pagedOn.current = true;
         setJobs((old) => (after ? [...(old ?? []), ...page.posts] : page.posts));
-        setCursor(page.next_cursor);
+        setCursor(page.next_cursor ?? null);
       } catch (e) {
         if (asked !== generation.current) return;
         setError(e instanceof ApiError ? e.message : String(e));
@@ -156,7 +157,7 @@ export function History() {
           setJobs((old) => mergeFirstPage(old ?? [], page.posts));
         } else {
           setJobs(page.posts);
-          setCursor(page.next_cursor);
+          setCursor(page.next_cursor ?? null);
         }
       } catch {
         // A missed refresh is no error to show: the next one tries again.
@@ -288,7 +289,7 @@ export function History() {
             <li key={job.job_id}>
               <Card>
                 <div className="flex flex-wrap items-start justify-between gap-2">
-                  <p className="min-w-0 flex-1 break-words whitespace-pre-wrap">{job.content}</p>
+                  <ClampedText className="min-w-0 flex-1" text={job.content} />
                   <Badge tone={tone}>{label}</Badge>
                 </div>
                 <p className="mt-2 text-sm text-slate-600">{summary(job)}</p>

@@ -199,6 +199,49 @@ describe("the job page", () => {
     expect(reason).not.toHaveClass("text-red-700");
     expect(screen.queryByRole("button", { name: "Cancel" })).not.toBeInTheDocument();
   });
+
+  it("says why each target failed and the next step for its kind of failure, with the platform's words below", async () => {
+    const later = new Date(Date.now() + 10 * 60_000).toISOString();
+    renderJobPage(`/jobs/${J1}`);
+    act(() =>
+      FakeEventSource.opened[0].emit("snapshot", {
+        ...job,
+        status: "running",
+        tasks: [
+          task("t1", { platform: "manch", handle: "ada", status: "failed", last_error_kind: "revoked", last_error: "the grant was revoked" }),
+          task("t2", { platform: "bluesky", handle: "ada.test", status: "failed", last_error_kind: "rejected", last_error: "text too long" }),
+          task("t3", {
+            platform: "mastodon",
+            handle: "ada@example.org",
+            status: "retry_scheduled",
+            next_attempt_at: later,
+            last_error_kind: "transient",
+            last_error: "503 Service Unavailable",
+          }),
+        ],
+      }),
+    );
+    const [revoked, rejected, transient] = await screen.findAllByTestId("task");
+
+    expect(within(revoked).getByTestId("task-problem")).toHaveTextContent(
+      /^Prasaran can no longer post to this account\. Reconnect it on the Dashboard\.The platform said: the grant was revoked$/,
+    );
+    expect(within(revoked).getByRole("link", { name: "Reconnect it on the Dashboard" })).toHaveAttribute("href", "/");
+    expect(within(revoked).getByTestId("platform-said")).toHaveClass("text-xs");
+
+    // The reason is in the sentence already: not said twice.
+    expect(within(rejected).getByTestId("task-problem")).toHaveTextContent(
+      /^Bluesky refused this post: text too long\. Edit the text and post again\.$/,
+    );
+    expect(within(rejected).queryByTestId("platform-said")).not.toBeInTheDocument();
+
+    expect(
+      within(transient).getByText(
+        `The platform was briefly unavailable. Prasaran retries by itself at ${new Date(later).toLocaleString()}.`,
+      ),
+    ).not.toHaveClass("text-red-700");
+    expect(within(transient).getByTestId("platform-said")).toHaveTextContent("The platform said: 503 Service Unavailable");
+  });
 });
 
 describe("the history", () => {

@@ -12,8 +12,8 @@ import { taskTarget } from "../lib/handle";
 import { isUuid } from "../lib/ids";
 import { platformName } from "../lib/platforms";
 import { browserTimeZone } from "../lib/schemas";
+import { failureOf } from "../lib/failure";
 import {
-  describeError,
   isWaitingForSchedule,
   jobStatusLabel,
   localTime,
@@ -59,15 +59,42 @@ export function JobStatusPage() {
   return <JobView key={id} id={id} />;
 }
 
-/** Why a task stopped, in words; a cancelled task's reason is not an error. */
+/**
+ * Why a target did not go out: plain words, the next step for its kind of
+ * failure, and the platform's own message below. A cancelled or missed
+ * target's reason is Prasaran's, not the platform's, and is said as it is.
+ */
 function TaskProblem({ task }: { task: Task }) {
-  if (task.status === "succeeded") return null;
-  const problem = describeError(task.last_error_kind, task.last_error);
-  if (!problem) return null;
-  if (task.status === "cancelled") {
-    return <p className="mt-1 text-sm text-slate-600">{problem.charAt(0).toUpperCase() + problem.slice(1)}.</p>;
+  if (task.status === "cancelled" || task.status === "missed") {
+    const reason = task.last_error?.trim().replace(/\.+$/, "");
+    if (!reason) return null;
+    const tone = task.status === "cancelled" ? "text-slate-600" : "text-red-700";
+    return <p className={`mt-1 text-sm ${tone}`}>{reason.charAt(0).toUpperCase() + reason.slice(1)}.</p>;
   }
-  return <p className="mt-1 text-sm text-red-700">{problem}</p>;
+  const failure = failureOf(task);
+  if (!failure) return null;
+  return (
+    <div className="mt-1 text-sm" data-testid="task-problem">
+      <p className={failure.retrying ? "text-amber-800" : "text-red-700"}>
+        {failure.what}{" "}
+        {failure.link ? (
+          <>
+            <Link className="font-medium underline" to={failure.link}>
+              {failure.next.replace(/\.$/, "")}
+            </Link>
+            .
+          </>
+        ) : (
+          failure.next
+        )}
+      </p>
+      {failure.said && (
+        <p className="mt-0.5 text-xs break-words text-slate-600" data-testid="platform-said">
+          The platform said: {failure.said}
+        </p>
+      )}
+    </div>
+  );
 }
 
 /** Every state change of one target, oldest first, folded away until asked for. */
@@ -256,7 +283,7 @@ function JobView({ id }: { id: string }) {
                     </span>
                   </span>
                 </div>
-                {task.content !== undefined && task.content !== job.content && (
+                {task.content != null && task.content !== job.content && (
                   <p className="mt-1 text-sm text-slate-600" data-testid="task-own-text">
                     Its own text: <span className="whitespace-pre-wrap text-slate-800">{task.content}</span>
                   </p>

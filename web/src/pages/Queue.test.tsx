@@ -162,3 +162,17 @@ describe("the queue", () => {
     expect(screen.getByRole("link", { name: "Write a post" })).toHaveAttribute("href", "/compose");
   });
 });
+
+describe("a long post in the queue", () => {
+  it("is shortened, with more and less", async () => {
+    const long = post(`${"line\n".repeat(6)}last line`, "2026-03-04T11:15:00Z");
+    fakeServer({ "GET /api/v1/posts": () => json({ posts: [long], next_cursor: null }) });
+    renderQueue();
+    const more = await screen.findByRole("button", { name: "more" });
+    const text = within(screen.getByTestId("queue-post")).getByTestId("post-text");
+    expect(text).not.toHaveTextContent("last line");
+    fireEvent.click(more);
+    expect(text).toHaveTextContent("last line");
+    expect(screen.getByRole("button", { name: "less" })).toHaveAttribute("aria-expanded", "true");
+  });
+});

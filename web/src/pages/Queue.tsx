@@ -6,6 +6,7 @@ import { Link } from "react-router-dom";
 import { ApiError, allPosts, api } from "../api/client";
 import type { Job } from "../api/types";
 import { CancelPost, cancelOutcome, hasStarted } from "../components/CancelPost";
+import { ClampedText } from "../components/ClampedText";
 import { PlatformLabel } from "../components/PlatformIcon";
 import { RescheduleButton } from "../components/Reschedule";
 import { Alert, Badge, Card, EmptyState, Spinner } from "../components/ui";
@@ -116,7 +117,7 @@ export function Queue({ zone = browserTimeZone() }: { zone?: string }) {
                         {timeOfDay(postTime(job), zone)}
                       </time>
                       <div className="min-w-0 flex-1">
-                        <p className="break-words whitespace-pre-wrap">{job.content}</p>
+                        <ClampedText text={job.content} />
                         <ul className="mt-1 flex flex-wrap gap-x-3 gap-y-1 text-sm text-slate-600">
                           {job.tasks.map((t) => (
                             <li key={t.id}>

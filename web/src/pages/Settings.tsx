@@ -552,7 +552,7 @@ function NewToken({ token, onDone }: { token: CreatedApiToken; onDone: () => voi
 }
 
 /** "never expires", "expires <date>", or "expired <date>". */
-function expiryText(expiresAt: string | null, expired: boolean): string {
+function expiryText(expiresAt: string | null | undefined, expired: boolean): string {
   if (expiresAt == null) return "never expires";
   return `${expired ? "expired" : "expires"} ${when(expiresAt)}`;
 }

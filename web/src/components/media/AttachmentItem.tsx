@@ -120,7 +120,7 @@ function Preview({ media }: { media: Media | null }) {
 function describe(media: Media): string {
   const kind = media.kind === "video" ? "Video" : media.kind === "gif" ? "GIF" : "Image";
   const parts = [kind];
-  if (media.kind === "video" && media.duration_ms !== null) parts.push(formatDuration(media.duration_ms));
+  if (media.kind === "video" && media.duration_ms != null) parts.push(formatDuration(media.duration_ms));
   else if (media.width && media.height) parts.push(`${media.width}×${media.height}`);
   parts.push(formatBytes(media.bytes));
   return parts.join(" · ");
