@@ -2,5 +2,6 @@
 //! app (so a person can connect something real), in tests and in benchmarks.
 //! Nothing here is used to talk to a real platform; that is `adapters/`.
 
+pub mod kept;
 pub mod manch;
 pub mod mastodon;

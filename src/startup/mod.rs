@@ -64,6 +64,7 @@ impl Sandboxes {
             sandbox.stop().await;
         }
         if let Some(sandbox) = &self.mastodon {
+            sandbox.save().await;
             sandbox.stop().await;
         }
     }

@@ -70,7 +70,14 @@ pub fn dev_mastodon(settings: &Settings) -> anyhow::Result<Option<MastodonSandbo
         return Ok(None);
     }
     let mut sandbox = on_port_or_free(bind, "Mastodon", |addr| {
-        MastodonSandbox::bind(addr, MastodonConfig::default(), 1)
+        let config = MastodonConfig {
+            state_file: settings
+                .sandbox
+                .keep_state
+                .then(|| settings.data_dir.join("sandbox").join("mastodon.json")),
+            ..MastodonConfig::default()
+        };
+        MastodonSandbox::bind(addr, config, 1)
     })?;
     sandbox.spawn();
     tracing::info!(url = %sandbox.base_url, "Mastodon sandbox started (dev); connect Mastodon with this instance address");

@@ -259,14 +259,8 @@ async fn disconnect_revokes_at_manch_and_wipes_the_tokens() {
     let csrf = app.signed_up("leaver@example.com").await;
     let connection = app.connect_manch(&csrf, "leaver").await;
     let id = connection["id"].as_str().unwrap();
-    let access_tokens: Vec<String> = app
-        .sandbox()
-        .sandbox
-        .lock()
-        .access
-        .keys()
-        .cloned()
-        .collect();
+    // Issued in pairs, access first: the connection's access token.
+    let access_tokens: Vec<String> = app.sandbox().issued_tokens();
     let me = |token: String| {
         let url = app.sandbox().base_url.join("v1/me").unwrap();
         async move {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use prasaran::connections::rotation::rotate;
 use prasaran::connections::{TokenKind, open_token};
 use prasaran::crypto::{Aad, CryptoError, KeyProvider, Keyring, KmsKeyProvider, open, seal};
+use prasaran::sandbox::manch::token_key;
 use prasaran::domain::ConnectionId;
 use prasaran::persistence::connections::sealed_tokens;
 use prasaran::settings::{KeyProviderKind, KmsSettings};
@@ -167,12 +168,12 @@ async fn in_kms_mode_the_engine_publishes_and_seals_a_refreshed_token_with_kms()
     assert_ne!(new_refresh, refresh, "Manch rotates refresh tokens");
     {
         let state = stage.manch.sandbox.lock();
-        let live = &state.access[&new_access];
+        let live = &state.access[&token_key(&new_access)];
         assert!(
             live.expires > Instant::now(),
             "the stored token is the live one"
         );
-        assert!(!state.refresh[&new_refresh].spent);
+        assert!(!state.refresh[&token_key(&new_refresh)].spent);
     }
 
     // Each post landed once, sent under its task's id.

@@ -611,6 +611,68 @@ async fn an_app_token_is_not_a_user() {
     assert_eq!(json(nobody).await["error"], "The access token is invalid");
 }
 
+/// Dev's `sandbox.keep_state`: a restarted instance knows its apps (their
+/// secrets by hash), accounts, tokens (by hash) and statuses again, so an
+/// account connected before the restart still posts; the kept file holds no
+/// working secret.
+#[actix_web::test]
+async fn kept_state_brings_apps_accounts_tokens_and_statuses_back() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("mastodon-kept")
+        .join(uuid::Uuid::new_v4().simple().to_string())
+        .join("mastodon.json");
+    let config = || MastodonConfig {
+        domain: Some("kept.example".into()),
+        state_file: Some(path.clone()),
+        ..Default::default()
+    };
+    let first = Instance::with(config());
+    let (app, token) = first.user("keeper").await;
+    let posted = first
+        .post_status(&token, json!({"status": "kept across restarts"}), None)
+        .await;
+    assert_eq!(posted.status(), StatusCode::OK);
+    first.server.save().await;
+    first.server.stop().await;
+    let kept = std::fs::read_to_string(&path).unwrap();
+    assert!(!kept.contains(&token) && !kept.contains(&app.client_secret));
+
+    let second = Instance::with(config());
+    let me = second.get(&token, "/api/v1/accounts/verify_credentials").await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me = json(me).await;
+    assert_eq!(me["username"], "keeper");
+    let statuses = json(
+        second
+            .get(&token, &format!("/api/v1/accounts/{}/statuses", me["id"].as_str().unwrap()))
+            .await,
+    )
+    .await;
+    assert_eq!(statuses[0]["content"], "<p>kept across restarts</p>", "{statuses}");
+    let again = second
+        .post_status(&token, json!({"status": "and after"}), None)
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let app_token = second
+        .http
+        .post(second.url("/oauth/token"))
+        .basic_auth(&app.client_id, Some(&app.client_secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app_token.status(), StatusCode::OK, "the app's secret still works");
+    let wrong = second
+        .http
+        .post(second.url("/oauth/token"))
+        .basic_auth(&app.client_id, Some("not-the-secret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+}
+
 #[actix_web::test]
 async fn two_sandboxes_are_two_instances_with_their_own_domains() {
     let one = Instance::with(MastodonConfig {

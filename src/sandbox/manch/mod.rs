@@ -20,7 +20,9 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::json;
 
-pub use state::{Calls, Faults, State};
+use crate::sandbox::kept;
+
+pub use state::{Calls, Faults, State, token_key};
 
 /// The one OAuth client the sandbox knows (DESIGN §6 defaults).
 #[derive(Debug, Clone)]
@@ -56,35 +58,6 @@ impl Sandbox {
     /// state is still usable for a test double.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// How often kept state is written (when it changed).
-const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-async fn keep_saving(sandbox: web::Data<Sandbox>, path: PathBuf) {
-    let mut last = Vec::new();
-    let mut tick = tokio::time::interval(SAVE_EVERY);
-    loop {
-        tick.tick().await;
-        save_if_changed(&sandbox, &path, &mut last).await;
-    }
-}
-
-async fn save_if_changed(sandbox: &Sandbox, path: &std::path::Path, last: &mut Vec<u8>) {
-    // Copied under the lock, serialised and written outside it.
-    let saved = sandbox.lock().saved();
-    let Ok(bytes) = serde_json::to_vec(&saved) else {
-        return;
-    };
-    if bytes == *last {
-        return;
-    }
-    match persist::write(path.to_owned(), bytes.clone()).await {
-        Ok(()) => *last = bytes,
-        Err(error) => {
-            tracing::warn!(path = %path.display(), error = %error, "saving the sandbox's state failed")
-        }
     }
 }
 
@@ -125,10 +98,12 @@ impl SandboxServer {
         let addr = listener.local_addr()?;
         let base_url =
             url::Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)?;
-        let state = match &config.state_file {
-            Some(path) => persist::load(path),
-            None => State::default(),
-        };
+        let state = config
+            .state_file
+            .as_deref()
+            .and_then(crate::sandbox::kept::load)
+            .map(State::restored)
+            .unwrap_or_default();
         let sandbox = web::Data::new(Sandbox {
             config,
             state: Mutex::new(state),
@@ -183,7 +158,7 @@ impl SandboxServer {
         if let Some(server) = self.server.take() {
             actix_web::rt::spawn(server);
             if let Some(path) = self.sandbox.config.state_file.clone() {
-                actix_web::rt::spawn(keep_saving(self.sandbox.clone(), path));
+                actix_web::rt::spawn(kept::keep_saving(self.sandbox.clone(), path));
             }
         }
     }
@@ -191,7 +166,7 @@ impl SandboxServer {
     /// Saves the state now (at shutdown), when it is kept.
     pub async fn save(&self) {
         if let Some(path) = self.sandbox.config.state_file.clone() {
-            save_if_changed(&self.sandbox, &path, &mut Vec::new()).await;
+            kept::save_if_changed(self.sandbox.get_ref(), &path, &mut Vec::new()).await;
         }
     }
 

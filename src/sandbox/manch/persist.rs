@@ -1,10 +1,8 @@
-//! In dev the sandbox stands in for a real platform across restarts of
-//! `prasaran serve`: its accounts, grants, tokens (by hash) and posts are
-//! saved to a file in the data directory and read back at start, so
+//! What the Manch sandbox keeps across restarts of a dev server (see
+//! `sandbox::kept`): accounts, grants, tokens (by hash) and posts, so
 //! connections stay active and published posts stay visible. Media, codes,
 //! rate windows and faults start afresh.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -146,27 +144,10 @@ impl State {
     }
 }
 
-/// The state saved at `path`, or a fresh one (a file that cannot be read is
-/// reported and set aside, never fatal: it only held sandbox data).
-pub fn load(path: &Path) -> State {
-    let Ok(text) = std::fs::read(path) else {
-        return State::default();
-    };
-    match serde_json::from_slice::<Saved>(&text) {
-        Ok(saved) => State::restored(saved),
-        Err(error) => {
-            tracing::warn!(path = %path.display(), error = %error, "the sandbox's saved state cannot be read; starting afresh");
-            State::default()
-        }
-    }
-}
+impl crate::sandbox::kept::KeptState for super::Sandbox {
+    type Saved = Saved;
 
-/// Writes `bytes` to `path` whole or not at all (a crash mid-write leaves the old file).
-pub async fn write(path: PathBuf, bytes: Vec<u8>) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await?;
+    fn snapshot(&self) -> Saved {
+        self.lock().saved()
     }
-    let partial = path.with_extension("json.partial");
-    tokio::fs::write(&partial, bytes).await?;
-    tokio::fs::rename(&partial, &path).await
 }

@@ -14,7 +14,7 @@ use super::media::media_json;
 use super::oauth::VAPID_KEY;
 use super::params::{self, Params};
 use super::ratelimit::Headers;
-use super::state::{Account, IdempotencyMode, MediaType, State, Status, Token};
+use super::state::{Account, IdempotencyMode, MediaType, State, Status, Token, token_key};
 use super::text::{self, Entity};
 use super::{Mastodon, NO_CACHE, error, not_found};
 
@@ -56,7 +56,7 @@ pub(super) fn authorize(
     request: &HttpRequest,
     scopes: &[&str],
 ) -> Result<Token, Refusal> {
-    let token = bearer(request).and_then(|t| sandbox.lock().tokens.get(t).cloned());
+    let token = bearer(request).and_then(|t| sandbox.lock().tokens.get(&token_key(t)).cloned());
     let Some(token) = token else {
         return Err(Box::new(unauthorized(
             sandbox,

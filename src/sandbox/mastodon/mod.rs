@@ -16,6 +16,7 @@ mod controls;
 mod media;
 mod oauth;
 mod params;
+mod persist;
 mod ratelimit;
 mod state;
 mod text;
@@ -41,6 +42,8 @@ pub struct MastodonConfig {
     /// The faults in force at start and after `POST /_sandbox/reset`
     /// (`max_characters`, `pkce`, rate limits, processing time, …).
     pub faults: Faults,
+    /// Where its state is kept across restarts (dev); `None`: memory only.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 /// Shared by every worker of one sandbox.
@@ -51,6 +54,7 @@ pub struct Mastodon {
     pub base_url: url::Url,
     initial: Faults,
     state: Mutex<State>,
+    state_file: Option<std::path::PathBuf>,
 }
 
 impl Mastodon {
@@ -119,7 +123,17 @@ impl MastodonSandbox {
             domain: domain.clone(),
             base_url: base_url.clone(),
             initial: config.faults.clone(),
-            state: Mutex::new(State::new(config.faults)),
+            state: Mutex::new(
+                match config
+                    .state_file
+                    .as_deref()
+                    .and_then(crate::sandbox::kept::load)
+                {
+                    Some(saved) => State::restored(saved, config.faults),
+                    None => State::new(config.faults),
+                },
+            ),
+            state_file: config.state_file,
         });
         let shared = sandbox.clone();
         let server = HttpServer::new(move || {
@@ -196,6 +210,20 @@ impl MastodonSandbox {
     pub fn spawn(&mut self) {
         if let Some(server) = self.server.take() {
             actix_web::rt::spawn(server);
+            if let Some(path) = self.sandbox.state_file.clone() {
+                actix_web::rt::spawn(crate::sandbox::kept::keep_saving(
+                    self.sandbox.clone(),
+                    path,
+                ));
+            }
+        }
+    }
+
+    /// Saves the state now (at shutdown), when it is kept.
+    pub async fn save(&self) {
+        if let Some(path) = &self.sandbox.state_file {
+            crate::sandbox::kept::save_if_changed(self.sandbox.get_ref(), path, &mut Vec::new())
+                .await;
         }
     }
 

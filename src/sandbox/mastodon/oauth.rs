@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::params::{self, Params};
-use super::state::{App, CODE_TTL, Grant, random_token};
+use super::state::{App, CODE_TTL, Grant, random_token, token_key};
 use super::{Mastodon, error};
 
 /// `urn:ietf:wg:oauth:2.0:oob`: show the code instead of redirecting.
@@ -550,7 +550,7 @@ fn authenticated_app(sandbox: &Mastodon, request: &HttpRequest, params: &Params)
     let (id, secret) = client_credentials(request, params)?;
     let state = sandbox.lock();
     let app = state.app(&id)?;
-    bool::from(secret.as_bytes().ct_eq(app.client_secret.as_bytes())).then(|| app.clone())
+    bool::from(token_key(&secret).as_bytes().ct_eq(app.secret_hash.as_bytes())).then(|| app.clone())
 }
 
 /// `POST /oauth/token`.
@@ -661,7 +661,7 @@ pub async fn revoke(
     };
     let presented = params.get("token").unwrap_or_default();
     let mut state = sandbox.lock();
-    let Some(token) = state.tokens.get_mut(presented) else {
+    let Some(token) = state.tokens.get_mut(&token_key(presented)) else {
         // Unknown tokens are not an error.
         return HttpResponse::Ok().json(json!({}));
     };

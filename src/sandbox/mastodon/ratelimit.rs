@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use regex::Regex;
 
 use super::Mastodon;
-use super::state::State;
+use super::state::{State, token_key};
 
 /// What the rate-limit headers of one answer say.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ fn rules(state: &State, request: &ServiceRequest) -> Vec<Rule> {
     let path = request.path();
     let faults = &state.faults;
     // `Doorkeeper::OAuth::Token.authenticate`: the token as stored, revoked or not.
-    let token = bearer(request).and_then(|t| state.tokens.get(&t).cloned());
+    let token = bearer(request).and_then(|t| state.tokens.get(&token_key(&t)).cloned());
     let user = token.as_ref().and_then(|t| t.account_id.clone());
     let ip = request
         .peer_addr()

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// Doorkeeper's default `authorization_code_expires_in` (Mastodon keeps it).
 pub const CODE_TTL: Duration = Duration::from_secs(600);
@@ -120,12 +121,16 @@ pub struct App {
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
     pub client_id: String,
+    /// Known only in the process that registered the app (answered once).
     #[serde(skip)]
     pub client_secret: String,
+    /// SHA-256 of the secret, what client authentication checks.
+    #[serde(skip)]
+    pub secret_hash: String,
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
     pub username: String,
@@ -148,6 +153,7 @@ pub struct Grant {
 #[derive(Debug, Clone)]
 pub struct Token {
     pub id: u64,
+    /// Empty for a token read back from kept state (only its hash was kept).
     pub token: String,
     pub client_id: String,
     /// None for a `client_credentials` (app-only) token.
@@ -217,7 +223,7 @@ impl Media {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Status {
     pub id: String,
     pub account_id: String,
@@ -284,6 +290,7 @@ pub struct State {
     pub apps: Vec<App>,
     pub accounts: HashMap<String, Account>,
     pub grants: HashMap<String, Grant>,
+    /// By [`token_key`].
     pub tokens: HashMap<String, Token>,
     pub statuses: Vec<Status>,
     pub media: HashMap<String, Media>,
@@ -299,9 +306,15 @@ pub struct State {
     pub in_flight: HashMap<String, u64>,
     pub calls: Calls,
     pub faults: Faults,
-    last_id: u64,
-    next_app: u64,
-    next_token: u64,
+    pub(super) last_id: u64,
+    pub(super) next_app: u64,
+    pub(super) next_token: u64,
+}
+
+/// Tokens and app secrets are looked up by their SHA-256, so the state kept on
+/// disk in dev (see `persist`) holds none that works.
+pub fn token_key(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// What Doorkeeper's `SecureRandom.urlsafe_base64(32)` looks like: 43 characters.
@@ -342,6 +355,7 @@ impl State {
         scopes: Vec<String>,
     ) -> App {
         self.next_app += 1;
+        let client_secret = random_token();
         let app = App {
             id: self.next_app.to_string(),
             name,
@@ -349,7 +363,8 @@ impl State {
             redirect_uris,
             scopes,
             client_id: random_token(),
-            client_secret: random_token(),
+            secret_hash: token_key(&client_secret),
+            client_secret,
             created_at: Utc::now(),
         };
         self.calls.app_registrations += 1;
@@ -395,7 +410,9 @@ impl State {
         if let Some(existing) = self.tokens.values().find(|t| {
             let mut have: Vec<&String> = t.scopes.iter().collect();
             have.sort();
+            // One read back from kept state cannot be answered again: its text is gone.
             !t.revoked
+                && !t.token.is_empty()
                 && t.client_id == client_id
                 && t.account_id.as_deref() == account_id
                 && have == wanted
@@ -412,7 +429,7 @@ impl State {
             created_at: Utc::now(),
             revoked: false,
         };
-        self.tokens.insert(token.token.clone(), token.clone());
+        self.tokens.insert(token_key(&token.token), token.clone());
         token
     }
 
