@@ -638,17 +638,25 @@ async fn kept_state_brings_apps_accounts_tokens_and_statuses_back() {
     assert!(!kept.contains(&token) && !kept.contains(&app.client_secret));
 
     let second = Instance::with(config());
-    let me = second.get(&token, "/api/v1/accounts/verify_credentials").await;
+    let me = second
+        .get(&token, "/api/v1/accounts/verify_credentials")
+        .await;
     assert_eq!(me.status(), StatusCode::OK);
     let me = json(me).await;
     assert_eq!(me["username"], "keeper");
     let statuses = json(
         second
-            .get(&token, &format!("/api/v1/accounts/{}/statuses", me["id"].as_str().unwrap()))
+            .get(
+                &token,
+                &format!("/api/v1/accounts/{}/statuses", me["id"].as_str().unwrap()),
+            )
             .await,
     )
     .await;
-    assert_eq!(statuses[0]["content"], "<p>kept across restarts</p>", "{statuses}");
+    assert_eq!(
+        statuses[0]["content"], "<p>kept across restarts</p>",
+        "{statuses}"
+    );
     let again = second
         .post_status(&token, json!({"status": "and after"}), None)
         .await;
@@ -661,7 +669,11 @@ async fn kept_state_brings_apps_accounts_tokens_and_statuses_back() {
         .send()
         .await
         .unwrap();
-    assert_eq!(app_token.status(), StatusCode::OK, "the app's secret still works");
+    assert_eq!(
+        app_token.status(),
+        StatusCode::OK,
+        "the app's secret still works"
+    );
     let wrong = second
         .http
         .post(second.url("/oauth/token"))

@@ -550,7 +550,12 @@ fn authenticated_app(sandbox: &Mastodon, request: &HttpRequest, params: &Params)
     let (id, secret) = client_credentials(request, params)?;
     let state = sandbox.lock();
     let app = state.app(&id)?;
-    bool::from(token_key(&secret).as_bytes().ct_eq(app.secret_hash.as_bytes())).then(|| app.clone())
+    bool::from(
+        token_key(&secret)
+            .as_bytes()
+            .ct_eq(app.secret_hash.as_bytes()),
+    )
+    .then(|| app.clone())
 }
 
 /// `POST /oauth/token`.
