@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
+use super::json_object::Object;
 use super::post_edits::PostChangesRequest;
 use super::posts::AcceptedView;
 use super::session::CurrentUser;
@@ -31,11 +32,11 @@ pub struct DraftList {
     ))]
 pub async fn create(
     user: CurrentUser,
-    body: web::Json<PostChangesRequest>,
+    body: web::Json<Object<PostChangesRequest>>,
     publishing: web::Data<Publishing>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = publishing
-        .create_draft(user.id, body.into_inner().into())
+        .create_draft(user.id, body.into_inner().0.into())
         .await?;
     Ok(HttpResponse::Created().json(draft))
 }
@@ -76,11 +77,11 @@ pub async fn get(
 pub async fn update(
     user: CurrentUser,
     id: web::Path<uuid::Uuid>,
-    body: web::Json<PostChangesRequest>,
+    body: web::Json<Object<PostChangesRequest>>,
     publishing: web::Data<Publishing>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = publishing
-        .update_draft(user.id, DraftId(*id), body.into_inner().into())
+        .update_draft(user.id, DraftId(*id), body.into_inner().0.into())
         .await?;
     Ok(HttpResponse::Ok().json(draft))
 }

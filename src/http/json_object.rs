@@ -16,6 +16,16 @@ where
     T::deserialize(serde_json::Value::Object(object)).map_err(D::Error::custom)
 }
 
+/// A request body that must be a JSON object (`[null, null]` is not one).
+#[derive(Debug)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize(deserializer).map(Object)
+    }
+}
+
 /// `Option<T>` (absent or `null`), `T` only from an object.
 pub fn optional<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
@@ -86,6 +96,14 @@ mod tests {
         items: Option<Vec<Inner>>,
         #[serde(default, deserialize_with = "super::nullable")]
         at: Option<Option<String>>,
+    }
+
+    #[test]
+    fn a_body_must_be_an_object() {
+        assert!(serde_json::from_str::<super::Object<Inner>>("[null]").is_err());
+        assert!(serde_json::from_str::<super::Object<Inner>>("[]").is_err());
+        let read = serde_json::from_str::<super::Object<Inner>>(r#"{"a": 3}"#).ok();
+        assert_eq!(read.and_then(|o| o.0.a), Some(3));
     }
 
     #[test]

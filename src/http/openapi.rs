@@ -175,6 +175,15 @@ impl Modify for CommonErrors {
     }
 }
 
+/// Routes anyone may call, though some answer 401 (wrong credentials).
+const PUBLIC: [&str; 5] = [
+    "/api/v1/auth/signup",
+    "/api/v1/auth/login",
+    "/api/v1/auth/verify-email",
+    "/api/v1/auth/forgot-password",
+    "/api/v1/auth/reset-password",
+];
+
 /// How each operation is authorised, so the docs page offers "Authorize" and
 /// each route says what it takes: a personal API token (with the scope the
 /// route's rule in `scopes.rs` asks for) or the browser session, or only the
@@ -217,7 +226,11 @@ impl Modify for Security {
             ];
             for (method, operation) in operations {
                 let Some(operation) = operation else { continue };
-                if !operation.responses.responses.contains_key("401") {
+                // Logging in and the mailed-link routes answer 401/422 to
+                // anyone: they need no caller.
+                if !operation.responses.responses.contains_key("401")
+                    || PUBLIC.contains(&path.as_str())
+                {
                     continue;
                 }
                 let session = SecurityRequirement::new("session", Vec::<String>::new());

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::jobs::{JobView, load};
+use super::json_object::Object;
 use super::session::CurrentUser;
 use crate::adapters::PostOptions;
 use crate::domain::PostId;
@@ -76,12 +77,12 @@ impl From<PostChangesRequest> for PostChanges {
 pub async fn edit(
     user: CurrentUser,
     id: web::Path<uuid::Uuid>,
-    body: web::Json<PostChangesRequest>,
+    body: web::Json<Object<PostChangesRequest>>,
     publishing: web::Data<Publishing>,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let job = publishing
-        .edit(user.id, PostId(*id), body.into_inner().into())
+        .edit(user.id, PostId(*id), body.into_inner().0.into())
         .await?;
     Ok(HttpResponse::Ok().json(load(&pool, user, job).await?))
 }

@@ -89,10 +89,10 @@ impl From<Accepted> for AcceptedView {
 pub async fn publish(
     request: HttpRequest,
     user: CurrentUser,
-    body: web::Json<PublishRequest>,
+    body: web::Json<super::json_object::Object<PublishRequest>>,
     publishing: web::Data<Publishing>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = body.into_inner().0;
     // A header that is not visible ASCII is as invalid as an empty one.
     let key = request
         .headers()

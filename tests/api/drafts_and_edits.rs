@@ -222,6 +222,24 @@ async fn a_draft_is_saved_changed_listed_and_published_once() {
     let stage = Stage::new();
     let app = stage.app().await;
     let p = publisher(&app, "drafts@example.com", &["drafty"]).await;
+    for not_an_object in [json!([null, null]), json!(["text"])] {
+        let refused = post(
+            &app,
+            &p.token,
+            "/api/v1/drafts",
+            Some(not_an_object.clone()),
+        )
+        .await;
+        assert!(
+            refused.status().is_client_error(),
+            "{not_an_object} was taken"
+        );
+        let refused = publish(&app, &p.token, not_an_object.clone()).await;
+        assert!(
+            refused.status().is_client_error(),
+            "{not_an_object} was published"
+        );
+    }
     let created = post(&app, &p.token, "/api/v1/drafts", Some(json!({}))).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let draft: Value = created.json().await.unwrap();
