@@ -22,6 +22,10 @@ CREATE TABLE drafts (
     time_zone      text,
     options        jsonb,
     variations     jsonb,
+    -- Once published the draft stays, pointing at what it became (a second
+    -- publish answers that one; the draft can no longer change).
+    published_post_id uuid,
+    published_job_id  uuid,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
 );

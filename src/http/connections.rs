@@ -223,12 +223,14 @@ pub async fn authorize(
         if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
             AuthorizeRequestBody::default()
         } else {
-            serde_json::from_slice(&body).map_err(|e| {
-                ApiError::new(
-                    crate::http::error::ErrorCode::MalformedJson,
-                    format!("the body is not the JSON expected: {e}"),
-                )
-            })?
+            serde_json::from_slice::<super::json_object::Object<AuthorizeRequestBody>>(&body)
+                .map_err(|e| {
+                    ApiError::new(
+                        crate::http::error::ErrorCode::MalformedJson,
+                        format!("the body is not the JSON expected: {e}"),
+                    )
+                })?
+                .0
         };
     let url = service
         .authorize(

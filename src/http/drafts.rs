@@ -15,7 +15,7 @@ use crate::publishing::{Draft, Publishing};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DraftList {
-    /// The most recently changed first (at most 200).
+    /// Those not yet published, the most recently changed first (at most 200).
     pub drafts: Vec<Draft>,
 }
 
@@ -71,6 +71,7 @@ pub async fn get(
         (status = 401, body = ErrorBody),
         (status = 403, description = "Missing X-CSRF-Token (cookie sessions)", body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 409, description = "`not_editable`: the draft was published", body = ErrorBody),
         (status = 415, body = ErrorBody),
         (status = 422, description = "As for saving a draft", body = ErrorBody),
     ))]
@@ -103,8 +104,9 @@ pub async fn delete(
 }
 
 /// Publish the draft — or schedule it, when it holds a time — checked like
-/// any publish; the draft is gone once accepted. Asking again for the same
-/// draft answers the first publish.
+/// any publish. Once accepted the draft is `published` and names its post and
+/// job (it leaves the list and can no longer change); asking again answers
+/// that publish.
 #[utoipa::path(post, path = "/api/v1/drafts/{id}/publish", tag = "drafts", params(("id" = uuid::Uuid, Path)),
     responses(
         (status = 202, description = "Accepted; publishing runs in the background", body = AcceptedView),

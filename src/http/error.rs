@@ -343,7 +343,7 @@ impl From<PublishError> for ApiError {
             PublishError::InvalidVariations(_) => InvalidVariations,
             PublishError::PostNotFound | PublishError::DraftNotFound => NotFound,
             PublishError::AlreadyStarted(..) => AlreadyStarted,
-            PublishError::NotEditable(_) => NotEditable,
+            PublishError::NotEditable(_) | PublishError::DraftPublished(_) => NotEditable,
             PublishError::NoTargets => NoTargets,
             PublishError::NoDestination(_) => NoDestination,
             PublishError::ContentRejected(..) => ContentRejected,

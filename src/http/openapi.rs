@@ -68,7 +68,7 @@ use super::{
         document,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    modifiers(&CommonErrors, &Security, &OperationIds),
+    modifiers(&CommonErrors, &OperationIds),
     tags(
         (name = "auth", description = "Accounts and browser sessions"),
         (name = "connections", description = "Connecting platform accounts (OAuth2 + PKCE)"),
@@ -170,81 +170,6 @@ impl Modify for CommonErrors {
                         "A query parameter is malformed (`invalid_query`)",
                     );
                 }
-            }
-        }
-    }
-}
-
-/// Routes anyone may call, though some answer 401 (wrong credentials).
-const PUBLIC: [&str; 5] = [
-    "/api/v1/auth/signup",
-    "/api/v1/auth/login",
-    "/api/v1/auth/verify-email",
-    "/api/v1/auth/forgot-password",
-    "/api/v1/auth/reset-password",
-];
-
-/// How each operation is authorised, so the docs page offers "Authorize" and
-/// each route says what it takes: a personal API token (with the scope the
-/// route's rule in `scopes.rs` asks for) or the browser session, or only the
-/// session. Runs after [`CommonErrors`]: an operation that can answer 401
-/// needs a caller.
-struct Security;
-
-impl Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
-        };
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "token",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("prs_…")
-                    .description(Some(
-                        "A personal API token (Settings → API tokens, or POST /api/v1/tokens), sent as `Authorization: Bearer prs_…`; no CSRF token needed.",
-                    ))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                "prasaran_session",
-                "The browser session from POST /api/v1/auth/login; state-changing requests also send `X-CSRF-Token` (the login answer's `csrf_token`).",
-            ))),
-        );
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations = [
-                (actix_web::http::Method::GET, item.get.as_mut()),
-                (actix_web::http::Method::POST, item.post.as_mut()),
-                (actix_web::http::Method::PUT, item.put.as_mut()),
-                (actix_web::http::Method::DELETE, item.delete.as_mut()),
-                (actix_web::http::Method::PATCH, item.patch.as_mut()),
-            ];
-            for (method, operation) in operations {
-                let Some(operation) = operation else { continue };
-                // Logging in and the mailed-link routes answer 401/422 to
-                // anyone: they need no caller.
-                if !operation.responses.responses.contains_key("401")
-                    || PUBLIC.contains(&path.as_str())
-                {
-                    continue;
-                }
-                let session = SecurityRequirement::new("session", Vec::<String>::new());
-                let token = match super::scopes::rule(&method, &Some(path.clone())) {
-                    super::scopes::Rule::SessionOnly => None,
-                    super::scopes::Rule::AnyToken => Some(Vec::new()),
-                    super::scopes::Rule::Needs(scope) => Some(vec![scope.as_str().to_owned()]),
-                };
-                let mut requirements = Vec::new();
-                if let Some(scopes) = token {
-                    requirements.push(SecurityRequirement::new("token", scopes));
-                }
-                requirements.push(session);
-                operation.security = Some(requirements);
             }
         }
     }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::StoreError;
-use crate::domain::{DraftId, UserId};
+use crate::domain::{DraftId, JobId, PostId, UserId};
 
 /// Most drafts listed at once.
 pub const LIST_LIMIT: i64 = 200;
@@ -14,6 +14,9 @@ pub struct DraftRow {
     pub id: DraftId,
     #[sqlx(flatten)]
     pub fields: DraftFields,
+    /// What it became, once published.
+    pub published_post_id: Option<PostId>,
+    pub published_job_id: Option<JobId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -31,7 +34,7 @@ pub struct DraftFields {
 }
 
 const COLUMNS: &str = "id, content, connection_ids, media_ids, scheduled_at, time_zone, options, \
-                       variations, created_at, updated_at";
+                       variations, published_post_id, published_job_id, created_at, updated_at";
 
 /// Media in a draft count as used: the janitor keeps them.
 const MARK_MEDIA: &str = "UPDATE media SET attached_at = coalesce(attached_at, now())
@@ -53,7 +56,7 @@ pub async fn insert(
         .ok_or_else(|| StoreError::Corrupt("a draft insert returned nothing".into()))
 }
 
-/// Replaces the draft's fields; `None` when it is not the user's.
+/// Replaces the draft's fields; `None` when it is not the user's or was published.
 pub async fn update(
     pool: &PgPool,
     user: UserId,
@@ -63,7 +66,7 @@ pub async fn update(
     let sql = format!(
         "UPDATE drafts SET content = $3, connection_ids = $4, media_ids = $5, scheduled_at = $6,
                            time_zone = $7, options = $8, variations = $9, updated_at = now()
-         WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"
+         WHERE id = $1 AND user_id = $2 AND published_job_id IS NULL RETURNING {COLUMNS}"
     );
     write(pool, user, id, fields, sql).await
 }
@@ -115,10 +118,33 @@ pub async fn find(
     .await?)
 }
 
-/// The user's drafts, the most recently changed first.
+/// Records what the draft became; false when it was published before.
+pub async fn mark_published(
+    pool: &PgPool,
+    user: UserId,
+    id: DraftId,
+    post: PostId,
+    job: JobId,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE drafts SET published_post_id = $3, published_job_id = $4, updated_at = now()
+         WHERE id = $1 AND user_id = $2 AND published_job_id IS NULL",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(post)
+    .bind(job)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// The user's drafts not yet published, the most recently changed first.
 pub async fn list(pool: &PgPool, user: UserId) -> Result<Vec<DraftRow>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM drafts WHERE user_id = $1 ORDER BY updated_at DESC, id LIMIT $2"
+        "SELECT {COLUMNS} FROM drafts WHERE user_id = $1 AND published_job_id IS NULL
+         ORDER BY updated_at DESC, id LIMIT $2"
     )))
     .bind(user)
     .bind(LIST_LIMIT)

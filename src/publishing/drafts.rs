@@ -13,16 +13,19 @@ use super::{
     choose_targets, parse_scheduled_at, stored_options, stored_variations, variation_texts,
 };
 use crate::adapters::PostOptions;
-use crate::domain::{DraftId, MAX_POST_CHARS, PostContent, PostContentError, PostId, UserId};
+use crate::domain::{
+    DraftId, JobId, MAX_POST_CHARS, PostContent, PostContentError, PostId, UserId,
+};
 
 use crate::persistence::drafts::{self as store, DraftFields, DraftRow};
 use crate::persistence::post_edits;
 
-/// Always `draft`: a draft is not published until asked.
-#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+/// `draft` until published; then `published`, with the post and job it became.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DraftStatus {
     Draft,
+    Published,
 }
 
 /// A post saved to finish later.
@@ -39,6 +42,9 @@ pub struct Draft {
     pub time_zone: Option<String>,
     pub options: PostOptions,
     pub variations: Vec<Variation>,
+    /// What it became, once published (`GET /api/v1/jobs/{published_job_id}`).
+    pub published_post_id: Option<uuid::Uuid>,
+    pub published_job_id: Option<uuid::Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -48,7 +54,12 @@ impl From<DraftRow> for Draft {
         let fields = row.fields;
         Self {
             id: row.id.0,
-            status: DraftStatus::Draft,
+            status: match row.published_job_id {
+                Some(_) => DraftStatus::Published,
+                None => DraftStatus::Draft,
+            },
+            published_post_id: row.published_post_id.map(|p| p.0),
+            published_job_id: row.published_job_id.map(|j| j.0),
             content: fields.content,
             connection_ids: fields.connection_ids,
             media_ids: fields.media_ids,
@@ -87,6 +98,8 @@ fn empty_draft() -> Draft {
         time_zone: None,
         options: PostOptions::default(),
         variations: Vec::new(),
+        published_post_id: None,
+        published_job_id: None,
         created_at: now,
         updated_at: now,
     }
@@ -156,6 +169,9 @@ impl Publishing {
         changes: PostChanges,
     ) -> Result<Draft, PublishError> {
         let stored = self.draft(user, id).await?;
+        if let Some(job) = stored.published_job_id {
+            return Err(PublishError::DraftPublished(job));
+        }
         let fields = self
             .draft_fields(user, changes.over(as_publish(stored)))
             .await?;
@@ -188,13 +204,22 @@ impl Publishing {
         }
     }
 
-    /// Publishes (or schedules) the draft like any post; the draft goes once accepted.
+    /// Publishes (or schedules) the draft like any post, once: the draft then
+    /// points at what it became, and asking again answers that.
     pub async fn publish_draft(&self, user: UserId, id: DraftId) -> Result<Accepted, PublishError> {
         let draft = self.draft(user, id).await?;
+        if let (Some(post), Some(job)) = (draft.published_post_id, draft.published_job_id) {
+            return Ok(Accepted {
+                post_id: PostId(post),
+                job_id: JobId(job),
+                replayed: true,
+            });
+        }
+        // Keyed by the draft: two requests racing here make one publish.
         let accepted = self
             .accept(user, as_publish(draft), Some(&format!("draft:{id}")))
             .await?;
-        store::delete(&self.pool, user, id).await?;
+        store::mark_published(&self.pool, user, id, accepted.post_id, accepted.job_id).await?;
         Ok(accepted)
     }
 

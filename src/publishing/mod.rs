@@ -116,6 +116,11 @@ pub enum PublishError {
     PostNotFound,
     #[error("no such draft")]
     DraftNotFound,
+    /// The job it became.
+    #[error(
+        "this draft was published (job {0}) and can no longer change; post it again from that post"
+    )]
+    DraftPublished(uuid::Uuid),
     /// The target that has started: its platform's display name and handle.
     #[error(
         "publishing to {0} ({1}) has already started, so this post can no longer be changed; cancel what has not started, or post again"

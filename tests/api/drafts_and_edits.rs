@@ -287,11 +287,23 @@ async fn a_draft_is_saved_changed_listed_and_published_once() {
     let done = wait_job(&app, &p.token, &job_id, Duration::from_secs(15)).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(sent_texts(&stage).await, ["written later"]);
-    let gone = send(&app, &p.token, reqwest::Method::GET, &path, None).await;
+    // The draft now names what it became, leaves the list, cannot change, and
+    // a second publish answers the first.
+    let kept = get_as(&app, &p.token, &path).await;
+    assert_eq!(kept["status"], "published");
+    assert_eq!(kept["published_job_id"], job_id.as_str());
     assert_eq!(
-        gone.status(),
-        StatusCode::NOT_FOUND,
-        "a published draft is gone"
+        get_as(&app, &p.token, "/api/v1/drafts").await["drafts"],
+        json!([])
+    );
+    let late = patch(&app, &p.token, &path, json!({"content": "too late"})).await;
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(late).await, "not_editable");
+    let again = post(&app, &p.token, &format!("{path}/publish"), None).await;
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["job_id"],
+        job_id.as_str()
     );
 
     // Post again: a draft with the same text and targets, which publishes anew.
@@ -419,4 +431,33 @@ async fn posts_are_listed_by_time_status_platform_and_text() {
 
 fn urlencoding(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[actix_web::test]
+async fn a_draft_changed_with_a_bad_zone_is_refused_and_kept() {
+    let stage = Stage::new();
+    let app = stage.app().await;
+    let p = publisher(&app, "zone@example.com", &[]).await;
+    let created = post(
+        &app,
+        &p.token,
+        "/api/v1/drafts",
+        Some(json!({"content": "lhB{%7_8", "connection_ids": null})),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let changed = patch(
+        &app,
+        &p.token,
+        &format!("/api/v1/drafts/{id}"),
+        json!({"variations": null, "media_ids": [], "options": null, "content": "Hello from Prasaran",
+               "time_zone": "\u{f0}\u{81}", "scheduled_at": null, "connection_ids": null}),
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(changed).await, "invalid_time_zone");
 }
