@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::json_object::Object;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::rate_limit::RateLimiters;
 use super::session::{self, Credential, CurrentUser};
@@ -49,7 +50,7 @@ fn own_csrf(user: &CurrentUser, session: &Session) -> Result<Option<String>, Api
 pub async fn change_password(
     user: CurrentUser,
     request: HttpRequest,
-    body: web::Json<PasswordChange>,
+    body: web::Json<Object<PasswordChange>>,
     accounts: web::Data<Accounts>,
     limits: web::Data<RateLimiters>,
     session: Session,
@@ -57,7 +58,7 @@ pub async fn change_password(
     let PasswordChange {
         current_password,
         new_password,
-    } = body.into_inner();
+    } = body.into_inner().0;
     let new = Password::parse(new_password)
         .map_err(|e| ApiError::new(ErrorCode::InvalidPassword, e.to_string()))?;
     let account = accounts

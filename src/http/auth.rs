@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::json_object::Object;
 use super::client_ip::client_ip;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::rate_limit::RateLimiters;
@@ -104,11 +105,11 @@ pub struct SessionView {
 #[tracing::instrument(skip_all)]
 pub async fn signup(
     request: HttpRequest,
-    body: web::Json<Credentials>,
+    body: web::Json<Object<Credentials>>,
     accounts: web::Data<Accounts>,
     limits: web::Data<RateLimiters>,
 ) -> Result<HttpResponse, ApiError> {
-    let Credentials { email, password } = body.into_inner();
+    let Credentials { email, password } = body.into_inner().0;
     let email =
         Email::parse(&email).map_err(|e| ApiError::new(ErrorCode::InvalidEmail, e.to_string()))?;
     let password = Password::parse(password)
@@ -141,12 +142,12 @@ pub async fn signup(
 #[tracing::instrument(skip_all)]
 pub async fn login(
     request: HttpRequest,
-    body: web::Json<Credentials>,
+    body: web::Json<Object<Credentials>>,
     accounts: web::Data<Accounts>,
     limits: web::Data<RateLimiters>,
     session: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let Credentials { email, password } = body.into_inner();
+    let Credentials { email, password } = body.into_inner().0;
     let invalid = || ApiError::from(crate::accounts::AccountError::InvalidCredentials);
     let email = Email::parse(&email).map_err(|_| invalid())?;
     limits.check_login(client_ip(&request), &email)?;

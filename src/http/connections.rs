@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::json_object::Object;
 use super::error::{ApiError, ErrorBody};
 use super::session::CurrentUser;
 use crate::accounts::Accounts;
@@ -405,7 +406,7 @@ pub struct SignInRequest {
 pub async fn sign_in(
     user: CurrentUser,
     platform: web::Path<String>,
-    body: web::Json<SignInRequest>,
+    body: web::Json<Object<SignInRequest>>,
     service: web::Data<Connections>,
     accounts: web::Data<Accounts>,
     quotas: web::Data<Quotas>,
@@ -416,7 +417,7 @@ pub async fn sign_in(
         identifier,
         password,
         server,
-    } = body.into_inner();
+    } = body.into_inner().0;
     let server = server.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if server.is_some_and(|s| s.len() > 255 || s.chars().any(char::is_control)) {
         return Err(ApiError::new(
@@ -473,10 +474,10 @@ const MAX_PICKED: usize = 100;
 pub async fn pick_destinations(
     user: CurrentUser,
     id: web::Path<uuid::Uuid>,
-    body: web::Json<PickDestinations>,
+    body: web::Json<Object<PickDestinations>>,
     service: web::Data<Connections>,
 ) -> Result<HttpResponse, ApiError> {
-    let PickDestinations { selected } = body.into_inner();
+    let PickDestinations { selected } = body.into_inner().0;
     if selected.len() > MAX_PICKED {
         return Err(ApiError::new(
             super::error::ErrorCode::InvalidDestination,

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::json_object::Object;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::session::CurrentUser;
 use crate::domain::MediaId;
@@ -204,7 +205,7 @@ pub struct MediaUpdate {
 pub async fn update(
     user: CurrentUser,
     id: web::Path<uuid::Uuid>,
-    body: web::Json<MediaUpdate>,
+    body: web::Json<Object<MediaUpdate>>,
     media: web::Data<MediaLibrary>,
 ) -> Result<HttpResponse, ApiError> {
     let view = media

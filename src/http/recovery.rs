@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::json_object::Object;
 use super::auth::{MailSent, MailStatus};
 use super::client_ip::client_ip;
 use super::error::{ApiError, ErrorBody, ErrorCode};
@@ -58,7 +59,7 @@ impl std::fmt::Debug for ResetPassword {
 )]
 #[tracing::instrument(skip_all)]
 pub async fn verify_email(
-    body: web::Json<LinkToken>,
+    body: web::Json<Object<LinkToken>>,
     accounts: web::Data<Accounts>,
 ) -> Result<HttpResponse, ApiError> {
     let user = accounts.verify_email(&body.token).await?;
@@ -118,7 +119,7 @@ pub async fn resend_verification(
 #[tracing::instrument(skip_all)]
 pub async fn forgot_password(
     request: HttpRequest,
-    body: web::Json<ForgotPassword>,
+    body: web::Json<Object<ForgotPassword>>,
     accounts: web::Data<Accounts>,
     limits: web::Data<RateLimiters>,
 ) -> Result<HttpResponse, ApiError> {
@@ -148,11 +149,11 @@ pub async fn forgot_password(
 )]
 #[tracing::instrument(skip_all)]
 pub async fn reset_password(
-    body: web::Json<ResetPassword>,
+    body: web::Json<Object<ResetPassword>>,
     accounts: web::Data<Accounts>,
     tokens: web::Data<TokenCache>,
 ) -> Result<HttpResponse, ApiError> {
-    let ResetPassword { token, password } = body.into_inner();
+    let ResetPassword { token, password } = body.into_inner().0;
     let password = Password::parse(password)
         .map_err(|e| ApiError::new(ErrorCode::InvalidPassword, e.to_string()))?;
     let user = accounts.reset_password(&token, password).await?;

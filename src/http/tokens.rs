@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use super::json_object::Object;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::session::{self, Credential, CurrentUser};
 use crate::accounts::Accounts;
@@ -219,13 +220,13 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ))]
 pub async fn create(
     user: CurrentUser,
-    body: web::Json<NewToken>,
+    body: web::Json<Object<NewToken>>,
     pool: web::Data<PgPool>,
     accounts: web::Data<Accounts>,
     quotas: web::Data<crate::quotas::Quotas>,
     session: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = body.into_inner().0;
     let name = body.name.trim();
     // NUL cannot be stored in PostgreSQL text, and no control character
     // belongs in a name shown in a list.

@@ -100,6 +100,7 @@ pub async fn reset_password(
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     if use_link(&mut tx, Purpose::ResetPassword, token_hash).await? != Some(user) {
+        tx.rollback().await?;
         return Ok(false);
     }
     sqlx::query(

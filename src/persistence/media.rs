@@ -147,6 +147,7 @@ pub async fn delete(pool: &PgPool, user: UserId, id: MediaId) -> Result<Deleted,
     .fetch_optional(&mut *tx)
     .await?;
     let Some((original, clean, thumb)) = row else {
+        tx.rollback().await?;
         return Ok(Deleted::NotFound);
     };
     let in_use: bool = sqlx::query_scalar(
@@ -161,6 +162,8 @@ pub async fn delete(pool: &PgPool, user: UserId, id: MediaId) -> Result<Deleted,
     .fetch_one(&mut *tx)
     .await?;
     if in_use {
+        // Now, not when the connection is next used: the row stays locked until then.
+        tx.rollback().await?;
         return Ok(Deleted::InUse);
     }
     let variants: Vec<Vec<u8>> =

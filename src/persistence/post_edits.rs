@@ -101,10 +101,15 @@ pub async fn apply(pool: &PgPool, mut edit: Edit) -> Result<EditOutcome, StoreEr
     .fetch_optional(&mut *tx)
     .await?;
     let Some((job, status)) = job else {
+        tx.rollback().await?;
         return Ok(EditOutcome::NotFound);
     };
     // A running job is told apart below, by the target that has started.
     if status != "pending" && status != "running" {
+        // Explicitly: a dropped transaction's rollback waits for the
+        // connection's next use, and its row locks with it — the engine's
+        // claims skip locked tasks, so a refused edit would stall them.
+        tx.rollback().await?;
         return Ok(EditOutcome::NotEditable(status));
     }
     let current: Vec<CurrentTask> = sqlx::query_as(
@@ -119,6 +124,7 @@ pub async fn apply(pool: &PgPool, mut edit: Edit) -> Result<EditOutcome, StoreEr
         .iter()
         .find(|t| t.status != "queued" || t.attempt_count > 0)
     {
+        tx.rollback().await?;
         return Ok(EditOutcome::Started {
             platform_id: started.platform_id.clone(),
             handle: started.handle.clone(),

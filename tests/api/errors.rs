@@ -311,3 +311,24 @@ async fn an_address_whose_id_is_not_a_uuid_says_so_in_words() {
         assert!(!message.contains("deserialize"), "{path}: {message}");
     }
 }
+
+/// Serde would read a JSON array as a struct's fields in order; every body
+/// the API documents as an object refuses one.
+#[actix_web::test]
+async fn a_body_that_is_an_array_is_refused_where_an_object_is_documented() {
+    let app = TestApp::spawn().await;
+    app.signed_up("arrays@example.com").await;
+    for (path, body) in [
+        ("/api/v1/auth/login", json!(["arrays@example.com", PASSWORD])),
+        ("/api/v1/auth/signup", json!(["other@example.com", PASSWORD])),
+        ("/api/v1/auth/forgot-password", json!(["arrays@example.com"])),
+    ] {
+        let response = app.post_json(path, &body).await;
+        assert!(
+            response.status().is_client_error(),
+            "{path} took {body}: {}",
+            response.status()
+        );
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{path}");
+    }
+}
