@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::json_object::Object;
 use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::json_object::Object;
 use super::rate_limit::RateLimiters;
 use super::session::{self, Credential, CurrentUser};
 use crate::accounts::Accounts;

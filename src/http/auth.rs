@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::json_object::Object;
 use super::client_ip::client_ip;
 use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::json_object::Object;
 use super::rate_limit::RateLimiters;
 use super::session::{self, CurrentUser};
 use crate::accounts::Accounts;

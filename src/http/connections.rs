@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::json_object::Object;
 use super::error::{ApiError, ErrorBody};
+use super::json_object::Object;
 use super::session::CurrentUser;
 use crate::accounts::Accounts;
 use crate::adapters::{ConnectKind, ContentRules, PlatformAdapter};

@@ -8,8 +8,8 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::json_object::Object;
 use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::json_object::Object;
 use super::session::CurrentUser;
 use crate::domain::MediaId;
 use crate::media::{MediaLibrary, MediaView};

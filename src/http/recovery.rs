@@ -5,10 +5,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::json_object::Object;
 use super::auth::{MailSent, MailStatus};
 use super::client_ip::client_ip;
 use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::json_object::Object;
 use super::rate_limit::RateLimiters;
 use super::session::CurrentUser;
 use super::tokens::TokenCache;

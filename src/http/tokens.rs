@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::json_object::Object;
 use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::json_object::Object;
 use super::session::{self, Credential, CurrentUser};
 use crate::accounts::Accounts;
 use crate::domain::{Password, Scope, Scopes, UserId};

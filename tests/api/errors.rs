@@ -319,9 +319,18 @@ async fn a_body_that_is_an_array_is_refused_where_an_object_is_documented() {
     let app = TestApp::spawn().await;
     app.signed_up("arrays@example.com").await;
     for (path, body) in [
-        ("/api/v1/auth/login", json!(["arrays@example.com", PASSWORD])),
-        ("/api/v1/auth/signup", json!(["other@example.com", PASSWORD])),
-        ("/api/v1/auth/forgot-password", json!(["arrays@example.com"])),
+        (
+            "/api/v1/auth/login",
+            json!(["arrays@example.com", PASSWORD]),
+        ),
+        (
+            "/api/v1/auth/signup",
+            json!(["other@example.com", PASSWORD]),
+        ),
+        (
+            "/api/v1/auth/forgot-password",
+            json!(["arrays@example.com"]),
+        ),
     ] {
         let response = app.post_json(path, &body).await;
         assert!(
