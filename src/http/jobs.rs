@@ -32,15 +32,21 @@ pub struct TaskView {
     pub destination_name: Option<String>,
     pub status: TaskStatus,
     pub attempts: i32,
+    #[schema(required = true)]
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Why the last attempt did not succeed, in words.
+    #[schema(required = true)]
     pub last_error: Option<String>,
     /// `rate_limited`, `transient`, `rejected`, `revoked`, `unknown`, `unauthorized`.
+    #[schema(required = true)]
     pub last_error_kind: Option<String>,
+    #[schema(required = true)]
     pub external_post_id: Option<String>,
     /// The published post on the platform.
+    #[schema(required = true)]
     pub external_url: Option<String>,
     pub updated_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub completed_at: Option<DateTime<Utc>>,
     /// This target's own text (a variation), when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,14 +62,19 @@ pub struct TaskView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
+    #[schema(required = true)]
     pub from_status: Option<String>,
     pub to_status: String,
     pub attempt: i32,
     /// `ok`, `verified`, `rate_limited`, `transient`, `rejected`, `revoked`, `unknown`, `unauthorized`.
+    #[schema(required = true)]
     pub outcome: Option<String>,
+    #[schema(required = true)]
     pub platform_status: Option<i32>,
+    #[schema(required = true)]
     pub latency_ms: Option<i32>,
     /// Why, in words.
+    #[schema(required = true)]
     pub detail: Option<String>,
 }
 
@@ -106,10 +117,13 @@ pub struct JobView {
     pub post_id: uuid::Uuid,
     pub status: JobStatus,
     pub content: String,
+    #[schema(required = true)]
     pub scheduled_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub time_zone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub completed_at: Option<DateTime<Utc>>,
     /// The post's attachments, in order.
     pub media_ids: Vec<uuid::Uuid>,
@@ -220,13 +234,18 @@ pub async fn get(
 pub struct TransitionView {
     pub id: i64,
     pub task_id: uuid::Uuid,
+    #[schema(required = true)]
     pub from: Option<String>,
     pub to: String,
     pub at: DateTime<Utc>,
     pub attempt: i32,
+    #[schema(required = true)]
     pub outcome: Option<String>,
+    #[schema(required = true)]
     pub platform_status: Option<i32>,
+    #[schema(required = true)]
     pub latency_ms: Option<i32>,
+    #[schema(required = true)]
     pub detail: Option<String>,
 }
 

@@ -224,6 +224,7 @@ impl HistoryQuery {
 pub struct History {
     pub posts: Vec<JobView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

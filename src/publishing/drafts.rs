@@ -36,14 +36,19 @@ pub struct Draft {
     /// May be empty in a draft.
     pub content: String,
     /// `null`: every active connection at publish time.
+    #[schema(required = true)]
     pub connection_ids: Option<Vec<uuid::Uuid>>,
     pub media_ids: Vec<uuid::Uuid>,
+    #[schema(required = true)]
     pub scheduled_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub time_zone: Option<String>,
     pub options: PostOptions,
     pub variations: Vec<Variation>,
     /// What it became, once published (`GET /api/v1/jobs/{published_job_id}`).
+    #[schema(required = true)]
     pub published_post_id: Option<uuid::Uuid>,
+    #[schema(required = true)]
     pub published_job_id: Option<uuid::Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
