@@ -59,6 +59,12 @@ impl TaskStatus {
             TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Cancelled | TaskStatus::Missed
         )
     }
+
+    /// Nothing was ever sent for a task in this state after `attempts`
+    /// attempts: its post may still be edited.
+    pub fn not_started(self, attempts: i32) -> bool {
+        self == TaskStatus::Queued && attempts == 0
+    }
 }
 
 /// A job's status, derived from its tasks.

@@ -153,9 +153,7 @@ pub async fn job_views(pool: &PgPool, jobs: Vec<JobRow>) -> Result<Vec<JobView>,
                 _ => JobStatus::derive(mine.iter().map(TaskRow::status)),
             };
             let editable = status == JobStatus::Pending
-                && mine
-                    .iter()
-                    .all(|t| t.status() == TaskStatus::Queued && t.attempt_count == 0);
+                && mine.iter().all(|t| t.status().not_started(t.attempt_count));
             JobView {
                 job_id: job.id.0,
                 post_id: job.post_id.0,

@@ -12,8 +12,14 @@ where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
-    let object = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
-    T::deserialize(serde_json::Value::Object(object)).map_err(D::Error::custom)
+    from_object(JsonMap::deserialize(deserializer)?)
+}
+
+type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+/// `T` read from one JSON object.
+fn from_object<T: DeserializeOwned, E: Error>(object: JsonMap) -> Result<T, E> {
+    T::deserialize(serde_json::Value::Object(object)).map_err(E::custom)
 }
 
 /// A request body that must be a JSON object (`[null, null]` is not one).
@@ -40,8 +46,8 @@ where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
-    Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)?
-        .map(|object| T::deserialize(serde_json::Value::Object(object)).map_err(D::Error::custom))
+    Option::<JsonMap>::deserialize(deserializer)?
+        .map(from_object)
         .transpose()
 }
 
@@ -51,9 +57,9 @@ where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
-    Vec::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)?
+    Vec::<JsonMap>::deserialize(deserializer)?
         .into_iter()
-        .map(|object| T::deserialize(serde_json::Value::Object(object)).map_err(D::Error::custom))
+        .map(from_object)
         .collect()
 }
 
@@ -63,14 +69,9 @@ where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
-    match Option::<Vec<serde_json::Map<String, serde_json::Value>>>::deserialize(deserializer)? {
-        None => Ok(None),
-        Some(objects) => objects
-            .into_iter()
-            .map(|o| T::deserialize(serde_json::Value::Object(o)).map_err(D::Error::custom))
-            .collect::<Result<Vec<T>, _>>()
-            .map(Some),
-    }
+    Option::<Vec<JsonMap>>::deserialize(deserializer)?
+        .map(|objects| objects.into_iter().map(from_object).collect())
+        .transpose()
 }
 
 /// With `#[serde(default)]`: absent → `None`, `null` → `Some(None)`.

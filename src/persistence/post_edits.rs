@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use super::StoreError;
 use super::publishing::NewTask;
-use crate::domain::{ConnectionId, JobId, MediaId, PostId, TaskId, UserId};
+use crate::domain::{ConnectionId, JobId, MediaId, PostId, TaskId, TaskStatus, UserId};
 
 /// A post as its author chose it, for an edit to start from or to copy.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -120,10 +120,9 @@ pub async fn apply(pool: &PgPool, mut edit: Edit) -> Result<EditOutcome, StoreEr
     .bind(job)
     .fetch_all(&mut *tx)
     .await?;
-    if let Some(started) = current
-        .iter()
-        .find(|t| t.status != "queued" || t.attempt_count > 0)
-    {
+    if let Some(started) = current.iter().find(|t| {
+        TaskStatus::parse(&t.status).is_none_or(|status| !status.not_started(t.attempt_count))
+    }) {
         tx.rollback().await?;
         return Ok(EditOutcome::Started {
             platform_id: started.platform_id.clone(),
